@@ -1,0 +1,188 @@
+import * as http from 'node:http'
+import * as https from 'node:https'
+import { HttpClient } from '@actions/http-client'
+import type { Request } from './datadog.js'
+
+export interface Answer {
+  readonly kind: 'answer'
+  readonly status: number
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: string
+  /** The body went past the size cap and the rest was not read. */
+  readonly truncated: boolean
+  /** The connection broke before the body was complete. */
+  readonly incomplete: boolean
+}
+
+export interface Failure {
+  readonly kind: 'network' | 'timeout' | 'cancelled'
+  /** A short code: ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, idle... */
+  readonly code: string
+  readonly message: string
+  /** The whole request had been written: the server may have acted on it. */
+  readonly requestSent: boolean
+}
+
+export type Outcome = Answer | Failure
+
+export interface SendOptions {
+  /** Aborts the attempt; its reason tells why (see `abortReason`). */
+  readonly signal: AbortSignal
+  /** No byte in either direction for this long fails the attempt. */
+  readonly idleTimeoutMs: number
+  readonly maxBodyBytes: number
+}
+
+export type Send = (request: Request, options: SendOptions) => Promise<Outcome>
+
+export interface Transport {
+  readonly send: Send
+  /** Closes kept-alive connections so the process can exit at once. */
+  close(): void
+}
+
+export const MAX_BODY_BYTES = 64 * 1024
+
+/** Why a signal fired, as given to `AbortController.abort(reason)`. */
+export type AbortReason = 'cancelled' | 'deadline' | 'attempt-timeout'
+
+/**
+ * Sends requests with node's own http(s), through the agent that
+ * `@actions/http-client` picks for the runner's proxy settings
+ * (`https_proxy`, `no_proxy`...). Redirects are never followed, the body is
+ * read with a cap, and the signal stops the request at any point.
+ */
+export function createTransport(userAgent: string): Transport {
+  const client = new HttpClient(userAgent, undefined, { allowRedirects: false, keepAlive: true })
+  const agents = new Set<http.Agent>()
+  return {
+    send: (request, options) => {
+      const agent = client.getAgent(request.url)
+      agents.add(agent)
+      return sendWith(agent, request, options)
+    },
+    close: () => {
+      for (const agent of agents) agent.destroy()
+      client.dispose()
+    }
+  }
+}
+
+export function sendWith(agent: http.Agent | undefined, request: Request, options: SendOptions): Promise<Outcome> {
+  return new Promise<Outcome>(resolve => {
+    const url = new URL(request.url)
+    const module = url.protocol === 'https:' ? https : http
+    let requestSent = false
+    let settled = false
+    const finish = (outcome: Outcome): void => {
+      if (settled) return
+      settled = true
+      options.signal.removeEventListener('abort', onAbort)
+      resolve(outcome)
+    }
+    const fail = (kind: Failure['kind'], code: string, message: string): void =>
+      finish({ kind, code, message, requestSent })
+
+    if (options.signal.aborted) {
+      failFromSignal(options.signal, fail)
+      return
+    }
+
+    const body = Buffer.from(request.body, 'utf8')
+    const req = module.request(url, {
+      method: request.method,
+      agent,
+      headers: { ...request.headers, 'Content-Length': String(body.length) }
+    })
+    const onAbort = (): void => {
+      failFromSignal(options.signal, fail)
+      req.destroy()
+    }
+    options.signal.addEventListener('abort', onAbort, { once: true })
+
+    req.setTimeout(options.idleTimeoutMs, () => {
+      fail('timeout', 'idle', `no data for ${Math.round(options.idleTimeoutMs / 1000)} s`)
+      req.destroy()
+    })
+    req.on('finish', () => {
+      requestSent = true
+    })
+    req.on('error', error => {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error'
+      fail('network', code, networkMessage(code, error.message))
+    })
+    req.on('response', response => {
+      const chunks: Buffer[] = []
+      let size = 0
+      let truncated = false
+      const answer = (incomplete: boolean): void =>
+        finish({
+          kind: 'answer',
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          truncated,
+          incomplete
+        })
+      response.on('data', (chunk: Buffer) => {
+        if (truncated) return
+        const room = options.maxBodyBytes - size
+        if (chunk.length >= room) {
+          chunks.push(chunk.subarray(0, room))
+          size += room
+          truncated = true
+          answer(false)
+          req.destroy()
+          return
+        }
+        chunks.push(chunk)
+        size += chunk.length
+      })
+      response.on('end', () => answer(false))
+      response.on('aborted', () => answer(true))
+      response.on('error', () => answer(true))
+      response.on('close', () => {
+        if (!response.complete) answer(true)
+      })
+    })
+    req.end(body)
+  })
+}
+
+function failFromSignal(signal: AbortSignal, fail: (kind: Failure['kind'], code: string, message: string) => void): void {
+  const reason = signal.reason as unknown
+  if (reason === 'cancelled') fail('cancelled', 'cancelled', 'the step was cancelled')
+  else if (reason === 'deadline') fail('timeout', 'deadline', 'the step ran out of time')
+  else fail('timeout', 'attempt-timeout', 'the attempt took too long')
+}
+
+const NETWORK_MESSAGES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection closed while sending',
+  ENOTFOUND: 'host name not found (DNS)',
+  EAI_AGAIN: 'temporary DNS failure',
+  ETIMEDOUT: 'connection timed out',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+  ECONNABORTED: 'connection aborted',
+  UND_ERR_SOCKET: 'socket error',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain has an untrusted self-signed certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
+  CERT_HAS_EXPIRED: 'TLS certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name'
+}
+
+export function isTlsError(code: string): boolean {
+  return /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code)
+}
+
+function networkMessage(code: string, fallback: string): string {
+  const known = NETWORK_MESSAGES[code]
+  if (known) return `${known} (${code})`
+  if (isTlsError(code)) return `TLS error (${code})`
+  // Node's own messages name the address, never a header.
+  return `${fallback.slice(0, 200)} (${code})`
+}

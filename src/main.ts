@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs'
+import { setTimeout as delay } from 'node:timers/promises'
+import * as core from '@actions/core'
+import { elapsed, type UploadResult } from './abort.js'
+import { userAgent } from './datadog.js'
+import { createTransport } from './http.js'
+import { parseInputs, type RawInputs, type Settings } from './inputs.js'
+import { runAll } from './run.js'
+import { renderSummary } from './summary.js'
+import { oneLine, redact } from './text.js'
+
+export const INPUT_NAMES = [
+  'api-key',
+  'app-key',
+  'site',
+  'api-url',
+  'test-id',
+  'key',
+  'upload-id',
+  'uploads',
+  'uploads-file',
+  'ignore-not-found',
+  'max-retries',
+  'timeout',
+  'concurrency',
+  'dry-run'
+] as const
+
+// Past the deadline, the step ends even if something refuses to stop.
+const GRACE_MS = 900
+
+/** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
+export async function main(): Promise<void> {
+  // Masked before anything can print them: the inputs and their fallbacks.
+  const secrets = [core.getInput('api-key'), core.getInput('app-key'), process.env.DD_API_KEY, process.env.DD_APP_KEY]
+    .map(s => (s ?? '').trim())
+    .filter(s => s !== '')
+  for (const secret of secrets) core.setSecret(secret)
+
+  const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
+  const parsed = parseInputs(raw, process.env, path => readFileSync(path, 'utf8'))
+  for (const warning of parsed.warnings) core.warning(redact(warning, secrets))
+  if (!parsed.ok) {
+    for (const error of parsed.errors) core.error(redact(error, secrets), { title: 'Invalid input' })
+    setOutputs({ status: '', aborted: 'false', errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))), attempts: '0' })
+    core.setFailed(`${parsed.errors.length} input problem(s), listed above; no request was sent.`)
+    return
+  }
+  await execute(parsed.settings)
+}
+
+async function execute(settings: Settings): Promise<void> {
+  const started = Date.now()
+  const deadline = started + settings.timeoutMs
+  const controller = new AbortController()
+  const onSignal = (): void => {
+    controller.abort('cancelled')
+    // Whatever is still pending, the step is over within a second.
+    setTimeout(() => process.exit(1), GRACE_MS).unref()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const deadlineTimer = setTimeout(() => {
+    controller.abort('deadline')
+    setTimeout(() => process.exit(1), GRACE_MS).unref()
+  }, settings.timeoutMs)
+  deadlineTimer.unref()
+
+  const transport = createTransport(userAgent())
+  let results: UploadResult[]
+  try {
+    results = await runAll(
+      settings,
+      {
+        send: transport.send,
+        log: line => core.info(line),
+        now: Date.now,
+        random: Math.random,
+        sleep: sleep
+      },
+      controller.signal,
+      deadline
+    )
+  } finally {
+    transport.close()
+    clearTimeout(deadlineTimer)
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+  await report(settings, results, Date.now() - started)
+}
+
+async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await delay(ms, undefined, { signal })
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function report(settings: Settings, results: UploadResult[], tookMs: number): Promise<void> {
+  const failures = results.filter(r => r.outcome === 'failed' || r.outcome === 'cancelled')
+  for (const r of results) {
+    if (r.warning) core.warning(r.warning, { title: 'Datadog upload' })
+    if (r.outcome === 'failed' || r.outcome === 'cancelled') {
+      for (const error of r.errors) {
+        core.error(error, { title: r.status ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}` : `Upload ${oneLine(r.upload.uploadId, 80)}` })
+      }
+    } else {
+      core.info(r.message)
+    }
+  }
+
+  const count = (outcome: UploadResult['outcome']): number => results.filter(r => r.outcome === outcome).length
+  const only = results.length === 1 ? results[0] : undefined
+  setOutputs({
+    status: only?.status === undefined ? '' : String(only.status),
+    aborted: String(results.every(r => r.outcome === 'aborted')),
+    errors: JSON.stringify(results.flatMap(r => (r.outcome === 'failed' || r.outcome === 'cancelled' ? r.errors : []))),
+    attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
+    'aborted-count': String(count('aborted')),
+    'not-found-count': String(count('not-found')),
+    'failed-count': String(failures.length),
+    'dry-run': String(settings.dryRun),
+    results: JSON.stringify(
+      results.map(r => ({
+        testId: r.upload.testId,
+        key: r.upload.key,
+        uploadId: r.upload.uploadId,
+        status: r.status ?? null,
+        outcome: r.outcome,
+        attempts: r.attempts,
+        errors: r.errors
+      }))
+    )
+  })
+
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      await core.summary.addRaw(renderSummary(results, settings.siteLabel, settings.dryRun)).write()
+    } catch (error) {
+      core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
+    }
+  }
+
+  if (failures.length === 0) {
+    if (results.length > 1 || settings.dryRun) {
+      core.info(
+        `${settings.dryRun ? 'Dry run' : 'Done'}: ${count('aborted')} aborted, ${count('not-found')} not found, ${count('dry-run')} dry run, in ${elapsed(tookMs)}.`
+      )
+    }
+    return
+  }
+  if (only) {
+    core.setFailed([only.message, only.hint].filter(Boolean).join(' '))
+    return
+  }
+  for (const r of failures) core.info(`Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}`)
+  core.setFailed(
+    `${failures.length} of ${results.length} uploads could not be aborted (${count('aborted')} aborted, ${count('not-found')} not found); see the errors above and the results output.`
+  )
+}
+
+function setOutputs(outputs: Record<string, string>): void {
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+}

@@ -1,0 +1,53 @@
+import { abortUpload, type AbortContext, type AbortDeps, type UploadResult } from './abort.js'
+import { abortRequest } from './datadog.js'
+import type { Settings } from './inputs.js'
+import { RateGate } from './ratelimit.js'
+
+/** Aborts every upload of the settings: one directly, many through a shared rate gate. */
+export async function runAll(
+  settings: Settings,
+  deps: AbortDeps,
+  signal: AbortSignal,
+  deadline: number
+): Promise<UploadResult[]> {
+  const base: AbortContext = {
+    baseUrl: settings.baseUrl,
+    keys: { apiKey: settings.apiKey, appKey: settings.appKey },
+    siteLabel: settings.siteLabel,
+    maxRetries: settings.maxRetries,
+    ignoreNotFound: settings.ignoreNotFound,
+    deadline,
+    signal
+  }
+  if (settings.dryRun) return settings.uploads.map(upload => dryRun(settings, upload, deps))
+  const uploads = settings.uploads
+  if (uploads.length === 1 && uploads[0]) return [await abortUpload(uploads[0], base, deps)]
+
+  const gate = new RateGate(deps.now, deps.sleep)
+  let next = 0
+  const ctx: AbortContext = { ...base, gate, pending: () => uploads.length - next }
+  const results: UploadResult[] = new Array<UploadResult>(uploads.length)
+  const worker = async (): Promise<void> => {
+    while (next < uploads.length) {
+      const index = next++
+      const upload = uploads[index]
+      if (upload) results[index] = await abortUpload(upload, ctx, deps)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(settings.concurrency, uploads.length) }, worker))
+  return results
+}
+
+function dryRun(settings: Settings, upload: Settings['uploads'][number], deps: AbortDeps): UploadResult {
+  const request = abortRequest(settings.baseUrl, upload, { apiKey: '***', appKey: '***' })
+  deps.log(`Dry run: would send ${request.method} ${request.url} ${request.body}`)
+  return {
+    upload,
+    outcome: 'dry-run',
+    status: undefined,
+    errors: [],
+    attempts: 0,
+    durationMs: 0,
+    message: `Dry run: would abort upload ${upload.uploadId} of test ${upload.testId} on ${settings.siteLabel}.`
+  }
+}

@@ -1,0 +1,94 @@
+import { editDistance } from './text.js'
+
+export interface Site {
+  /** What Datadog calls the site: `datadoghq.com`, `datadoghq.eu`... */
+  readonly site: string
+  /** Datadog's region name: `US1`, `EU1`... */
+  readonly region: string
+}
+
+export const SITES: readonly Site[] = [
+  { site: 'datadoghq.com', region: 'US1' },
+  { site: 'us3.datadoghq.com', region: 'US3' },
+  { site: 'us5.datadoghq.com', region: 'US5' },
+  { site: 'datadoghq.eu', region: 'EU1' },
+  { site: 'ap1.datadoghq.com', region: 'AP1' },
+  { site: 'ap2.datadoghq.com', region: 'AP2' },
+  { site: 'uk1.datadoghq.com', region: 'UK1' },
+  { site: 'ddog-gov.com', region: 'US1-FED' },
+  { site: 'us2.ddog-gov.com', region: 'US2-FED' }
+]
+
+export const DEFAULT_SITE = 'datadoghq.com'
+
+export type SiteResult = { ok: true; site: Site; apiHost: string } | { ok: false; message: string }
+
+export function apiHostOf(site: Site): string {
+  return `api.${site.site}`
+}
+
+export function isDatadogApiHost(host: string): boolean {
+  return SITES.some(s => apiHostOf(s) === host.toLowerCase())
+}
+
+/**
+ * Maps every spelling people paste for a site (bare site, web-app host, API
+ * host, a URL of either, a region name, any letter case) to the site.
+ */
+export function resolveSite(raw: string, inputName = 'site'): SiteResult {
+  const text = raw.trim()
+  const host = hostPart(text)
+  const found = host === undefined ? undefined : lookup(host)
+  if (found) return { ok: true, site: found, apiHost: apiHostOf(found) }
+
+  const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + '…' : text)
+  const nearest = host === undefined ? undefined : suggest(host)
+  const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ')
+  const hint = nearest ? ` Did you mean "${nearest}"?` : ''
+  return {
+    ok: false,
+    message:
+      `Input "${inputName}" is ${shown}, which is not a Datadog site.${hint} ` +
+      `Valid sites: ${valid}. To reach another host, set "api-url" instead.`
+  }
+}
+
+function hostPart(text: string): string | undefined {
+  let host = text.toLowerCase()
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(host)) {
+    try {
+      const url = new URL(host)
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined
+      if (url.username || url.password || url.port) return undefined
+      host = url.hostname
+    } catch {
+      return undefined
+    }
+  } else {
+    host = host.replace(/\/+$/, '')
+  }
+  return host.replace(/\.$/, '')
+}
+
+function lookup(host: string): Site | undefined {
+  const region = SITES.find(s => s.region.toLowerCase() === host.replace(/_/g, '-'))
+  if (region) return region
+  const bare = host.replace(/^(app|api)\./, '')
+  return SITES.find(s => s.site === bare)
+}
+
+function suggest(host: string): string | undefined {
+  const bare = host.replace(/^(app|api)\./, '')
+  let best: { name: string; distance: number } | undefined
+  for (const s of SITES) {
+    for (const candidate of [s.site, s.region.toLowerCase()]) {
+      const distance = editDistance(bare, candidate)
+      if (!best || distance < best.distance) {
+        best = { name: candidate === s.site ? s.site : s.region, distance }
+      }
+    }
+  }
+  if (!best) return undefined
+  // Farther than a third of the name is a different word, not a typo.
+  return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined
+}

@@ -1,0 +1,43 @@
+import type { UploadResult } from './abort.js'
+import { markdownCell } from './text.js'
+
+const MAX_ROWS = 500
+
+const ICONS: Record<UploadResult['outcome'], string> = {
+  aborted: '✅ aborted',
+  'not-found': '⚪ not found',
+  failed: '❌ failed',
+  cancelled: '⛔ cancelled',
+  'dry-run': '🔎 dry run'
+}
+
+/** The job summary: what was aborted, where, and how it went. */
+export function renderSummary(results: readonly UploadResult[], siteLabel: string, dryRun: boolean): string {
+  const count = (outcome: UploadResult['outcome']): number => results.filter(r => r.outcome === outcome).length
+  const failed = count('failed') + count('cancelled')
+  const headline = dryRun
+    ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
+    : failed > 0
+      ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
+      : `✅ ${count('aborted')} upload(s) aborted${count('not-found') ? `, ${count('not-found')} already gone` : ''}.`
+  const lines = [
+    '### Datadog Synthetics: abort multipart upload',
+    '',
+    headline,
+    '',
+    `Site: ${markdownCell(siteLabel)}`,
+    '',
+    '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
+    '| --- | --- | --- | --- | --- | --- | --- |'
+  ]
+  for (const r of results.slice(0, MAX_ROWS)) {
+    const details = [...r.errors, ...(r.outcome === 'failed' || r.outcome === 'cancelled' ? [r.hint ?? ''] : [])]
+      .filter(Boolean)
+      .join('; ')
+    lines.push(
+      `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`
+    )
+  }
+  if (results.length > MAX_ROWS) lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`)
+  return lines.join('\n') + '\n'
+}
