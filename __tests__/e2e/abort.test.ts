@@ -1,0 +1,314 @@
+// The committed bundle, run as a runner runs it, against the local emulator.
+import { execFileSync } from 'node:child_process'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
+import { annotations, leakedSecrets, NODE24, runAction, type RunResult } from './harness.js'
+
+const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
+let emulator: Emulator
+
+beforeAll(async () => {
+  emulator = await startEmulator()
+})
+afterAll(async () => {
+  await emulator.close()
+})
+
+function inputs(upload: { key: string; uploadId: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'api-key': DEFAULT_KEYS.apiKey,
+    'app-key': DEFAULT_KEYS.appKey,
+    'api-url': emulator.url,
+    'test-id': 'abc-def-123',
+    key: upload.key,
+    'upload-id': upload.uploadId,
+    ...extra
+  }
+}
+
+/** Starts a real upload through the emulator's HTTP API and uploads one part. */
+async function startRealUpload(testId = 'abc-def-123'): Promise<{ key: string; uploadId: string; etag: string }> {
+  const headers = {
+    'DD-API-KEY': DEFAULT_KEYS.apiKey,
+    'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
+    'Content-Type': 'application/json'
+  }
+  const start = await fetch(`${emulator.url}/api/v2/synthetics/tests/${testId}/files/multipart-presigned-urls`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ bucketKeyPrefix: 'api-upload-file', parts: [{ md5: 'bWQ1', partNumber: 1 }] })
+  })
+  expect(start.status).toBe(200)
+  const answer = (await start.json()) as {
+    multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
+  }
+  const params = answer.multipart_presigned_urls_params
+  const put = await fetch(params.urls['1'] as string, { method: 'PUT', body: 'x'.repeat(1000) })
+  expect(put.status).toBe(200)
+  return { key: params.key, uploadId: params.upload_id, etag: put.headers.get('etag') ?? '' }
+}
+
+function expectNoLeak(result: RunResult): void {
+  expect(leakedSecrets(result, KEYS)).toEqual([])
+}
+
+function expectNoInjectedCommand(result: RunResult): void {
+  const allowed = /^::(add-mask|error|warning|notice|debug|set-output)[ :]/
+  for (const line of result.commands) expect(line).toMatch(allowed)
+  expect(result.stdout).not.toMatch(/^::(error|warning)::injected/m)
+  expect(result.stdout).not.toMatch(/^::add-mask::(?!decafbad)/m)
+  expect(result.stdout).not.toMatch(/^::stop-commands::/m)
+}
+
+test('the end-to-end tests run the bundle on Node 24, the runtime of runs.using: node24', () => {
+  expect(execFileSync(NODE24, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./)
+})
+
+test('aborts a real upload: storage freed, outputs, one log line, summary, no key anywhere', async () => {
+  const upload = await startRealUpload()
+  expect(emulator.storedBytes(upload.uploadId)).toBe(1000)
+  const before = emulator.abortRequests().length
+
+  const result = await runAction({ inputs: inputs(upload) })
+
+  expect(result.code).toBe(0)
+  expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
+  expect(emulator.storedBytes(upload.uploadId)).toBe(0)
+  expect(result.outputs).toMatchObject({ status: '204', aborted: 'true', errors: '[]', attempts: '1' })
+  expect(result.stdout).toMatch(new RegExp(`^Aborted upload ${upload.uploadId} of test abc-def-123 on 127\\.0\\.0\\.1:\\d+ \\(204, 1 attempt, \\d+ ms\\)\\.$`, 'm'))
+  expect(result.summary).toContain('abc-def-123')
+  expect(result.summary).toContain('aborted')
+  expect(result.commands.filter(c => c.startsWith('::add-mask::')).sort()).toEqual(KEYS.map(k => `::add-mask::${k}`).sort())
+  expect(result.stdout.indexOf('::add-mask::')).toBe(0)
+
+  const sent = emulator.abortRequests().slice(before)
+  expect(sent).toHaveLength(1)
+  const request = sent[0] as { path: string; body: string; headers: IncomingHttpHeaders }
+  expect(request.path).toBe('/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort')
+  expect(request.body).toBe(JSON.stringify({ key: upload.key, uploadId: upload.uploadId }))
+  expect(request.headers['content-type']).toBe('application/json')
+  expect(request.headers['accept']).toBe('application/json')
+  expect(request.headers['user-agent']).toMatch(/^datadog-synthetics-abort-upload-action\/\d+\.\d+\.\d+ \(node v24\./)
+  expectNoLeak(result)
+})
+
+test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs are empty', async () => {
+  const upload = await startRealUpload()
+  const viaEnv = await runAction({
+    inputs: { ...inputs(upload), 'api-key': '', 'app-key': '' },
+    env: { DD_API_KEY: DEFAULT_KEYS.apiKey, DD_APP_KEY: DEFAULT_KEYS.appKey }
+  })
+  expect(viaEnv.code).toBe(0)
+  expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
+  expectNoLeak(viaEnv)
+
+  // DD_SITE is only checked with a dry run: no test talks to Datadog.
+  const { 'api-url': _, ...rest } = inputs(upload)
+  const site = await runAction({ inputs: { ...rest, 'dry-run': 'true' }, env: { DD_SITE: 'app.datadoghq.eu' } })
+  expect(site.code).toBe(0)
+  expect(site.stdout).toContain('https://api.datadoghq.eu/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort')
+  expect(site.outputs['dry-run']).toBe('true')
+  expectNoLeak(site)
+})
+
+test('works without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, as on a developer machine', async () => {
+  const upload = await startRealUpload()
+  const result = await runAction({ inputs: inputs(upload), bareEnvironment: true })
+  expect(result.code).toBe(0)
+  expect(result.outputs['aborted']).toBe('true')
+  expectNoLeak(result)
+})
+
+describe('Datadog refuses', () => {
+  test('403 for a wrong key pair: Datadog error annotated, hint on keys, site and permission', async () => {
+    const upload = await startRealUpload()
+    const result = await runAction({ inputs: inputs(upload, { 'app-key': 'f'.repeat(40) }) })
+    expect(result.code).toBe(1)
+    expect(emulator.uploadState(upload.uploadId)).toBe('open')
+    expect(annotations(result, 'error')).toContain('Forbidden')
+    const failure = annotations(result, 'error').at(-1) ?? ''
+    expect(failure).toContain('403 Forbidden')
+    expect(failure).toContain('abc-def-123')
+    expect(failure).toContain(upload.uploadId)
+    expect(failure).toMatch(/synthetics_write/)
+    expect(result.outputs).toMatchObject({ status: '403', aborted: 'false', errors: '["Forbidden"]' })
+    expectNoLeak(result)
+    expect(leakedSecrets(result, ['f'.repeat(40)])).toEqual([])
+  })
+
+  test('403 for a key pair without synthetics_write', async () => {
+    const limited = await startEmulator({
+      keyPairs: [{ apiKey: 'a1'.repeat(16), appKey: 'b2'.repeat(20), permissions: ['synthetics_read'] }]
+    })
+    try {
+      const upload = limited.startUpload('abc-def-123')
+      const result = await runAction({
+        inputs: {
+          'api-key': 'a1'.repeat(16),
+          'app-key': 'b2'.repeat(20),
+          'api-url': limited.url,
+          'test-id': 'abc-def-123',
+          key: upload.key,
+          'upload-id': upload.uploadId
+        }
+      })
+      expect(result.code).toBe(1)
+      expect(annotations(result, 'error')).toEqual(
+        expect.arrayContaining(['Forbidden', 'Failed permission authorization checks'])
+      )
+      expect(limited.uploadState(upload.uploadId)).toBe('open')
+      expect(leakedSecrets(result, ['a1'.repeat(16), 'b2'.repeat(20)])).toEqual([])
+    } finally {
+      await limited.close()
+    }
+  })
+
+  test('400: what Datadog refused is annotated and the hint names the fields', async () => {
+    const upload = await startRealUpload()
+    emulator.setFaults([{ kind: 'status', status: 400, body: '{"errors":["Invalid uploadId format"]}' }])
+    const result = await runAction({ inputs: inputs(upload) })
+    expect(result.code).toBe(1)
+    expect(annotations(result, 'error')).toContain('Invalid uploadId format')
+    expect(annotations(result, 'error').at(-1)).toMatch(/400 Bad Request.*"key" and "upload-id"/)
+    expect(result.outputs['attempts']).toBe('1')
+  })
+
+  test('404 for an unknown upload fails, naming ignore-not-found', async () => {
+    const result = await runAction({ inputs: inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'nope' }) })
+    expect(result.code).toBe(1)
+    expect(result.outputs).toMatchObject({ status: '404', aborted: 'false' })
+    expect(annotations(result, 'error').at(-1)).toMatch(/404 Not Found.*ignore-not-found: true/)
+  })
+
+  test('404 with ignore-not-found succeeds with a warning', async () => {
+    const result = await runAction({
+      inputs: inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'nope' }, { 'ignore-not-found': 'true' })
+    })
+    expect(result.code).toBe(0)
+    expect(result.outputs).toMatchObject({ status: '404', aborted: 'false', 'not-found-count': '1', 'failed-count': '0' })
+    expect(annotations(result, 'warning').join('\n')).toMatch(/not found \(404\)/)
+  })
+
+  test('abort after complete: 404', async () => {
+    const upload = await startRealUpload()
+    const complete = await fetch(`${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-complete`, {
+      method: 'POST',
+      headers: { 'DD-API-KEY': DEFAULT_KEYS.apiKey, 'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ key: upload.key, uploadId: upload.uploadId, parts: [{ ETag: upload.etag, PartNumber: 1 }] })
+    })
+    expect(complete.status).toBe(204)
+    const result = await runAction({ inputs: inputs(upload) })
+    expect(result.code).toBe(1)
+    expect(result.outputs['status']).toBe('404')
+    expect(emulator.uploadState(upload.uploadId)).toBe('completed')
+  })
+
+  test('abort twice: the second run gets 404, and succeeds with ignore-not-found', async () => {
+    const upload = emulator.startUpload('abc-def-123')
+    expect((await runAction({ inputs: inputs(upload) })).code).toBe(0)
+    const again = await runAction({ inputs: inputs(upload) })
+    expect(again.code).toBe(1)
+    expect(again.outputs['status']).toBe('404')
+    const tolerant = await runAction({ inputs: inputs(upload, { 'ignore-not-found': 'true' }) })
+    expect(tolerant.code).toBe(0)
+  })
+
+  test("an upload of another test: 404, and the key's test is named in a warning", async () => {
+    const upload = emulator.startUpload('xyz-uvw-789')
+    const result = await runAction({ inputs: inputs(upload, { 'test-id': 'abc-def-123' }) })
+    expect(result.code).toBe(1)
+    expect(result.outputs['status']).toBe('404')
+    expect(annotations(result, 'warning').join('\n')).toContain('belongs to test xyz-uvw-789')
+    expect(emulator.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test('a hostile error body cannot start a workflow command', async () => {
+    const upload = emulator.startUpload('abc-def-123')
+    const hostile = {
+      errors: ['first\n::error::injected', 'second\r\n::add-mask::hijack', '%0A::warning::injected', '\u001b[31mred\u2028::stop-commands::x']
+    }
+    emulator.setFaults([{ kind: 'status', status: 400, body: JSON.stringify(hostile) }])
+    const result = await runAction({ inputs: inputs(upload) })
+    expect(result.code).toBe(1)
+    expectNoInjectedCommand(result)
+    expect(annotations(result, 'error')).toEqual(expect.arrayContaining(['first ::error::injected']))
+    expect(JSON.parse(result.outputs['errors'] ?? '[]')).toHaveLength(4)
+    for (const line of result.summary.split('\n')) expect(line).not.toMatch(/^::/)
+  })
+
+  test('an error body that echoes the key is redacted', async () => {
+    const upload = emulator.startUpload('abc-def-123')
+    emulator.setFaults([{ kind: 'status', status: 403, body: JSON.stringify({ errors: [`bad key ${DEFAULT_KEYS.apiKey}`] }) }])
+    const result = await runAction({ inputs: inputs(upload) })
+    expect(result.code).toBe(1)
+    expect(annotations(result, 'error')).toContain('bad key ***')
+    expectNoLeak(result)
+  })
+})
+
+describe('redirects are never followed', () => {
+  let target: Server
+  let seen: IncomingHttpHeaders[] = []
+  beforeAll(async () => {
+    target = createServer((req, res) => {
+      seen.push(req.headers)
+      res.writeHead(204).end()
+    })
+    await new Promise<void>(done => target.listen(0, '127.0.0.1', done))
+  })
+  afterAll(async () => {
+    target.closeAllConnections()
+    await new Promise(done => target.close(done))
+  })
+
+  test.each([301, 302, 307, 308])('%i to another host fails, says where, and the keys never reach it', async status => {
+    seen = []
+    const upload = emulator.startUpload('abc-def-123')
+    const port = (target.address() as AddressInfo).port
+    emulator.setFaults([{ kind: 'redirect', status, location: `http://localhost:${port}/steal?x=1` }])
+    const result = await runAction({ inputs: inputs(upload) })
+    expect(result.code).toBe(1)
+    expect(seen).toEqual([])
+    expect(annotations(result, 'error').at(-1)).toContain(`to http://localhost:${port}/steal`)
+    expect(result.outputs['status']).toBe(String(status))
+    expect(emulator.uploadState(upload.uploadId)).toBe('open')
+    expectNoLeak(result)
+  })
+})
+
+describe('bad inputs fail before any request', () => {
+  const upload = { key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'u-1' }
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['empty upload-id (a missing step output)', { 'upload-id': '' }, /Input "upload-id" is empty.*step output/],
+    ['empty key', { key: '  ' }, /Input "key" is empty/],
+    ['a test-id with a slash', { 'test-id': 'abc/../def' }, /Input "test-id" must be a test public ID/],
+    ['a test-id with a query', { 'test-id': 'abc-def-123?x=1' }, /Input "test-id"/],
+    ['an empty test-id', { 'test-id': '' }, /Input "test-id" is empty/],
+    ['an unknown site', { 'api-url': '', site: 'datadoghq.co' }, /Input "site".*Did you mean "datadoghq.com"/],
+    ['a plain-http api-url to a remote host', { 'api-url': 'http://api.datadoghq.com' }, /Input "api-url" must start with https:\/\//],
+    ['a key with a line break', { key: 'a\nb' }, /Input "key" contains control characters/],
+    ['a missing api-key', { 'api-key': '' }, /Input "api-key" is empty and DD_API_KEY is not set/],
+    ['swapped keys', { 'api-key': DEFAULT_KEYS.appKey, 'app-key': DEFAULT_KEYS.apiKey }, /seem swapped/],
+    ['a bad timeout', { timeout: '0' }, /Input "timeout" must be a number from 1 to 3600/],
+    ['a bad boolean', { 'ignore-not-found': 'maybe' }, /Input "ignore-not-found" must be true or false/]
+  ])('%s', async (_name, bad, message) => {
+    const before = emulator.requests.length
+    const result = await runAction({ inputs: inputs(upload, bad) })
+    expect(result.code).toBe(1)
+    expect(emulator.requests.length).toBe(before)
+    expect(annotations(result, 'error').join('\n')).toMatch(message)
+    expect(annotations(result, 'error').at(-1)).toMatch(/no request was sent/)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expectNoLeak(result)
+  })
+
+  test('a pasted test URL is taken for its public ID', async () => {
+    const real = emulator.startUpload('abc-def-123')
+    const result = await runAction({
+      inputs: inputs(real, { 'test-id': 'https://app.datadoghq.com/synthetics/details/abc-def-123?from_ts=1' })
+    })
+    expect(result.code).toBe(0)
+    expect(emulator.uploadState(real.uploadId)).toBe('aborted')
+  })
+})

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
+export const BUNDLE = join(ROOT, 'dist', 'index.js')
+/** The Node 24 binary from the `node` dev dependency: the runtime of `runs.using: node24`. */
+export const NODE24 = join(ROOT, 'node_modules', 'node', 'bin', 'node')
+
+interface ActionYaml {
+  inputs: Record<string, { default?: string }>
+  outputs: Record<string, unknown>
+}
+
+export const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionYaml
+
+export interface RunOptions {
+  /** Inputs by their action.yml names; the runner's defaults fill the rest. */
+  readonly inputs: Record<string, string>
+  /** Extra environment (DD_SITE, https_proxy...). */
+  readonly env?: Record<string, string>
+  /** Send this signal to the process after this many ms. */
+  readonly signal?: { readonly name: NodeJS.Signals; readonly afterMs: number }
+  /** Kill the process if it runs longer than this (a hang is a test failure, not a stuck suite). */
+  readonly killAfterMs?: number
+  /** Leave GITHUB_OUTPUT / GITHUB_STEP_SUMMARY unset, as on a developer's machine. */
+  readonly bareEnvironment?: boolean
+}
+
+export interface RunResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+  readonly outputs: Record<string, string>
+  readonly summary: string
+  readonly durationMs: number
+  /** Workflow-command lines (`::name ...::`) as printed. */
+  readonly commands: string[]
+  readonly killed: boolean
+}
+
+/** The environment a runner gives `node dist/index.js` for these inputs. */
+export function runnerEnv(inputs: Record<string, string>, files: { output?: string; summary?: string }): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? tmpdir(),
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    RUNNER_TEMP: tmpdir()
+  }
+  if (files.output) env.GITHUB_OUTPUT = files.output
+  if (files.summary) env.GITHUB_STEP_SUMMARY = files.summary
+  for (const [name, spec] of Object.entries(ACTION.inputs)) {
+    if (spec.default !== undefined) env[inputVariable(name)] = String(spec.default)
+  }
+  for (const [name, value] of Object.entries(inputs)) {
+    if (!(name in ACTION.inputs)) throw new Error(`test passes unknown input ${name}`)
+    env[inputVariable(name)] = value
+  }
+  return env
+}
+
+export function inputVariable(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
+}
+
+/** Runs the committed bundle under Node 24 exactly as a runner starts it. */
+export async function runAction(options: RunOptions): Promise<RunResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'abort-e2e-'))
+  const output = join(dir, 'output')
+  const summary = join(dir, 'summary')
+  const files = options.bareEnvironment ? {} : { output, summary }
+  if (!options.bareEnvironment) {
+    writeFileSync(output, '')
+    writeFileSync(summary, '')
+  }
+  const env = { ...runnerEnv(options.inputs, files), ...(options.env ?? {}) }
+  const started = Date.now()
+  const child = spawn(NODE24, [BUNDLE], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const timers: NodeJS.Timeout[] = []
+  if (options.signal) {
+    const { name, afterMs } = options.signal
+    timers.push(setTimeout(() => child.kill(name), afterMs))
+  }
+  let killed = false
+  timers.push(
+    setTimeout(() => {
+      killed = true
+      child.kill('SIGKILL')
+    }, options.killAfterMs ?? 20_000)
+  )
+  const code = await new Promise<number | null>(done => child.on('close', c => done(c)))
+  const durationMs = Date.now() - started
+  for (const t of timers) clearTimeout(t)
+  const result: RunResult = {
+    code,
+    stdout,
+    stderr,
+    outputs: options.bareEnvironment ? setOutputCommands(stdout) : parseOutputFile(readFileSync(output, 'utf8')),
+    summary: options.bareEnvironment ? '' : readFileSync(summary, 'utf8'),
+    durationMs,
+    commands: stdout.split('\n').filter(line => line.startsWith('::')),
+    killed
+  }
+  rmSync(dir, { recursive: true, force: true })
+  return result
+}
+
+/** Reads `name<<DELIM\nvalue\nDELIM` records, as the runner does. */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^([^<=]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (!match) continue
+    const [, name, delimiter] = match as unknown as [string, string, string]
+    const value: string[] = []
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '')
+    outputs[name] = value.join('\n')
+  }
+  return outputs
+}
+
+function setOutputCommands(stdout: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  for (const match of stdout.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)) outputs[match[1] ?? ''] = match[2] ?? ''
+  return outputs
+}
+
+/** Every place a key could leak to, except the ::add-mask:: lines that register it. */
+export function leakedSecrets(result: RunResult, secrets: readonly string[]): string[] {
+  const stdout = result.stdout
+    .split('\n')
+    .filter(line => !line.startsWith('::add-mask::'))
+    .join('\n')
+  const places = { stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }
+  const leaks: string[] = []
+  for (const secret of secrets) {
+    for (const [where, text] of Object.entries(places)) {
+      if (text.includes(secret)) leaks.push(`${where} contains a key`)
+    }
+  }
+  return leaks
+}
+
+/** Error annotations as the runner would show them (message unescaped). */
+export function annotations(result: RunResult, kind: 'error' | 'warning' | 'notice'): string[] {
+  return result.commands
+    .filter(line => line.startsWith(`::${kind}`))
+    .map(line => line.replace(/^::[^:]*::/, '').replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'))
+}
