@@ -31862,8 +31862,10 @@ function createTransport(userAgent) {
             return sendWith(agent, request, options);
         },
         close: () => {
+            // The proxy's tunnelling agent has no destroy(); it does not pool sockets.
             for (const agent of agents)
-                agent.destroy();
+                if (typeof agent.destroy === 'function')
+                    agent.destroy();
             client.dispose();
         }
     };
@@ -32098,11 +32100,11 @@ async function abortUpload(upload, ctx, deps) {
         finally {
             clearTimeout(timer);
         }
-        last = outcome;
         if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
             outcomeUnknown ||= outcome.requestSent;
             return stopped(ctx, last, outcomeUnknown, result);
         }
+        last = outcome;
         if (outcome.kind === 'answer' && ctx.gate && ctx.pending)
             ctx.gate.observe(outcome.headers, ctx.pending());
         if (outcome.kind === 'answer' && outcome.status >= 200 && outcome.status < 300) {
@@ -32157,13 +32159,14 @@ const MAYBE = 'The abort may or may not have reached Datadog: run the step again
 function stopped(ctx, last, outcomeUnknown, result) {
     const cancelled = ctx.signal.reason === 'cancelled';
     const status = last?.kind === 'answer' ? last.status : undefined;
-    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (timeout)';
+    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
+    const errors = last === undefined ? [why] : last.kind === 'answer' ? errorMessages(last.body, last.headers['content-type'], last.truncated) : [last.message];
     return result({
         outcome: cancelled ? 'cancelled' : 'failed',
         kind: cancelled ? 'cancelled' : 'timeout',
         status,
-        errors: last && last.kind !== 'answer' ? [last.message] : [],
-        message: `Stopped: ${why}${last ? ` (last attempt: ${reasonOf(last)})` : ''}.`,
+        errors,
+        message: `Stopped: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}.`,
         hint: outcomeUnknown || cancelled ? MAYBE : 'Raise "timeout" if Datadog or the network is slow.'
     });
 }
@@ -32193,7 +32196,7 @@ function networkFailure(ctx, outcome, outcomeUnknown, result, after) {
         kind: tls ? 'tls' : outcome.kind === 'timeout' ? 'timeout' : 'network',
         status: undefined,
         errors: [outcome.message],
-        message: `Could not reach ${host}: ${outcome.message}${after}.`,
+        message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
         hint: tls
             ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
             : outcomeUnknown
@@ -32890,7 +32893,12 @@ async function execute(settings) {
         }, controller.signal, deadline);
     }
     finally {
-        transport.close();
+        try {
+            transport.close();
+        }
+        catch {
+            // Closing idle connections is housekeeping; the process exits anyway.
+        }
         clearTimeout(deadlineTimer);
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);

@@ -95,11 +95,11 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     } finally {
       clearTimeout(timer)
     }
-    last = outcome
     if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
       outcomeUnknown ||= outcome.requestSent
       return stopped(ctx, last, outcomeUnknown, result)
     }
+    last = outcome
     if (outcome.kind === 'answer' && ctx.gate && ctx.pending) ctx.gate.observe(outcome.headers, ctx.pending())
 
     if (outcome.kind === 'answer' && outcome.status >= 200 && outcome.status < 300) {
@@ -166,13 +166,14 @@ const MAYBE =
 function stopped(ctx: AbortContext, last: Outcome | undefined, outcomeUnknown: boolean, result: Finish): UploadResult {
   const cancelled = ctx.signal.reason === 'cancelled'
   const status = last?.kind === 'answer' ? last.status : undefined
-  const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (timeout)'
+  const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")'
+  const errors = last === undefined ? [why] : last.kind === 'answer' ? errorMessages(last.body, last.headers['content-type'], last.truncated) : [last.message]
   return result({
     outcome: cancelled ? 'cancelled' : 'failed',
     kind: cancelled ? 'cancelled' : 'timeout',
     status,
-    errors: last && last.kind !== 'answer' ? [last.message] : [],
-    message: `Stopped: ${why}${last ? ` (last attempt: ${reasonOf(last)})` : ''}.`,
+    errors,
+    message: `Stopped: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}.`,
     hint: outcomeUnknown || cancelled ? MAYBE : 'Raise "timeout" if Datadog or the network is slow.'
   })
 }
@@ -210,7 +211,7 @@ function networkFailure(ctx: AbortContext, outcome: Failure, outcomeUnknown: boo
     kind: tls ? 'tls' : outcome.kind === 'timeout' ? 'timeout' : 'network',
     status: undefined,
     errors: [outcome.message],
-    message: `Could not reach ${host}: ${outcome.message}${after}.`,
+    message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
     hint: tls
       ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
       : outcomeUnknown

@@ -62,7 +62,8 @@ export function createTransport(userAgent: string): Transport {
       return sendWith(agent, request, options)
     },
     close: () => {
-      for (const agent of agents) agent.destroy()
+      // The proxy's tunnelling agent has no destroy(); it does not pool sockets.
+      for (const agent of agents) if (typeof agent.destroy === 'function') agent.destroy()
       client.dispose()
     }
   }

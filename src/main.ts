@@ -82,7 +82,11 @@ async function execute(settings: Settings): Promise<void> {
       deadline
     )
   } finally {
-    transport.close()
+    try {
+      transport.close()
+    } catch {
+      // Closing idle connections is housekeeping; the process exits anyway.
+    }
     clearTimeout(deadlineTimer)
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
