@@ -32750,6 +32750,11 @@ async function runAll(settings, deps, signal, deadline) {
     let next = 0;
     const ctx = { ...base, gate, pending: () => uploads.length - next };
     const results = new Array(uploads.length);
+    // The first answer tells the rate limit; sending it alone keeps the
+    // opening burst from running into a limit nobody knows yet.
+    const first = uploads[0];
+    if (first)
+        results[next++] = await abortUpload(first, ctx, deps);
     const worker = async () => {
         while (next < uploads.length) {
             const index = next++;

@@ -27,6 +27,10 @@ export async function runAll(
   let next = 0
   const ctx: AbortContext = { ...base, gate, pending: () => uploads.length - next }
   const results: UploadResult[] = new Array<UploadResult>(uploads.length)
+  // The first answer tells the rate limit; sending it alone keeps the
+  // opening burst from running into a limit nobody knows yet.
+  const first = uploads[0]
+  if (first) results[next++] = await abortUpload(first, ctx, deps)
   const worker = async (): Promise<void> => {
     while (next < uploads.length) {
       const index = next++

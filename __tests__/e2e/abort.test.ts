@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
-import { annotations, leakedSecrets, NODE24, runAction, type RunResult } from './harness.js'
+import { annotations, leakedSecrets, NODE24, runAction, type RunResult } from '../../scripts/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator

@@ -2,7 +2,7 @@
 // bundle: the outcome, the attempts, the time taken, and no key in any output.
 import { createServer } from 'node:net'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type Fault } from '../../emulator/server.ts'
-import { annotations, leakedSecrets, runAction, type RunResult } from './harness.js'
+import { annotations, leakedSecrets, runAction, type RunResult } from '../../scripts/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 // Node's start-up and reporting on top of the step's own deadline.

@@ -1,3 +1,6 @@
+// Runs dist/index.js the way a GitHub runner does: Node 24, INPUT_* variables
+// with the defaults of action.yml applied, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
+// Shared by the end-to-end tests, the demo and the benchmark.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -5,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 
-export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
 export const BUNDLE = join(ROOT, 'dist', 'index.js')
 /** The Node 24 binary from the `node` dev dependency: the runtime of `runs.using: node24`. */
 export const NODE24 = join(ROOT, 'node_modules', 'node', 'bin', 'node')

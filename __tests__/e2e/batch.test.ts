@@ -1,0 +1,205 @@
+// Many uploads in one step, through the real bundle.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
+import { annotations, leakedSecrets, runAction } from '../../scripts/runner.ts'
+
+const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
+let emulator: Emulator
+let dir: string
+
+beforeAll(async () => {
+  emulator = await startEmulator()
+  dir = mkdtempSync(join(tmpdir(), 'abort-batch-'))
+})
+afterEach(() => {
+  emulator.setFaults([])
+  emulator.setRateLimit(undefined)
+  emulator.setLatency(0)
+})
+afterAll(async () => {
+  await emulator.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const base = (): Record<string, string> => ({
+  'api-key': DEFAULT_KEYS.apiKey,
+  'app-key': DEFAULT_KEYS.appKey,
+  'api-url': emulator.url
+})
+
+interface ResultEntry {
+  testId: string
+  key: string
+  uploadId: string
+  status: number | null
+  outcome: string
+  attempts: number
+  errors: string[]
+}
+
+function results(outputs: Record<string, string>): ResultEntry[] {
+  return JSON.parse(outputs['results'] ?? '[]') as ResultEntry[]
+}
+
+async function presignedAnswer(testId: string): Promise<unknown> {
+  const answer = await fetch(`${emulator.url}/api/v2/synthetics/tests/${testId}/files/multipart-presigned-urls`, {
+    method: 'POST',
+    headers: { 'DD-API-KEY': DEFAULT_KEYS.apiKey, 'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ bucketKeyPrefix: 'browser-upload-file-step', parts: [{ md5: 'AA==', partNumber: 1 }] })
+  })
+  return answer.json()
+}
+
+test('a JSON list across two tests: every upload aborted, counts, results and a summary row each', async () => {
+  const a = [1, 2, 3].map(() => emulator.startUpload('abc-def-123'))
+  const b = [1, 2].map(() => emulator.startUpload('xyz-uvw-789'))
+  const uploads = [...a.map(u => ({ key: u.key, uploadId: u.uploadId })), ...b.map(u => ({ testId: 'xyz-uvw-789', key: u.key, uploadId: u.uploadId }))]
+  const result = await runAction({ inputs: { ...base(), 'test-id': 'abc-def-123', uploads: JSON.stringify(uploads) } })
+  expect(result.code).toBe(0)
+  for (const u of [...a, ...b]) expect(emulator.uploadState(u.uploadId)).toBe('aborted')
+  expect(result.outputs).toMatchObject({ 'aborted-count': '5', 'not-found-count': '0', 'failed-count': '0', aborted: 'true', attempts: '5' })
+  expect(results(result.outputs).map(r => [r.testId, r.outcome, r.status])).toEqual([
+    ...a.map(() => ['abc-def-123', 'aborted', 204]),
+    ...b.map(() => ['xyz-uvw-789', 'aborted', 204])
+  ])
+  expect(result.summary.split('\n').filter(l => l.includes('✅ aborted'))).toHaveLength(5)
+  expect(leakedSecrets(result, KEYS)).toEqual([])
+})
+
+test("Datadog's presigned-URLs answers from a file, the test taken from each key", async () => {
+  const answers = [await presignedAnswer('abc-def-123'), await presignedAnswer('xyz-uvw-789')]
+  const file = join(dir, 'manifest.json')
+  writeFileSync(file, JSON.stringify(answers))
+  const result = await runAction({ inputs: { ...base(), 'uploads-file': file } })
+  expect(result.code).toBe(0)
+  expect(results(result.outputs).map(r => r.testId)).toEqual(['abc-def-123', 'xyz-uvw-789'])
+  for (const r of results(result.outputs)) expect(emulator.uploadState(r.uploadId)).toBe('aborted')
+})
+
+test('a single presigned-URLs answer passed straight through "uploads"', async () => {
+  const answer = (await presignedAnswer('abc-def-123')) as { multipart_presigned_urls_params: { upload_id: string } }
+  const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify(answer) } })
+  expect(result.code).toBe(0)
+  expect(emulator.uploadState(answer.multipart_presigned_urls_params.upload_id)).toBe('aborted')
+})
+
+test('duplicated entries are aborted once', async () => {
+  const u = emulator.startUpload('abc-def-123')
+  const entry = { testId: 'abc-def-123', key: u.key, uploadId: u.uploadId }
+  const before = emulator.abortRequests().length
+  const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify([entry, entry, { ...entry }]) } })
+  expect(result.code).toBe(0)
+  expect(emulator.abortRequests().length - before).toBe(1)
+  expect(results(result.outputs)).toHaveLength(1)
+})
+
+test('one failing entry: every other entry is still tried, then the step fails', async () => {
+  const good = [1, 2, 3].map(() => emulator.startUpload('abc-def-123'))
+  const uploads = [
+    { key: good[0]?.key, uploadId: good[0]?.uploadId },
+    { key: 'org-1/api-upload-file/abc-def-123/missing.json', uploadId: 'missing' },
+    ...good.slice(1).map(u => ({ key: u.key, uploadId: u.uploadId }))
+  ]
+  const result = await runAction({ inputs: { ...base(), 'test-id': 'abc-def-123', uploads: JSON.stringify(uploads) } })
+  expect(result.code).toBe(1)
+  for (const u of good) expect(emulator.uploadState(u.uploadId)).toBe('aborted')
+  expect(result.outputs).toMatchObject({ 'aborted-count': '3', 'failed-count': '1', aborted: 'false' })
+  expect(results(result.outputs)[1]).toMatchObject({ uploadId: 'missing', status: 404, outcome: 'failed' })
+  expect(annotations(result, 'error').at(-1)).toMatch(/1 of 4 uploads could not be aborted/)
+  expect(result.summary).toContain('❌ failed')
+})
+
+test('ignore-not-found counts 404s apart and succeeds', async () => {
+  const u = emulator.startUpload('abc-def-123')
+  const uploads = [{ key: u.key, uploadId: u.uploadId }, { key: 'org-1/api-upload-file/abc-def-123/gone.json', uploadId: 'gone' }]
+  const result = await runAction({ inputs: { ...base(), 'test-id': 'abc-def-123', uploads: JSON.stringify(uploads), 'ignore-not-found': 'true' } })
+  expect(result.code).toBe(0)
+  expect(result.outputs).toMatchObject({ 'aborted-count': '1', 'not-found-count': '1', 'failed-count': '0' })
+})
+
+describe('bad lists fail before any request, naming the entry and field', () => {
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['an entry without uploadId', { 'test-id': 'abc-def-123', uploads: '[{"key":"k1","uploadId":"u1"},{"key":"k2"}]' }, /uploads\[1\]\.uploadId is missing/],
+    ['a wrong type', { 'test-id': 'abc-def-123', uploads: '[{"key":"k1","uploadId":42}]' }, /uploads\[0\]\.uploadId must be a string/],
+    ['a bad testId', { uploads: '[{"testId":"a/b","key":"k","uploadId":"u"}]' }, /uploads\[0\]\.testId must be a test public ID/],
+    ['no test anywhere', { uploads: '[{"key":"k","uploadId":"u"}]' }, /uploads\[0\] has no "testId"/],
+    ['not JSON', { uploads: '[{key: 1}]' }, /Input "uploads" is not valid JSON/],
+    ['an empty list', { uploads: '[]' }, /Input "uploads" is an empty list/],
+    ['both forms', { 'test-id': 'abc-def-123', key: 'k', 'upload-id': 'u', uploads: '[{"key":"k","uploadId":"u"}]' }, /Give either the single upload/],
+    ['a missing file', { 'uploads-file': '/nonexistent/manifest.json' }, /Input "uploads-file": cannot read .* \(ENOENT\)/],
+    ['a bad concurrency', { 'test-id': 'abc-def-123', uploads: '[{"key":"k","uploadId":"u"}]', concurrency: '33' }, /Input "concurrency" must be a whole number from 1 to 32/]
+  ])('%s', async (_name, inputs, message) => {
+    const before = emulator.requests.length
+    const result = await runAction({ inputs: { ...base(), ...inputs } })
+    expect(result.code).toBe(1)
+    expect(emulator.requests.length).toBe(before)
+    expect(annotations(result, 'error').join('\n')).toMatch(message)
+  })
+})
+
+test('concurrency bounds how many aborts are in flight', async () => {
+  const fresh = await startEmulator({ latencyMs: 60 })
+  try {
+    const uploads = Array.from({ length: 12 }, () => fresh.startUpload('abc-def-123'))
+    const result = await runAction({
+      inputs: {
+        'api-key': DEFAULT_KEYS.apiKey,
+        'app-key': DEFAULT_KEYS.appKey,
+        'api-url': fresh.url,
+        'test-id': 'abc-def-123',
+        concurrency: '3',
+        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
+      }
+    })
+    expect(result.code).toBe(0)
+    expect(fresh.stats().maxConcurrent).toBe(3)
+    expect(fresh.openUploads()).toBe(0)
+  } finally {
+    await fresh.close()
+  }
+})
+
+test('under a rate limit every upload is aborted, pacing keeps 429s to a handful', async () => {
+  const fresh = await startEmulator({ rateLimit: { limit: 5, periodSeconds: 1 }, latencyMs: 10 })
+  try {
+    const uploads = Array.from({ length: 15 }, () => fresh.startUpload('abc-def-123'))
+    const result = await runAction({
+      inputs: {
+        'api-key': DEFAULT_KEYS.apiKey,
+        'app-key': DEFAULT_KEYS.appKey,
+        'api-url': fresh.url,
+        'test-id': 'abc-def-123',
+        concurrency: '8',
+        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
+      },
+      killAfterMs: 15_000
+    })
+    expect(result.code).toBe(0)
+    expect(fresh.openUploads()).toBe(0)
+    expect(fresh.stats().rateLimited).toBeLessThanOrEqual(5)
+    // 15 requests at 5 per second cannot take less than two full windows.
+    expect(result.durationMs).toBeGreaterThanOrEqual(1900)
+  } finally {
+    await fresh.close()
+  }
+})
+
+test('dry run: every request printed without keys, nothing sent, outputs say so', async () => {
+  const u = [emulator.startUpload('abc-def-123'), emulator.startUpload('abc-def-123')]
+  const before = emulator.requests.length
+  const result = await runAction({
+    inputs: { ...base(), 'test-id': 'abc-def-123', 'dry-run': 'true', uploads: JSON.stringify(u.map(x => ({ key: x.key, uploadId: x.uploadId }))) }
+  })
+  expect(result.code).toBe(0)
+  expect(emulator.requests.length).toBe(before)
+  for (const x of u) {
+    expect(emulator.uploadState(x.uploadId)).toBe('open')
+    expect(result.stdout).toContain(`Dry run: would send POST ${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort ${JSON.stringify({ key: x.key, uploadId: x.uploadId })}`)
+  }
+  expect(result.outputs).toMatchObject({ 'dry-run': 'true', aborted: 'false', attempts: '0' })
+  expect(results(result.outputs).map(r => r.outcome)).toEqual(['dry-run', 'dry-run'])
+  expect(result.summary).toMatch(/Dry run/)
+  expect(leakedSecrets(result, KEYS)).toEqual([])
+})

@@ -1,0 +1,142 @@
+// npm run bench: speed and memory as ratios against floors measured in the
+// same run, on Node 24, against the local emulator. Not part of npm test.
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { DEFAULT_KEYS, startEmulator, type Emulator, type EmulatorOptions } from '../emulator/server.ts'
+import { BUNDLE, NODE24, ROOT, runAction, runnerEnv } from './runner.ts'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 21)
+const work = mkdtempSync(join(tmpdir(), 'abort-bench-'))
+
+interface Sample {
+  ms: number
+  rssMiB: number
+}
+
+/** Runs one script as a whole process; wall time from spawn to exit, peak RSS from inside. */
+async function measure(script: string, env: Record<string, string>): Promise<Sample> {
+  const rssFile = join(work, 'rss')
+  const started = process.hrtime.bigint()
+  const child = spawn(NODE24, ['--require', join(ROOT, 'scripts/bench/rss-probe.cjs'), script], {
+    env: { ...env, BENCH_RSS_FILE: rssFile },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const code = await new Promise<number | null>(done => child.on('close', done))
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  if (code !== 0) throw new Error(`${script} exited with ${code}`)
+  return { ms, rssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024 }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+function singleInputs(emulator: Emulator): Record<string, string> {
+  const upload = emulator.startUpload('abc-def-123')
+  return {
+    'api-key': DEFAULT_KEYS.apiKey,
+    'app-key': DEFAULT_KEYS.appKey,
+    'api-url': emulator.url,
+    'test-id': 'abc-def-123',
+    key: upload.key,
+    'upload-id': upload.uploadId
+  }
+}
+
+async function withEmulator<T>(options: EmulatorOptions, fn: (emulator: Emulator) => Promise<T>): Promise<T> {
+  const emulator = await startEmulator(options)
+  try {
+    return await fn(emulator)
+  } finally {
+    await emulator.close()
+  }
+}
+
+async function rowSingle(): Promise<string[]> {
+  const floorDir = join(work, 'toolkit-floor')
+  execFileSync(join(ROOT, 'node_modules/.bin/ncc'), ['build', join(ROOT, 'scripts/bench/toolkit-floor.ts'), '-o', floorDir, '--quiet'], {
+    cwd: ROOT,
+    stdio: 'inherit'
+  })
+  const scripts = {
+    bare: join(ROOT, 'scripts/bench/bare-floor.cjs'),
+    toolkit: join(floorDir, 'index.js'),
+    action: BUNDLE
+  }
+  const samples: Record<keyof typeof scripts, Sample[]> = { bare: [], toolkit: [], action: [] }
+  return withEmulator({}, async emulator => {
+    const order = Object.keys(scripts) as (keyof typeof scripts)[]
+    // One warm-up of each, so the first measured run does not pay for a cold disk cache.
+    for (const name of order) await measure(scripts[name], runnerEnv(singleInputs(emulator), {}))
+    for (let i = 0; i < RUNS; i++) {
+      // Interleaved and rotated, so drift on the machine hits all three alike.
+      for (let j = 0; j < order.length; j++) {
+        const name = order[(i + j) % order.length] as keyof typeof scripts
+        samples[name].push(await measure(scripts[name], runnerEnv(singleInputs(emulator), {})))
+      }
+    }
+    const med = (name: keyof typeof scripts, field: keyof Sample): number => median(samples[name].map(s => s[field]))
+    const action = { ms: med('action', 'ms'), rss: med('action', 'rssMiB') }
+    const toolkit = { ms: med('toolkit', 'ms'), rss: med('toolkit', 'rssMiB') }
+    const bare = { ms: med('bare', 'ms'), rss: med('bare', 'rssMiB') }
+    return [
+      `| 1. single abort, wall time (median of ${RUNS}) | ${action.ms.toFixed(0)} ms | toolkit floor ${toolkit.ms.toFixed(0)} ms | **${(action.ms / toolkit.ms).toFixed(2)}x** (target ≤ 1.10x) |`,
+      `| 1. single abort, peak RSS (median of ${RUNS}) | ${action.rss.toFixed(1)} MiB | toolkit floor ${toolkit.rss.toFixed(1)} MiB | **${(action.rss - toolkit.rss >= 0 ? '+' : '') + (action.rss - toolkit.rss).toFixed(1)} MiB** (target ≤ +4 MiB) |`,
+      `| 1. single abort vs bare node:http floor | ${action.ms.toFixed(0)} ms, ${action.rss.toFixed(1)} MiB | bare floor ${bare.ms.toFixed(0)} ms, ${bare.rss.toFixed(1)} MiB | ${(action.ms / bare.ms).toFixed(2)}x time, +${(action.rss - bare.rss).toFixed(1)} MiB (toolkit floor: ${(toolkit.ms / bare.ms).toFixed(2)}x, +${(toolkit.rss - bare.rss).toFixed(1)} MiB) |`
+    ]
+  })
+}
+
+async function batch(emulator: Emulator, count: number, concurrency: number) {
+  const uploads = Array.from({ length: count }, () => emulator.startUpload('abc-def-123'))
+  const file = join(work, `uploads-${count}.json`)
+  writeFileSync(file, JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId }))))
+  const result = await runAction({
+    inputs: {
+      'api-key': DEFAULT_KEYS.apiKey,
+      'app-key': DEFAULT_KEYS.appKey,
+      'api-url': emulator.url,
+      'test-id': 'abc-def-123',
+      'uploads-file': file,
+      concurrency: String(concurrency),
+      timeout: '300'
+    },
+    killAfterMs: 300_000
+  })
+  if (result.code !== 0) throw new Error(`batch of ${count} failed:\n${result.stdout.slice(-2000)}`)
+  return { ms: result.durationMs, failed: Number(result.outputs['failed-count']) }
+}
+
+async function rowRateLimited(): Promise<string> {
+  return withEmulator({ rateLimit: { limit: 50, periodSeconds: 1 }, latencyMs: 25 }, async emulator => {
+    const { ms, failed } = await batch(emulator, 500, 4)
+    const floor = (500 / 50) * 1000
+    return `| 2. 500 uploads, limit 50/s, 25 ms latency, concurrency 4 | ${(ms / 1000).toFixed(2)} s | rate-limit floor ${(floor / 1000).toFixed(2)} s | **${(ms / floor).toFixed(2)}x** (target ≤ 1.10x); 429s: ${emulator.stats().rateLimited}; left open: ${emulator.openUploads()}; failed: ${failed} |`
+  })
+}
+
+async function rowUnlimited(): Promise<string> {
+  return withEmulator({ latencyMs: 25 }, async emulator => {
+    const { ms, failed } = await batch(emulator, 1000, 16)
+    const floor = (1000 / 16) * 25
+    return `| 3. 1000 uploads, no limit, 25 ms latency, concurrency 16 | ${(ms / 1000).toFixed(2)} s | floor ${(floor / 1000).toFixed(2)} s | **${(ms / floor).toFixed(2)}x** (target ≤ 1.3x); left open: ${emulator.openUploads()}; failed: ${failed}; in flight at most: ${emulator.stats().maxConcurrent} |`
+  })
+}
+
+try {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU'
+  console.log(`Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${execFileSync(NODE24, ['--version'], { encoding: 'utf8' }).trim()}`)
+  const only = process.argv[2]
+  const rows: string[] = []
+  if (!only || only === '1') rows.push(...(await rowSingle()))
+  if (!only || only === '2') rows.push(await rowRateLimited())
+  if (!only || only === '3') rows.push(await rowUnlimited())
+  console.log('\n| row | measured | floor | ratio |\n| --- | --- | --- | --- |')
+  for (const row of rows) console.log(row)
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}

@@ -1,0 +1,85 @@
+// npm run demo: opens a multipart upload in the local Datadog emulator, leaves
+// it half-uploaded as a dead CI job would, then runs the bundled action
+// against it exactly as a GitHub runner does and shows what a user would see.
+import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.ts'
+import { runAction, type RunResult } from './runner.ts'
+
+const TEST_ID = 'abc-def-123'
+const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
+const headers = {
+  'DD-API-KEY': DEFAULT_KEYS.apiKey,
+  'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
+  'Content-Type': 'application/json'
+}
+
+async function openHalfDoneUpload(emulator: Emulator): Promise<{ key: string; uploadId: string }> {
+  const answer = await fetch(`${emulator.url}/api/v2/synthetics/tests/${TEST_ID}/files/multipart-presigned-urls`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      bucketKeyPrefix: 'api-upload-file',
+      parts: [1, 2, 3].map(partNumber => ({ md5: 'AAAAAAAAAAAAAAAAAAAAAA==', partNumber }))
+    })
+  })
+  const params = ((await answer.json()) as { multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> } })
+    .multipart_presigned_urls_params
+  // Two of three parts go up; then the job "dies".
+  for (const part of ['1', '2']) {
+    await fetch(params.urls[part] as string, { method: 'PUT', body: Buffer.alloc(256 * 1024, part) })
+  }
+  return { key: params.key, uploadId: params.upload_id }
+}
+
+/** The step log as the Actions UI shows it: masks applied, commands rendered. */
+function stepLog(result: RunResult): string {
+  const lines: string[] = []
+  for (const raw of result.stdout.split('\n')) {
+    if (raw === '' || raw.startsWith('::add-mask::') || raw.startsWith('::set-output')) continue
+    let line = raw
+    for (const secret of SECRETS) line = line.split(secret).join('***')
+    const command = /^::(error|warning|notice)[^:]*::(.*)$/.exec(line)
+    lines.push(command ? `${command[1] === 'error' ? 'Error' : command[1] === 'warning' ? 'Warning' : 'Notice'}: ${decodeURIComponent(command[2] ?? '')}` : line)
+  }
+  return lines.map(l => `  | ${l}`).join('\n')
+}
+
+function show(title: string, result: RunResult): void {
+  console.log(`\n── ${title} ── exit code ${result.code}, ${result.durationMs} ms`)
+  console.log('Step log:')
+  console.log(stepLog(result))
+  console.log('Outputs:')
+  for (const [name, value] of Object.entries(result.outputs)) console.log(`  ${name} = ${value}`)
+}
+
+const emulator = await startEmulator()
+let ok = false
+try {
+  const upload = await openHalfDoneUpload(emulator)
+  console.log(`Local Datadog emulator on ${emulator.url}`)
+  console.log(`Opened upload ${upload.uploadId} for test ${TEST_ID}: ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held in 2 of 3 parts.`)
+
+  const inputs = {
+    'api-key': DEFAULT_KEYS.apiKey,
+    'app-key': DEFAULT_KEYS.appKey,
+    'api-url': emulator.url,
+    'test-id': TEST_ID,
+    key: upload.key,
+    'upload-id': upload.uploadId
+  }
+  const first = await runAction({ inputs })
+  show('Cleanup step: node dist/index.js (Node 24, as the runner starts it)', first)
+  console.log('Job summary:')
+  console.log(first.summary.trim().split('\n').map(l => `  ${l}`).join('\n'))
+  console.log(`\nUpload ${upload.uploadId} is now ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held.`)
+
+  const again = await runAction({ inputs })
+  show('The same step again: the upload is gone, Datadog answers 404', again)
+  const tolerant = await runAction({ inputs: { ...inputs, 'ignore-not-found': 'true' } })
+  show('Again with ignore-not-found: true', tolerant)
+
+  ok = first.code === 0 && emulator.uploadState(upload.uploadId) === 'aborted' && emulator.storedBytes(upload.uploadId) === 0 && again.code === 1 && tolerant.code === 0
+  console.log(ok ? '\nDemo finished as expected.' : '\nDemo did NOT behave as expected.')
+} finally {
+  await emulator.close()
+}
+process.exitCode = ok ? 0 : 1
