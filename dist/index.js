@@ -31617,9 +31617,11 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 ;// CONCATENATED MODULE: ./src/text.ts
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
+// eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g;
 // C0/C1 controls and the Unicode line and paragraph separators, which some
 // log viewers treat as line breaks.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 const MAX_MESSAGE_CHARS = 500;
 /**
@@ -31725,7 +31727,7 @@ function errorMessages(body, contentType, truncated = false) {
         }
         catch {
             if (looksJson && truncated)
-                return [`(a JSON body cut at the size limit) ${oneLine(text, MAX_ERROR_CHARS)}`];
+                return [oneLine(`(a JSON body cut at the size limit) ${text.slice(0, MAX_ERROR_CHARS)}`, MAX_ERROR_CHARS)];
             // Said to be JSON but is not: fall through to plain text.
         }
     }
@@ -31768,11 +31770,11 @@ function describeError(error) {
     return oneLine(JSON.stringify(error) ?? String(error), MAX_ERROR_CHARS);
 }
 function fromHtml(html) {
-    const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
-    const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1];
-    const chosen = title ?? heading ?? html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ');
-    const text = decodeEntities(chosen.replace(/<[^>]*>/g, ' '));
-    return `(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`;
+    const plain = (fragment) => decodeEntities((fragment ?? '').replace(/<[^>]*>/g, ' ')).trim();
+    const title = plain(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]);
+    const heading = plain(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]);
+    const text = title || heading || plain(html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' '));
+    return oneLine(`(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`, MAX_ERROR_CHARS);
 }
 function decodeEntities(text) {
     return text
@@ -32019,7 +32021,10 @@ const UNIX_TIME_THRESHOLD = 1_000_000_000;
  */
 function retryDelay(retry, headers, policy, nowMs, random) {
     const cap = (ms) => Math.min(policy.maxDelayMs, Math.max(0, Math.ceil(ms)));
-    const reset = headers ? rateLimitResetMs(headers, nowMs) : undefined;
+    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
+    // back only once the window is spent, not for a 503 with budget left.
+    const remaining = headers ? parseSeconds(headerValue(headers, 'x-ratelimit-remaining')) : undefined;
+    const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, nowMs) : undefined;
     if (reset !== undefined)
         return { ms: cap(reset), source: 'x-ratelimit-reset' };
     const after = headers ? retryAfterMs(headerValue(headers, 'retry-after'), nowMs) : undefined;
@@ -32081,7 +32086,8 @@ async function abortUpload(upload, ctx, deps) {
         durationMs: deps.now() - started,
         ...fields,
         errors: fields.errors.map(e => redact(e, secrets)),
-        message: redact(fields.message, secrets)
+        message: redact(fields.message, secrets),
+        ...(fields.warning === undefined ? {} : { warning: redact(fields.warning, secrets) })
     });
     for (;;) {
         if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
@@ -32100,6 +32106,9 @@ async function abortUpload(upload, ctx, deps) {
         finally {
             clearTimeout(timer);
         }
+        // Before anything is cut to length, so no part of a key survives.
+        if (outcome.kind === 'answer')
+            outcome = { ...outcome, body: redact(outcome.body, secrets) };
         if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
             outcomeUnknown ||= outcome.requestSent;
             return stopped(ctx, last, outcomeUnknown, result);
@@ -32160,7 +32169,11 @@ function stopped(ctx, last, outcomeUnknown, result) {
     const cancelled = ctx.signal.reason === 'cancelled';
     const status = last?.kind === 'answer' ? last.status : undefined;
     const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
-    const errors = last === undefined ? [why] : last.kind === 'answer' ? errorMessages(last.body, last.headers['content-type'], last.truncated) : [last.message];
+    const errors = last === undefined
+        ? [why]
+        : last.kind === 'answer'
+            ? errorMessages(last.body, last.headers['content-type'], last.truncated)
+            : [last.message];
     return result({
         outcome: cancelled ? 'cancelled' : 'failed',
         kind: cancelled ? 'cancelled' : 'timeout',
@@ -32364,7 +32377,7 @@ function parseInputs(raw, env, readFile) {
 }
 function secret(name, envName, value, env, errors) {
     const chosen = value || (env[envName] ?? '').trim();
-    const source = value ? `Input "${name}"` : `${envName}`;
+    const source = value ? `Input "${name}"` : envName;
     if (!chosen) {
         errors.push(`Input "${name}" is empty and ${envName} is not set. Pass it from a secret, ` +
             `for example \`${name}: \${{ secrets.${envName} }}\`. ` +
@@ -32561,7 +32574,11 @@ function parseEntry(where, entry, defaultTestId, errors, warnings) {
     const record = entry;
     const presigned = record['multipart_presigned_urls_params'];
     const source = typeof presigned === 'object' && presigned !== null && !Array.isArray(presigned)
-        ? { fields: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' }
+        ? {
+            fields: presigned,
+            path: `${where}.multipart_presigned_urls_params`,
+            uploadIdField: 'upload_id'
+        }
         : { fields: record, path: where, uploadIdField: 'uploadId' };
     const key = stringField(source.path, source.fields, 'key', LIMITS.keyChars, errors);
     const uploadId = stringField(source.path, source.fields, source.uploadIdField, LIMITS.uploadIdChars, errors);
@@ -32850,7 +32867,7 @@ const INPUT_NAMES = [
 // Past the deadline, the step ends even if something refuses to stop.
 const GRACE_MS = 900;
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
-async function main() {
+async function run() {
     // Masked before anything can print them: the inputs and their fallbacks.
     const secrets = [getInput('api-key'), getInput('app-key'), process.env.DD_API_KEY, process.env.DD_APP_KEY]
         .map(s => (s ?? '').trim())
@@ -32864,7 +32881,12 @@ async function main() {
     if (!parsed.ok) {
         for (const error of parsed.errors)
             core_error(redact(error, secrets), { title: 'Invalid input' });
-        setOutputs({ status: '', aborted: 'false', errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))), attempts: '0' });
+        setOutputs({
+            status: '',
+            aborted: 'false',
+            errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))),
+            attempts: '0'
+        });
         setFailed(`${parsed.errors.length} input problem(s), listed above; no request was sent.`);
         return;
     }
@@ -32926,7 +32948,11 @@ async function report(settings, results, tookMs) {
             core_warning(r.warning, { title: 'Datadog upload' });
         if (r.outcome === 'failed' || r.outcome === 'cancelled') {
             for (const error of r.errors) {
-                core_error(error, { title: r.status ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}` : `Upload ${oneLine(r.upload.uploadId, 80)}` });
+                core_error(error, {
+                    title: r.status
+                        ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}`
+                        : `Upload ${oneLine(r.upload.uploadId, 80)}`
+                });
             }
         }
         else {
@@ -32984,8 +33010,8 @@ function setOutputs(outputs) {
 ;// CONCATENATED MODULE: ./src/index.ts
 
 
-main().catch((error) => {
-    // Expected failures are reported inside main(); reaching here is a bug.
+run().catch((error) => {
+    // Expected failures are reported inside run(); reaching here is a bug.
     setFailed(`Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
 });
 

@@ -77,7 +77,8 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     durationMs: deps.now() - started,
     ...fields,
     errors: fields.errors.map(e => redact(e, secrets)),
-    message: redact(fields.message, secrets)
+    message: redact(fields.message, secrets),
+    ...(fields.warning === undefined ? {} : { warning: redact(fields.warning, secrets) })
   })
 
   for (;;) {
@@ -95,6 +96,8 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     } finally {
       clearTimeout(timer)
     }
+    // Before anything is cut to length, so no part of a key survives.
+    if (outcome.kind === 'answer') outcome = { ...outcome, body: redact(outcome.body, secrets) }
     if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
       outcomeUnknown ||= outcome.requestSent
       return stopped(ctx, last, outcomeUnknown, result)
@@ -135,7 +138,8 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     const verdict = classify(outcome)
     outcomeUnknown ||= verdict.outcomeUnknown
     if (!verdict.retry) return failed(ctx, upload, outcome, outcomeUnknown, result)
-    if (attempts > ctx.maxRetries) return failed(ctx, upload, outcome, outcomeUnknown, result, `after ${plural(attempts, 'attempt')}`)
+    if (attempts > ctx.maxRetries)
+      return failed(ctx, upload, outcome, outcomeUnknown, result, `after ${plural(attempts, 'attempt')}`)
 
     const headers = outcome.kind === 'answer' ? outcome.headers : undefined
     const delay = retryDelay(attempts, headers, DEFAULT_POLICY, deps.now(), deps.random)
@@ -167,7 +171,12 @@ function stopped(ctx: AbortContext, last: Outcome | undefined, outcomeUnknown: b
   const cancelled = ctx.signal.reason === 'cancelled'
   const status = last?.kind === 'answer' ? last.status : undefined
   const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")'
-  const errors = last === undefined ? [why] : last.kind === 'answer' ? errorMessages(last.body, last.headers['content-type'], last.truncated) : [last.message]
+  const errors =
+    last === undefined
+      ? [why]
+      : last.kind === 'answer'
+        ? errorMessages(last.body, last.headers['content-type'], last.truncated)
+        : [last.message]
   return result({
     outcome: cancelled ? 'cancelled' : 'failed',
     kind: cancelled ? 'cancelled' : 'timeout',
@@ -203,7 +212,13 @@ function failed(
   })
 }
 
-function networkFailure(ctx: AbortContext, outcome: Failure, outcomeUnknown: boolean, result: Finish, after: string): UploadResult {
+function networkFailure(
+  ctx: AbortContext,
+  outcome: Failure,
+  outcomeUnknown: boolean,
+  result: Finish,
+  after: string
+): UploadResult {
   const tls = isTlsError(outcome.code)
   const host = new URL(ctx.baseUrl).host
   return result({

@@ -58,7 +58,8 @@ export function errorMessages(body: string, contentType: string | undefined, tru
     try {
       return fromJson(JSON.parse(text) as unknown)
     } catch {
-      if (looksJson && truncated) return [`(a JSON body cut at the size limit) ${oneLine(text, MAX_ERROR_CHARS)}`]
+      if (looksJson && truncated)
+        return [oneLine(`(a JSON body cut at the size limit) ${text.slice(0, MAX_ERROR_CHARS)}`, MAX_ERROR_CHARS)]
       // Said to be JSON but is not: fall through to plain text.
     }
   }
@@ -76,7 +77,7 @@ function fromJson(data: unknown): string[] {
     }
     if (errors !== undefined) return bound([describeError(errors)])
     for (const field of ['message', 'error', 'detail', 'title']) {
-      if (typeof record[field] === 'string' && record[field] !== '') return [oneLine(record[field] as string, MAX_ERROR_CHARS)]
+      if (typeof record[field] === 'string' && record[field] !== '') return [oneLine(record[field], MAX_ERROR_CHARS)]
     }
   }
   return [oneLine(JSON.stringify(data), MAX_ERROR_CHARS)]
@@ -87,10 +88,11 @@ function describeError(error: unknown): string {
   if (error !== null && typeof error === 'object' && !Array.isArray(error)) {
     const e = error as Record<string, unknown>
     const part = (field: string): string | undefined =>
-      typeof e[field] === 'string' && e[field] !== '' ? (e[field] as string) : undefined
+      typeof e[field] === 'string' && e[field] !== '' ? e[field] : undefined
     const title = part('title')
     const detail = part('detail') ?? part('message')
-    const source = e['source'] !== null && typeof e['source'] === 'object' ? (e['source'] as Record<string, unknown>) : {}
+    const source =
+      e['source'] !== null && typeof e['source'] === 'object' ? (e['source'] as Record<string, unknown>) : {}
     const pointer = source['pointer'] ?? source['parameter']
     const text = [title, detail && detail !== title ? detail : undefined].filter(Boolean).join(': ')
     const located = typeof pointer === 'string' && pointer !== '' ? `${text} (at ${pointer})` : text
@@ -100,11 +102,15 @@ function describeError(error: unknown): string {
 }
 
 function fromHtml(html: string): string {
-  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]
-  const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]
-  const chosen = title ?? heading ?? html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-  const text = decodeEntities(chosen.replace(/<[^>]*>/g, ' '))
-  return `(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`
+  const plain = (fragment: string | undefined): string =>
+    decodeEntities((fragment ?? '').replace(/<[^>]*>/g, ' ')).trim()
+  const title = plain(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1])
+  const heading = plain(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1])
+  const text = title || heading || plain(html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' '))
+  return oneLine(
+    `(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`,
+    MAX_ERROR_CHARS
+  )
 }
 
 function decodeEntities(text: string): string {
@@ -124,14 +130,16 @@ function bound(list: string[]): string[] {
 
 /** What the person reading the failed step should check, by status. */
 export function hintFor(status: number): string {
-  if (status === 400) return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).'
+  if (status === 400)
+    return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).'
   if (status === 401 || status === 403)
     return 'Check that the API key and application key belong to the same organisation, that "site" is the site of that organisation, and that the application key has the synthetics_write permission.'
   if (status === 404)
     return 'Check "test-id" and "site"; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).'
   if (status === 408) return 'The request timed out on the way; it is safe to run the step again.'
   if (status === 413) return 'The request body was refused as too large.'
-  if (status === 429) return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".'
+  if (status === 429)
+    return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".'
   if (status >= 500) return 'Datadog or a proxy in between failed; it is safe to run the step again.'
   if (status >= 300 && status < 400)
     return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".'

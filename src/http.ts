@@ -150,7 +150,10 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
   })
 }
 
-function failFromSignal(signal: AbortSignal, fail: (kind: Failure['kind'], code: string, message: string) => void): void {
+function failFromSignal(
+  signal: AbortSignal,
+  fail: (kind: Failure['kind'], code: string, message: string) => void
+): void {
   const reason = signal.reason as unknown
   if (reason === 'cancelled') fail('cancelled', 'cancelled', 'the step was cancelled')
   else if (reason === 'deadline') fail('timeout', 'deadline', 'the step ran out of time')

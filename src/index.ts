@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
-import { main } from './main.js'
+import { run } from './main.js'
 
-main().catch((error: unknown) => {
-  // Expected failures are reported inside main(); reaching here is a bug.
+run().catch((error: unknown) => {
+  // Expected failures are reported inside run(); reaching here is a bug.
   core.setFailed(`Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
 })

@@ -28,8 +28,7 @@ export interface Settings {
 }
 
 export type ParseResult =
-  | { ok: true; settings: Settings; warnings: string[] }
-  | { ok: false; errors: string[]; warnings: string[] }
+  { ok: true; settings: Settings; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] }
 
 export const LIMITS = {
   keyChars: 1024,
@@ -98,7 +97,7 @@ export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) =
 
 function secret(name: string, envName: string, value: string, env: Env, errors: string[]): string {
   const chosen = value || (env[envName] ?? '').trim()
-  const source = value ? `Input "${name}"` : `${envName}`
+  const source = value ? `Input "${name}"` : envName
   if (!chosen) {
     errors.push(
       `Input "${name}" is empty and ${envName} is not set. Pass it from a secret, ` +
@@ -106,7 +105,9 @@ function secret(name: string, envName: string, value: string, env: Env, errors: 
         'Secrets are empty in workflows triggered from forks.'
     )
   } else if (/\s/.test(chosen) || CONTROL.test(chosen)) {
-    errors.push(`${source} contains white space or control characters; a Datadog key has none. Check the secret's value.`)
+    errors.push(
+      `${source} contains white space or control characters; a Datadog key has none. Check the secret's value.`
+    )
   } else if (chosen.length > LIMITS.secretChars) {
     errors.push(`${source} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`)
   } else {
@@ -117,7 +118,9 @@ function secret(name: string, envName: string, value: string, env: Env, errors: 
 
 function checkKeyPair(apiKey: string, appKey: string, errors: string[]): void {
   if (apiKey === appKey) {
-    errors.push('"api-key" and "app-key" are the same value: the API key and the application key are two different keys.')
+    errors.push(
+      '"api-key" and "app-key" are the same value: the API key and the application key are two different keys.'
+    )
     return
   }
   // API keys are 32 hex characters, application keys 40: a pair shaped the
@@ -194,7 +197,14 @@ function parseBoolean(name: string, value: string, fallback: boolean, errors: st
   return fallback
 }
 
-function parseNumber(name: string, value: string, fallback: number, min: number, max: number, errors: string[]): number {
+function parseNumber(
+  name: string,
+  value: string,
+  fallback: number,
+  min: number,
+  max: number,
+  errors: string[]
+): number {
   if (value === '') return fallback
   const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n < min || n > max) {
@@ -204,7 +214,14 @@ function parseNumber(name: string, value: string, fallback: number, min: number,
   return n
 }
 
-function parseInteger(name: string, value: string, fallback: number, min: number, max: number, errors: string[]): number {
+function parseInteger(
+  name: string,
+  value: string,
+  fallback: number,
+  min: number,
+  max: number,
+  errors: string[]
+): number {
   if (value === '') return fallback
   const n = /^\d+$/.test(value) ? Number(value) : NaN
   if (!Number.isSafeInteger(n) || n < min || n > max) {
@@ -249,7 +266,9 @@ function parseUploadInputs(
   if (batchInputs.length === 0) {
     const testId = value('test-id')
       ? defaultTestId
-      : void errors.push(`Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`)
+      : void errors.push(
+          `Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`
+        )
     const key = checkField('Input "key"', value('key'), LIMITS.keyChars, errors, true)
     const uploadId = checkField('Input "upload-id"', value('upload-id'), LIMITS.uploadIdChars, errors, true)
     if (testId === undefined || key === undefined || uploadId === undefined) return undefined
@@ -330,7 +349,11 @@ function parseEntry(
   const presigned = record['multipart_presigned_urls_params']
   const source =
     typeof presigned === 'object' && presigned !== null && !Array.isArray(presigned)
-      ? { fields: presigned as Record<string, unknown>, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' }
+      ? {
+          fields: presigned as Record<string, unknown>,
+          path: `${where}.multipart_presigned_urls_params`,
+          uploadIdField: 'upload_id'
+        }
       : { fields: record, path: where, uploadIdField: 'uploadId' }
 
   const key = stringField(source.path, source.fields, 'key', LIMITS.keyChars, errors)
@@ -427,7 +450,9 @@ export function parseTestId(value: string, label: string, errors: string[], warn
     return undefined
   }
   if (!PUBLIC_ID_SHAPE.test(value)) {
-    warnings.push(`${named} ${JSON.stringify(value)} is not shaped like a public ID (abc-def-123); sending it as given.`)
+    warnings.push(
+      `${named} ${JSON.stringify(value)} is not shaped like a public ID (abc-def-123); sending it as given.`
+    )
   }
   return value
 }

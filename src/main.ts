@@ -30,7 +30,7 @@ export const INPUT_NAMES = [
 const GRACE_MS = 900
 
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
-export async function main(): Promise<void> {
+export async function run(): Promise<void> {
   // Masked before anything can print them: the inputs and their fallbacks.
   const secrets = [core.getInput('api-key'), core.getInput('app-key'), process.env.DD_API_KEY, process.env.DD_APP_KEY]
     .map(s => (s ?? '').trim())
@@ -42,7 +42,12 @@ export async function main(): Promise<void> {
   for (const warning of parsed.warnings) core.warning(redact(warning, secrets))
   if (!parsed.ok) {
     for (const error of parsed.errors) core.error(redact(error, secrets), { title: 'Invalid input' })
-    setOutputs({ status: '', aborted: 'false', errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))), attempts: '0' })
+    setOutputs({
+      status: '',
+      aborted: 'false',
+      errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))),
+      attempts: '0'
+    })
     core.setFailed(`${parsed.errors.length} input problem(s), listed above; no request was sent.`)
     return
   }
@@ -109,7 +114,11 @@ async function report(settings: Settings, results: UploadResult[], tookMs: numbe
     if (r.warning) core.warning(r.warning, { title: 'Datadog upload' })
     if (r.outcome === 'failed' || r.outcome === 'cancelled') {
       for (const error of r.errors) {
-        core.error(error, { title: r.status ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}` : `Upload ${oneLine(r.upload.uploadId, 80)}` })
+        core.error(error, {
+          title: r.status
+            ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}`
+            : `Upload ${oneLine(r.upload.uploadId, 80)}`
+        })
       }
     } else {
       core.info(r.message)

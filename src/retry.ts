@@ -56,7 +56,10 @@ export function retryDelay(
   random: () => number
 ): Delay {
   const cap = (ms: number): number => Math.min(policy.maxDelayMs, Math.max(0, Math.ceil(ms)))
-  const reset = headers ? rateLimitResetMs(headers, nowMs) : undefined
+  // Datadog sends X-RateLimit-Reset on every answer: it says when to come
+  // back only once the window is spent, not for a 503 with budget left.
+  const remaining = headers ? parseSeconds(headerValue(headers, 'x-ratelimit-remaining')) : undefined
+  const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, nowMs) : undefined
   if (reset !== undefined) return { ms: cap(reset), source: 'x-ratelimit-reset' }
   const after = headers ? retryAfterMs(headerValue(headers, 'retry-after'), nowMs) : undefined
   if (after !== undefined) return { ms: cap(after), source: 'retry-after' }

@@ -38,6 +38,7 @@ export function renderSummary(results: readonly UploadResult[], siteLabel: strin
       `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`
     )
   }
-  if (results.length > MAX_ROWS) lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`)
+  if (results.length > MAX_ROWS)
+    lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`)
   return lines.join('\n') + '\n'
 }

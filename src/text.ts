@@ -1,9 +1,11 @@
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
 
+// eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g
 // C0/C1 controls and the Unicode line and paragraph separators, which some
 // log viewers treat as line breaks.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
 
 export const MAX_MESSAGE_CHARS = 500
