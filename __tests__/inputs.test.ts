@@ -1,0 +1,549 @@
+import { describe, expect, test } from '@jest/globals'
+import { LIMITS, parseInputs, type Env, type RawInputs, type Settings } from '../src/inputs.js'
+
+const API = '0123456789abcdef0123456789abcdef' // 32 hex: shaped like an API key
+const APP = 'fedcba9876543210fedcba9876543210fedcba98' // 40 hex: shaped like an application key
+const KEY = 'org-123/api-upload-file/abc-def-123/2024-01-01T00:00:00_uuid.json'
+const SINGLE: RawInputs = {
+  'api-key': API,
+  'app-key': APP,
+  'test-id': 'abc-def-123',
+  key: KEY,
+  'upload-id': 'upload-1'
+}
+
+const noFile = (path: string): string => {
+  throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' })
+}
+
+function parse(raw: RawInputs, env: Env = {}, readFile: (path: string) => string = noFile) {
+  return parseInputs(raw, env, readFile)
+}
+
+function settingsOf(raw: RawInputs, env: Env = {}, readFile?: (path: string) => string): Settings {
+  const result = parse(raw, env, readFile)
+  if (!result.ok) throw new Error(`expected success, got: ${result.errors.join(' | ')}`)
+  return result.settings
+}
+
+function errorsOf(raw: RawInputs, env: Env = {}, readFile?: (path: string) => string): string[] {
+  const result = parse(raw, env, readFile)
+  if (result.ok) throw new Error('expected input errors, got none')
+  return result.errors
+}
+
+/** Exactly one error, and it names the given input. */
+function oneErrorNaming(name: string, raw: RawInputs, env: Env = {}, readFile?: (path: string) => string): string {
+  const errors = errorsOf(raw, env, readFile)
+  expect(errors).toHaveLength(1)
+  expect(errors[0]).toContain(name)
+  return errors[0] ?? ''
+}
+
+describe('defaults', () => {
+  test('a single upload with nothing else set', () => {
+    const result = parse(SINGLE)
+    expect(result).toEqual({
+      ok: true,
+      warnings: [],
+      settings: {
+        apiKey: API,
+        appKey: APP,
+        baseUrl: 'https://api.datadoghq.com',
+        siteLabel: 'datadoghq.com (US1)',
+        uploads: [{ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' }],
+        batch: false,
+        ignoreNotFound: false,
+        maxRetries: 5,
+        timeoutMs: 120_000,
+        concurrency: 4,
+        dryRun: false
+      }
+    })
+  })
+
+  test('surrounding white space in every input is ignored', () => {
+    const padded = Object.fromEntries(
+      Object.entries({ ...SINGLE, site: 'datadoghq.eu' }).map(([k, v]) => [k, ` \n${v}\t `])
+    )
+    const settings = settingsOf(padded)
+    expect(settings.apiKey).toBe(API)
+    expect(settings.appKey).toBe(APP)
+    expect(settings.baseUrl).toBe('https://api.datadoghq.eu')
+    expect(settings.uploads).toEqual([{ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' }])
+  })
+})
+
+describe('environment fallbacks', () => {
+  test('DD_API_KEY and DD_APP_KEY are used when the inputs are empty', () => {
+    const settings = settingsOf({ ...SINGLE, 'api-key': '', 'app-key': '  ' }, { DD_API_KEY: API, DD_APP_KEY: APP })
+    expect(settings.apiKey).toBe(API)
+    expect(settings.appKey).toBe(APP)
+  })
+
+  test('inputs win over the environment', () => {
+    const otherApi = 'a'.repeat(32)
+    const otherApp = 'b'.repeat(40)
+    const settings = settingsOf(SINGLE, { DD_API_KEY: otherApi, DD_APP_KEY: otherApp })
+    expect(settings.apiKey).toBe(API)
+    expect(settings.appKey).toBe(APP)
+  })
+
+  test('DD_SITE is used when "site" is empty, and "site" wins when given', () => {
+    expect(settingsOf(SINGLE, { DD_SITE: 'EU1' }).baseUrl).toBe('https://api.datadoghq.eu')
+    expect(settingsOf({ ...SINGLE, site: 'us5.datadoghq.com' }, { DD_SITE: 'EU1' }).baseUrl).toBe(
+      'https://api.us5.datadoghq.com'
+    )
+  })
+
+  test('an unknown DD_SITE is an error naming DD_SITE', () => {
+    oneErrorNaming('"DD_SITE"', SINGLE, { DD_SITE: 'datadoghq.co' })
+  })
+
+  test('keys missing from inputs and environment: both reported, naming input and variable', () => {
+    const errors = errorsOf({ ...SINGLE, 'api-key': '', 'app-key': '' })
+    expect(errors).toHaveLength(2)
+    expect(errors[0]).toContain('"api-key"')
+    expect(errors[0]).toContain('DD_API_KEY')
+    expect(errors[1]).toContain('"app-key"')
+    expect(errors[1]).toContain('DD_APP_KEY')
+  })
+})
+
+describe('site', () => {
+  test.each([
+    ['datadoghq.eu', 'https://api.datadoghq.eu', 'datadoghq.eu (EU1)'],
+    ['https://app.us3.datadoghq.com/', 'https://api.us3.datadoghq.com', 'us3.datadoghq.com (US3)'],
+    ['US2-FED', 'https://api.us2.ddog-gov.com', 'us2.ddog-gov.com (US2-FED)']
+  ])('%j', (site, baseUrl, label) => {
+    const settings = settingsOf({ ...SINGLE, site })
+    expect(settings.baseUrl).toBe(baseUrl)
+    expect(settings.siteLabel).toBe(label)
+  })
+
+  test('an unknown site is one error naming "site" with a suggestion', () => {
+    expect(oneErrorNaming('"site"', { ...SINGLE, site: 'datadog.eu' })).toContain('"datadoghq.eu"')
+  })
+})
+
+describe('api-url', () => {
+  test.each([
+    ['https://api.datadoghq.com', 'https://api.datadoghq.com'],
+    ['https://api.datadoghq.com/', 'https://api.datadoghq.com'],
+    ['https://api.datadoghq.com/api/v2', 'https://api.datadoghq.com'],
+    ['https://api.datadoghq.com/api/v2/', 'https://api.datadoghq.com'],
+    ['https://proxy.example:8443/datadog/api/v2', 'https://proxy.example:8443/datadog'],
+    ['https://proxy.example/datadog/', 'https://proxy.example/datadog'],
+    ['http://127.0.0.1:8126', 'http://127.0.0.1:8126'],
+    ['http://127.10.20.30/api/v2', 'http://127.10.20.30'],
+    ['http://[::1]:9000', 'http://[::1]:9000'],
+    ['http://localhost:3000/', 'http://localhost:3000'],
+    ['HTTP://LOCALHOST:3000', 'http://localhost:3000']
+  ])('%j is accepted as %j', (apiUrl, baseUrl) => {
+    expect(settingsOf({ ...SINGLE, 'api-url': apiUrl }).baseUrl).toBe(baseUrl)
+  })
+
+  test('api-url overrides site and DD_SITE', () => {
+    const settings = settingsOf(
+      { ...SINGLE, 'api-url': 'https://proxy.example', site: 'datadoghq.eu' },
+      { DD_SITE: 'AP1' }
+    )
+    expect(settings.baseUrl).toBe('https://proxy.example')
+    expect(settings.siteLabel).toBe('proxy.example')
+  })
+
+  test.each([
+    ['http://api.datadoghq.com', /https:\/\//],
+    ['http://127.0.0.1.evil.example', /https:\/\//],
+    ['http://localhost.evil.example', /https:\/\//],
+    ['http://10.0.0.1', /https:\/\//],
+    ['ftp://api.datadoghq.com', /https:\/\//],
+    ['https://user:pass@proxy.example', /user name or password/],
+    ['https://user@proxy.example', /user name or password/],
+    ['https://proxy.example/?x=1', /query/],
+    ['https://proxy.example/#frag', /fragment/],
+    ['api.datadoghq.com', /not a URL/],
+    ['https://', /not a URL/]
+  ])('%j is refused', (apiUrl, why) => {
+    expect(oneErrorNaming('"api-url"', { ...SINGLE, 'api-url': apiUrl })).toMatch(why)
+  })
+
+  test('a Datadog web-app host in api-url gets a warning pointing at "site"', () => {
+    const result = parse({ ...SINGLE, 'api-url': 'https://app.datadoghq.com' })
+    expect(result.ok).toBe(true)
+    expect(result.warnings.join('\n')).toMatch(/"site"/)
+  })
+
+  test('a real API host in api-url gets no warning', () => {
+    expect(parse({ ...SINGLE, 'api-url': 'https://api.datadoghq.eu' }).warnings).toEqual([])
+  })
+})
+
+describe('test-id', () => {
+  test('is trimmed', () => {
+    expect(settingsOf({ ...SINGLE, 'test-id': '  abc-def-123 \n' }).uploads[0]?.testId).toBe('abc-def-123')
+  })
+
+  test.each([
+    'https://app.datadoghq.com/synthetics/details/abc-def-123',
+    'https://app.datadoghq.eu/synthetics/details/abc-def-123?from_ts=1&live=true',
+    'https://app.datadoghq.com/synthetics/details/ABC-DEF-123/edit',
+    'http://app.datadoghq.com/synthetics/details/abc-def-123#results'
+  ])('a pasted test URL %j gives its public ID', url => {
+    const result = parse({ ...SINGLE, 'test-id': url })
+    expect(result.ok && result.settings.uploads[0]?.testId).toBe('abc-def-123')
+    expect(result.warnings).toEqual([])
+  })
+
+  test('a URL with no public ID in it is refused', () => {
+    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': 'https://app.datadoghq.com/synthetics/tests' })
+  })
+
+  test.each([
+    '',
+    '   ',
+    'abc/def',
+    'abc?def',
+    'abc#def',
+    'abc%2fdef',
+    '..',
+    'abc..def',
+    'abc def',
+    'abc\tdef',
+    'abc\u0000def',
+    'abc\\def',
+    'a\u2028b'
+  ])('%j is refused, naming the input', testId => {
+    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': testId })
+  })
+
+  test('an over-long ID is refused', () => {
+    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': 'a'.repeat(LIMITS.testIdChars + 1) })
+  })
+
+  test('an ID not shaped like abc-def-123 is sent as given, with a warning', () => {
+    const result = parse({ ...SINGLE, 'test-id': 'my_test.v2' })
+    expect(result.ok && result.settings.uploads[0]?.testId).toBe('my_test.v2')
+    expect(result.warnings.join('\n')).toMatch(/"test-id".*not shaped like a public ID/)
+  })
+
+  test('a key of another test is sent as asked, with a warning that Datadog will answer 404', () => {
+    const result = parse({ ...SINGLE, 'test-id': 'xyz-xyz-999' })
+    expect(result.ok).toBe(true)
+    expect(result.warnings.join('\n')).toMatch(/abc-def-123.*xyz-xyz-999.*404/)
+  })
+})
+
+describe('key and upload-id', () => {
+  test.each(['key', 'upload-id'])('%s: empty is an error naming it, with the step-output hint', name => {
+    expect(oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: '  ' })).toMatch(/step output|outputs/)
+  })
+
+  test.each(['key', 'upload-id'])('%s: control characters and inner line breaks are refused', name => {
+    oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'abc\ndef' })
+    oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'abc\u0007def' })
+  })
+
+  test.each([
+    ['key', LIMITS.keyChars],
+    ['upload-id', LIMITS.uploadIdChars]
+  ])('%s: bounded length', (name, max) => {
+    expect(parse({ ...SINGLE, [name]: 'k'.repeat(max) }).ok).toBe(true)
+    oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'k'.repeat(max + 1) })
+  })
+
+  test('both are trimmed', () => {
+    const upload = settingsOf({ ...SINGLE, key: ` ${KEY} `, 'upload-id': '\tupload-1\n' }).uploads[0]
+    expect(upload).toEqual({ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' })
+  })
+
+  test('a missing test-id in the single form is an error naming it', () => {
+    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': '' })
+  })
+})
+
+describe('api-key and app-key', () => {
+  test.each(['api-key', 'app-key'])('%s with white space or control characters is refused without echoing it', name => {
+    for (const bad of ['0123456789abcdef 0123456789abcde', '0123456789abcdef\u00000123456789abcde']) {
+      const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: bad })
+      expect(message).not.toContain(bad.slice(0, 16))
+    }
+  })
+
+  test.each(['api-key', 'app-key'])('%s over the length bound is refused without echoing it', name => {
+    const long = 'c'.repeat(LIMITS.secretChars + 1)
+    const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: long })
+    expect(message).not.toContain('cccccccc')
+  })
+
+  test('a bad key from the environment is reported under its variable name', () => {
+    const message = oneErrorNaming('DD_API_KEY', { ...SINGLE, 'api-key': '' }, { DD_API_KEY: 'abc def' })
+    expect(message).not.toContain('abc def')
+  })
+
+  test('the same value in both is refused', () => {
+    const message = oneErrorNaming('"api-key"', { ...SINGLE, 'app-key': API })
+    expect(message).toContain('"app-key"')
+    expect(message).not.toContain(API)
+  })
+
+  test('swapped keys (40-hex api-key, 32-hex app-key) are detected', () => {
+    const message = oneErrorNaming('"api-key"', { ...SINGLE, 'api-key': APP, 'app-key': API })
+    expect(message).toMatch(/swapped/)
+    expect(message).not.toContain(API)
+    expect(message).not.toContain(APP)
+  })
+
+  test('keys of other shapes are not second-guessed', () => {
+    expect(parse({ ...SINGLE, 'api-key': 'k'.repeat(40), 'app-key': 'p'.repeat(32) }).ok).toBe(true)
+  })
+})
+
+describe('booleans and numbers', () => {
+  test.each([
+    ['true', true],
+    ['TRUE', true],
+    ['True', true],
+    ['false', false],
+    ['False', false],
+    ['', false]
+  ])('ignore-not-found / dry-run %j', (value, expected) => {
+    const settings = settingsOf({ ...SINGLE, 'ignore-not-found': value, 'dry-run': value })
+    expect(settings.ignoreNotFound).toBe(expected)
+    expect(settings.dryRun).toBe(expected)
+  })
+
+  test.each(['ignore-not-found', 'dry-run'])('%s refuses anything but true/false', name => {
+    for (const value of ['yes', '1', 'on', 'truee']) oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: value })
+  })
+
+  test.each([
+    ['max-retries', '0', 'maxRetries', 0],
+    ['max-retries', '20', 'maxRetries', 20],
+    ['max-retries', ' 3 ', 'maxRetries', 3],
+    ['timeout', '1', 'timeoutMs', 1000],
+    ['timeout', '3600', 'timeoutMs', 3_600_000],
+    ['timeout', '2.5', 'timeoutMs', 2500],
+    ['concurrency', '1', 'concurrency', 1],
+    ['concurrency', '32', 'concurrency', 32]
+  ] as const)('%s %j is accepted', (name, value, field, expected) => {
+    expect(settingsOf({ ...SINGLE, [name]: value })[field]).toBe(expected)
+  })
+
+  test.each([
+    ['max-retries', ['21', '-1', '1.5', 'five', '1e1', '+2', '99999999999999999999']],
+    ['timeout', ['0', '0.5', '3601', '-5', 'Infinity', 'NaN', '10s', '1e3']],
+    ['concurrency', ['0', '33', '2.0', 'many']]
+  ] as const)('%s refuses out-of-range or non-numbers', (name, values) => {
+    for (const value of values) oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: value })
+  })
+
+  test('every problem is reported at once', () => {
+    const errors = errorsOf({
+      ...SINGLE,
+      'max-retries': 'x',
+      timeout: 'y',
+      concurrency: 'z',
+      'dry-run': 'maybe',
+      site: 'nowhere'
+    })
+    expect(errors).toHaveLength(5)
+    for (const name of ['"max-retries"', '"timeout"', '"concurrency"', '"dry-run"', '"site"']) {
+      expect(errors.some(e => e.includes(name))).toBe(true)
+    }
+  })
+})
+
+describe('batch: uploads', () => {
+  const KEYS = { 'api-key': API, 'app-key': APP }
+  const presigned = (testId: string, uploadId: string) => ({
+    bucketKey: `api-upload-file/${testId}/file.json`,
+    multipart_presigned_urls_params: {
+      key: `org-1/api-upload-file/${testId}/2024-01-01T00:00:00_${uploadId}.json`,
+      upload_id: uploadId,
+      urls: { '1': 'https://bucket.example/part1' }
+    }
+  })
+
+  test('a JSON array of entries', () => {
+    const settings = settingsOf({
+      ...KEYS,
+      uploads: JSON.stringify([
+        { testId: 'aaa-bbb-ccc', key: 'k1', uploadId: 'u1' },
+        { testId: ' ddd-eee-fff ', key: ' k2 ', uploadId: ' u2 ' }
+      ])
+    })
+    expect(settings.batch).toBe(true)
+    expect(settings.uploads).toEqual([
+      { testId: 'aaa-bbb-ccc', key: 'k1', uploadId: 'u1' },
+      { testId: 'ddd-eee-fff', key: 'k2', uploadId: 'u2' }
+    ])
+  })
+
+  test('testId falls back to test-id, then to the public ID in the key', () => {
+    const uploads = JSON.stringify([
+      { testId: 'aaa-bbb-ccc', key: 'org/api-upload-file/zzz-zzz-zzz/f', uploadId: 'u1' },
+      { key: 'k2', uploadId: 'u2' },
+      { key: 'org/api-upload-file/ddd-eee-fff/f', uploadId: 'u3' }
+    ])
+    expect(settingsOf({ ...KEYS, 'test-id': 'xxx-yyy-zzz', uploads }).uploads.map(u => u.testId)).toEqual([
+      'aaa-bbb-ccc',
+      'xxx-yyy-zzz',
+      'xxx-yyy-zzz'
+    ])
+    const withoutDefault = JSON.stringify([{ key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3' }])
+    expect(settingsOf({ ...KEYS, uploads: withoutDefault }).uploads).toEqual([
+      { testId: 'ddd-eee-fff', key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3' }
+    ])
+  })
+
+  test('test-id given as a URL also serves as the batch default', () => {
+    const uploads = JSON.stringify([{ key: 'k', uploadId: 'u' }])
+    const settings = settingsOf({
+      ...KEYS,
+      'test-id': 'https://app.datadoghq.com/synthetics/details/abc-def-123',
+      uploads
+    })
+    expect(settings.uploads[0]?.testId).toBe('abc-def-123')
+  })
+
+  test("Datadog's presigned-URLs answer, alone", () => {
+    const settings = settingsOf({ ...KEYS, uploads: JSON.stringify(presigned('abc-def-123', 'U1')) })
+    expect(settings.uploads).toEqual([
+      { testId: 'abc-def-123', key: 'org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_U1.json', uploadId: 'U1' }
+    ])
+    expect(settings.batch).toBe(true)
+  })
+
+  test('presigned-URLs answers in an array, mixed with plain entries', () => {
+    const settings = settingsOf({
+      ...KEYS,
+      uploads: JSON.stringify([
+        presigned('abc-def-123', 'U1'),
+        presigned('ddd-eee-fff', 'U2'),
+        { testId: 'ggg-hhh-iii', key: 'k', uploadId: 'U3' }
+      ])
+    })
+    expect(settings.uploads.map(u => [u.testId, u.uploadId])).toEqual([
+      ['abc-def-123', 'U1'],
+      ['ddd-eee-fff', 'U2'],
+      ['ggg-hhh-iii', 'U3']
+    ])
+  })
+
+  test('duplicates are aborted once', () => {
+    const entry = { testId: 'abc-def-123', key: 'k', uploadId: 'u' }
+    const settings = settingsOf({
+      ...KEYS,
+      uploads: JSON.stringify([entry, { ...entry, key: ' k ' }, { ...entry, uploadId: 'other' }, entry])
+    })
+    expect(settings.uploads).toEqual([entry, { ...entry, uploadId: 'other' }])
+  })
+
+  test('errors name the entry and field', () => {
+    const errors = errorsOf({
+      ...KEYS,
+      'test-id': 'abc-def-123',
+      uploads: JSON.stringify([
+        { key: 'k', uploadId: 'u' },
+        { key: 'k' },
+        { uploadId: 'u', key: 5 },
+        'just a string',
+        { key: 'k', uploadId: 'u', testId: 'a/b' },
+        { key: '', uploadId: 'u\nv' },
+        { multipart_presigned_urls_params: { key: 'k' } }
+      ])
+    })
+    const expected = [
+      'uploads[1].uploadId',
+      'uploads[2].key',
+      'uploads[3]',
+      'uploads[4].testId',
+      'uploads[5].key',
+      'uploads[5].uploadId',
+      'uploads[6].multipart_presigned_urls_params.upload_id'
+    ]
+    expect(errors).toHaveLength(expected.length)
+    expected.forEach((where, i) => expect(errors[i]?.startsWith(where)).toBe(true))
+  })
+
+  test('an entry with no test to go by is an error naming it', () => {
+    const errors = errorsOf({ ...KEYS, uploads: JSON.stringify([{ key: 'no-test-here', uploadId: 'u' }]) })
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^uploads\[0\].*"testId".*"test-id"/)
+  })
+
+  test.each([
+    ['not JSON', 'abc-def-123', /"uploads" is not valid JSON/],
+    ['empty list', '[]', /"uploads" is an empty list/],
+    ['a number', '42', /^uploads must be an object/]
+  ])('%s is refused', (_, uploads, message) => {
+    const errors = errorsOf({ ...KEYS, uploads })
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(message)
+  })
+
+  test('too many entries is refused', () => {
+    const many = JSON.stringify(
+      Array.from({ length: LIMITS.uploads + 1 }, (_, i) => ({ testId: 'abc-def-123', key: 'k', uploadId: `u${i}` }))
+    )
+    oneErrorNaming('"uploads"', { ...KEYS, uploads: many })
+  })
+
+  test('both forms at once is an error naming both', () => {
+    const uploads = JSON.stringify([{ testId: 'abc-def-123', key: 'k', uploadId: 'u' }])
+    const message = oneErrorNaming('"uploads"', { ...SINGLE, uploads })
+    expect(message).toContain('"key"')
+    expect(message).toContain('"upload-id"')
+    const both = oneErrorNaming('"uploads"', { ...KEYS, uploads, 'uploads-file': 'list.json' })
+    expect(both).toContain('"uploads-file"')
+  })
+
+  test('uploads-file is read through readFile and parsed the same way', () => {
+    const read: string[] = []
+    const settings = settingsOf({ ...KEYS, 'uploads-file': ' uploads.json ' }, {}, path => {
+      read.push(path)
+      return JSON.stringify([presigned('abc-def-123', 'U1')])
+    })
+    expect(read).toEqual(['uploads.json'])
+    expect(settings.uploads).toHaveLength(1)
+    expect(settings.batch).toBe(true)
+  })
+
+  test('an unreadable uploads-file is an error naming the input and the cause', () => {
+    const message = oneErrorNaming('"uploads-file"', { ...KEYS, 'uploads-file': 'missing.json' })
+    expect(message).toContain('missing.json')
+    expect(message).toContain('ENOENT')
+  })
+
+  test('errors in uploads-file name that input', () => {
+    const errors = errorsOf({ ...KEYS, 'uploads-file': 'f.json' }, {}, () => '[{"key": "k"}]')
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors[0]).toMatch(/^uploads-file\[0\]\.uploadId/)
+    for (const error of errors) expect(error.startsWith('uploads-file[0]')).toBe(true)
+  })
+})
+
+describe('secrets never appear in errors or warnings', () => {
+  test('across many failing combinations', () => {
+    const cases: Array<[RawInputs, Env]> = [
+      [{ ...SINGLE, 'api-key': APP, 'app-key': API }, {}],
+      [{ ...SINGLE, 'app-key': API }, {}],
+      [{ ...SINGLE, 'api-key': `${API} x` }, {}],
+      [{ ...SINGLE, 'app-key': `${APP}\u0001` }, {}],
+      [
+        { ...SINGLE, 'api-key': '', 'app-key': '' },
+        { DD_API_KEY: `${API} `.repeat(20), DD_APP_KEY: `${APP}\n${APP}` }
+      ],
+      [{ ...SINGLE, 'api-key': API.repeat(9) }, {}],
+      [{ ...SINGLE, site: 'nowhere', 'max-retries': 'x', uploads: '[' }, {}]
+    ]
+    for (const [raw, env] of cases) {
+      const result = parse(raw, env)
+      const text = [...(result.ok ? [] : result.errors), ...result.warnings].join('\n')
+      expect(result.ok).toBe(false)
+      expect(text).not.toContain(API)
+      expect(text).not.toContain(APP)
+    }
+  })
+})

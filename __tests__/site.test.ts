@@ -1,0 +1,123 @@
+import { describe, expect, test } from '@jest/globals'
+import { apiHostOf, DEFAULT_SITE, isDatadogApiHost, resolveSite, SITES } from '../src/site.js'
+
+// The table of docs/datadog-api.md, written out independently of src/site.ts.
+const TABLE: ReadonlyArray<[site: string, region: string]> = [
+  ['datadoghq.com', 'US1'],
+  ['us3.datadoghq.com', 'US3'],
+  ['us5.datadoghq.com', 'US5'],
+  ['datadoghq.eu', 'EU1'],
+  ['ap1.datadoghq.com', 'AP1'],
+  ['ap2.datadoghq.com', 'AP2'],
+  ['uk1.datadoghq.com', 'UK1'],
+  ['ddog-gov.com', 'US1-FED'],
+  ['us2.ddog-gov.com', 'US2-FED']
+]
+
+function hostFor(raw: string): string {
+  const result = resolveSite(raw)
+  if (!result.ok) throw new Error(`expected ${JSON.stringify(raw)} to resolve, got: ${result.message}`)
+  return result.apiHost
+}
+
+function failureFor(raw: string, inputName?: string): string {
+  const result = resolveSite(raw, inputName)
+  if (result.ok) throw new Error(`expected ${JSON.stringify(raw)} to be refused, got ${result.apiHost}`)
+  return result.message
+}
+
+describe('resolveSite: every spelling of every site', () => {
+  test('the table of sites is the documented one', () => {
+    expect(SITES.map(s => [s.site, s.region])).toEqual(TABLE)
+    expect(DEFAULT_SITE).toBe('datadoghq.com')
+  })
+
+  describe.each(TABLE)('%s (%s)', (site, region) => {
+    const api = `api.${site}`
+    const spellings = [
+      site,
+      `app.${site}`,
+      api,
+      `https://${site}`,
+      `https://${site}/`,
+      `https://app.${site}/`,
+      `https://app.${site}/synthetics/tests?query=x#top`,
+      `https://${api}/api/v2`,
+      `http://app.${site}`,
+      `${site}/`,
+      `app.${site}.`,
+      site.toUpperCase(),
+      `APP.${site.toUpperCase()}`,
+      `HTTPS://API.${site.toUpperCase()}/`,
+      `  ${site}  `,
+      region,
+      region.toLowerCase(),
+      region.replace('-', '_')
+    ]
+    test.each(spellings)('%j resolves to the API host', spelling => {
+      expect(hostFor(spelling)).toBe(api)
+      const result = resolveSite(spelling)
+      expect(result.ok && result.site.region).toBe(region)
+    })
+  })
+
+  test('the API host is api. plus the site, and only those count as API hosts', () => {
+    for (const s of SITES) {
+      expect(apiHostOf(s)).toBe(`api.${s.site}`)
+      expect(isDatadogApiHost(`API.${s.site.toUpperCase()}`)).toBe(true)
+      expect(isDatadogApiHost(`app.${s.site}`)).toBe(false)
+    }
+    expect(isDatadogApiHost('api.datadoghq.com.evil.example')).toBe(false)
+  })
+})
+
+describe('resolveSite: unknown sites', () => {
+  test('the message names the input, quotes the value and lists every valid site', () => {
+    const message = failureFor('datadog.example', 'site')
+    expect(message).toContain('"site"')
+    expect(message).toContain('"datadog.example"')
+    for (const [site, region] of TABLE) {
+      expect(message).toContain(site)
+      expect(message).toContain(region)
+    }
+  })
+
+  test.each([
+    ['datadoghq.co', 'datadoghq.com'],
+    ['datadog.eu', 'datadoghq.eu'],
+    ['app.datadoghq.co', 'datadoghq.com'],
+    ['https://app.datadog.eu/', 'datadoghq.eu'],
+    ['us3.datadoghq.co', 'us3.datadoghq.com'],
+    ['ddog-gov.co', 'ddog-gov.com']
+  ])('%j suggests %j', (typo, nearest) => {
+    expect(failureFor(typo)).toContain(`Did you mean "${nearest}"?`)
+  })
+
+  test('a name far from every site gets no suggestion', () => {
+    expect(failureFor('example.org')).not.toContain('Did you mean')
+  })
+
+  test.each([
+    'datadoghq.com.evil.example',
+    'https://datadoghq.com.evil.example/',
+    'api.datadoghq.com.evil.example',
+    'api.datadoghq.com@evil.example',
+    'https://api.datadoghq.com@evil.example',
+    'https://user:pass@api.datadoghq.com',
+    'https://api.datadoghq.com:8443',
+    'evil.example/datadoghq.com',
+    'https://evil.example/?site=datadoghq.com',
+    'ftp://datadoghq.com',
+    'xdatadoghq.com',
+    'datadoghq.com/evil',
+    ''
+  ])('lookalike or foreign %j is refused', raw => {
+    expect(failureFor(raw)).toContain('not a Datadog site')
+  })
+
+  test('the message names the input it is given, and a very long value is clipped', () => {
+    const message = failureFor('x'.repeat(5000), 'DD_SITE')
+    expect(message).toContain('"DD_SITE"')
+    expect(message.length).toBeLessThan(1000)
+  })
+})

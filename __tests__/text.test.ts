@@ -1,0 +1,99 @@
+import { describe, expect, test } from '@jest/globals'
+import { editDistance, markdownCell, MAX_MESSAGE_CHARS, oneLine, redact, truncate } from '../src/text.js'
+
+const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
+
+describe('oneLine', () => {
+  test.each([
+    ['a\nb', 'a b'],
+    ['a\r\nb', 'a b'],
+    ['ok\n::error::x', 'ok ::error::x'],
+    ['ok\r\n::add-mask::secret', 'ok ::add-mask::secret'],
+    ['a\u2028b\u2029c\u0085d', 'a b c d'],
+    ['\u001b[31mred\u001b[0m text', 'red text'],
+    ['  lots \t\t of   space  ', 'lots of space'],
+    ['nul\u0000bell\u0007del\u007f', 'nul bell del']
+  ])('%j becomes %j', (input, expected) => {
+    expect(oneLine(input)).toBe(expected)
+  })
+
+  test('a workflow command can never start a line', () => {
+    const out = oneLine('x\n::set-output name=a::b\r::error::y\u2028::warning::z')
+    expect(out).not.toMatch(LINE_BREAK)
+    expect(out.startsWith('::')).toBe(false)
+  })
+
+  test('long text is cut to the bound, with an ellipsis', () => {
+    const out = oneLine('a'.repeat(2000))
+    expect(Array.from(out)).toHaveLength(MAX_MESSAGE_CHARS)
+    expect(out.endsWith('…')).toBe(true)
+    expect(oneLine('abcdef', 4)).toBe('abc…')
+    expect(oneLine('abcd', 4)).toBe('abcd')
+  })
+
+  test('cutting never splits a character made of two UTF-16 units', () => {
+    const out = oneLine('😀'.repeat(10), 5)
+    expect(out).toBe('😀😀😀😀…')
+    expect(truncate('😀😀', 2)).toBe('😀😀')
+  })
+})
+
+describe('redact', () => {
+  const key = '0123456789abcdef0123456789abcdef'
+
+  test('every occurrence of every secret is replaced', () => {
+    const out = redact(`a ${key} b ${key} c appkey-xyz`, [key, 'appkey-xyz'])
+    expect(out).toBe('a *** b *** c ***')
+  })
+
+  test('the URL-encoded and JSON-escaped forms are replaced too', () => {
+    const odd = 'ab+c/d=="q\\z'
+    const text = `raw ${odd} url ${encodeURIComponent(odd)} json ${JSON.stringify(odd)}`
+    const out = redact(text, [odd])
+    expect(out).not.toContain(odd)
+    expect(out).not.toContain(encodeURIComponent(odd))
+    expect(out).not.toContain(JSON.stringify(odd).slice(1, -1))
+    expect(out).toBe('raw *** url *** json "***"')
+  })
+
+  test('empty and very short secrets do not blank out ordinary text', () => {
+    expect(redact('a b c', ['', 'a', 'b c'])).toBe('a b c')
+  })
+
+  test('text without secrets is unchanged', () => {
+    expect(redact('nothing to hide', [key])).toBe('nothing to hide')
+  })
+})
+
+describe('markdownCell', () => {
+  test.each([
+    ['a|b', 'a\\|b'],
+    ['<script>alert(1)</script>', '&lt;script&gt;alert(1)&lt;/script&gt;'],
+    ['a & b', 'a &amp; b'],
+    ['line1\nline2\r\n| x |', 'line1 line2 \\| x \\|'],
+    ['`code`', "'code'"]
+  ])('%j becomes %j', (input, expected) => {
+    expect(markdownCell(input)).toBe(expected)
+  })
+
+  test('the cell is bounded before escaping', () => {
+    const out = markdownCell('x'.repeat(1000), 50)
+    expect(Array.from(out)).toHaveLength(50)
+  })
+})
+
+describe('editDistance', () => {
+  test.each([
+    ['kitten', 'sitting', 3],
+    ['', 'abc', 3],
+    ['abc', '', 3],
+    ['', '', 0],
+    ['datadoghq.com', 'datadoghq.com', 0],
+    ['datadoghq.co', 'datadoghq.com', 1],
+    ['datadog.eu', 'datadoghq.eu', 2],
+    ['flaw', 'lawn', 2]
+  ])('%j → %j is %d', (a, b, d) => {
+    expect(editDistance(a, b)).toBe(d)
+    expect(editDistance(b, a)).toBe(d)
+  })
+})

@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs'
+import { expect, test } from '@jest/globals'
+import { ACTION_NAME, ACTION_VERSION } from '../src/version.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  name: string
+  version: string
+}
+
+test('ACTION_VERSION is package.json version, so the User-Agent tells the truth', () => {
+  expect(ACTION_VERSION).toBe(pkg.version)
+})
+
+test('ACTION_NAME is package.json name', () => {
+  expect(ACTION_NAME).toBe(pkg.name)
+})
