@@ -58,10 +58,14 @@ async function withEmulator<T>(options: EmulatorOptions, fn: (emulator: Emulator
 
 async function rowSingle(): Promise<string[]> {
   const floorDir = join(work, 'toolkit-floor')
-  execFileSync(join(ROOT, 'node_modules/.bin/ncc'), ['build', join(ROOT, 'scripts/bench/toolkit-floor.ts'), '-o', floorDir, '--quiet'], {
-    cwd: ROOT,
-    stdio: 'inherit'
-  })
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/ncc'),
+    ['build', join(ROOT, 'scripts/bench/toolkit-floor.ts'), '-o', floorDir, '--quiet'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit'
+    }
+  )
   const scripts = {
     bare: join(ROOT, 'scripts/bench/bare-floor.cjs'),
     toolkit: join(floorDir, 'index.js'),
@@ -129,7 +133,9 @@ async function rowUnlimited(): Promise<string> {
 
 try {
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
-  console.log(`Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${execFileSync(NODE24, ['--version'], { encoding: 'utf8' }).trim()}`)
+  console.log(
+    `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${execFileSync(NODE24, ['--version'], { encoding: 'utf8' }).trim()}`
+  )
   const only = process.argv[2]
   const rows: string[] = []
   if (!only || only === '1') rows.push(...(await rowSingle()))

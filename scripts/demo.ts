@@ -21,8 +21,11 @@ async function openHalfDoneUpload(emulator: Emulator): Promise<{ key: string; up
       parts: [1, 2, 3].map(partNumber => ({ md5: 'AAAAAAAAAAAAAAAAAAAAAA==', partNumber }))
     })
   })
-  const params = ((await answer.json()) as { multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> } })
-    .multipart_presigned_urls_params
+  const params = (
+    (await answer.json()) as {
+      multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
+    }
+  ).multipart_presigned_urls_params
   // Two of three parts go up; then the job "dies".
   for (const part of ['1', '2']) {
     await fetch(params.urls[part] as string, { method: 'PUT', body: Buffer.alloc(256 * 1024, part) })
@@ -38,7 +41,11 @@ function stepLog(result: RunResult): string {
     let line = raw
     for (const secret of SECRETS) line = line.split(secret).join('***')
     const command = /^::(error|warning|notice)[^:]*::(.*)$/.exec(line)
-    lines.push(command ? `${command[1] === 'error' ? 'Error' : command[1] === 'warning' ? 'Warning' : 'Notice'}: ${decodeURIComponent(command[2] ?? '')}` : line)
+    lines.push(
+      command
+        ? `${command[1] === 'error' ? 'Error' : command[1] === 'warning' ? 'Warning' : 'Notice'}: ${decodeURIComponent(command[2] ?? '')}`
+        : line
+    )
   }
   return lines.map(l => `  | ${l}`).join('\n')
 }
@@ -52,11 +59,13 @@ function show(title: string, result: RunResult): void {
 }
 
 const emulator = await startEmulator()
-let ok = false
+let ok: boolean | undefined
 try {
   const upload = await openHalfDoneUpload(emulator)
   console.log(`Local Datadog emulator on ${emulator.url}`)
-  console.log(`Opened upload ${upload.uploadId} for test ${TEST_ID}: ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held in 2 of 3 parts.`)
+  console.log(
+    `Opened upload ${upload.uploadId} for test ${TEST_ID}: ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held in 2 of 3 parts.`
+  )
 
   const inputs = {
     'api-key': DEFAULT_KEYS.apiKey,
@@ -69,15 +78,28 @@ try {
   const first = await runAction({ inputs })
   show('Cleanup step: node dist/index.js (Node 24, as the runner starts it)', first)
   console.log('Job summary:')
-  console.log(first.summary.trim().split('\n').map(l => `  ${l}`).join('\n'))
-  console.log(`\nUpload ${upload.uploadId} is now ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held.`)
+  console.log(
+    first.summary
+      .trim()
+      .split('\n')
+      .map(l => `  ${l}`)
+      .join('\n')
+  )
+  console.log(
+    `\nUpload ${upload.uploadId} is now ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held.`
+  )
 
   const again = await runAction({ inputs })
   show('The same step again: the upload is gone, Datadog answers 404', again)
   const tolerant = await runAction({ inputs: { ...inputs, 'ignore-not-found': 'true' } })
   show('Again with ignore-not-found: true', tolerant)
 
-  ok = first.code === 0 && emulator.uploadState(upload.uploadId) === 'aborted' && emulator.storedBytes(upload.uploadId) === 0 && again.code === 1 && tolerant.code === 0
+  ok =
+    first.code === 0 &&
+    emulator.uploadState(upload.uploadId) === 'aborted' &&
+    emulator.storedBytes(upload.uploadId) === 0 &&
+    again.code === 1 &&
+    tolerant.code === 0
   console.log(ok ? '\nDemo finished as expected.' : '\nDemo did NOT behave as expected.')
 } finally {
   await emulator.close()

@@ -14,7 +14,7 @@ export const BUNDLE = join(ROOT, 'dist', 'index.js')
 export const NODE24 = join(ROOT, 'node_modules', 'node', 'bin', 'node')
 
 interface ActionYaml {
-  inputs: Record<string, { default?: string }>
+  inputs: Record<string, { default?: string | number | boolean }>
   outputs: Record<string, unknown>
 }
 
@@ -25,8 +25,8 @@ export interface RunOptions {
   readonly inputs: Record<string, string>
   /** Extra environment (DD_SITE, https_proxy...). */
   readonly env?: Record<string, string>
-  /** Send this signal to the process after this many ms. */
-  readonly signal?: { readonly name: NodeJS.Signals; readonly afterMs: number }
+  /** Send this signal to the process once `when()` holds (polled), or after `afterMs`. */
+  readonly signal?: { readonly name: NodeJS.Signals; readonly afterMs?: number; readonly when?: () => boolean }
   /** Kill the process if it runs longer than this (a hang is a test failure, not a stuck suite). */
   readonly killAfterMs?: number
   /** Leave GITHUB_OUTPUT / GITHUB_STEP_SUMMARY unset, as on a developer's machine. */
@@ -40,13 +40,20 @@ export interface RunResult {
   readonly outputs: Record<string, string>
   readonly summary: string
   readonly durationMs: number
+  /** From the first line the action printed to its exit: the run without Node's start-up. */
+  readonly runMs: number
+  /** From the signal (when one was sent) to the exit. */
+  readonly afterSignalMs: number | undefined
   /** Workflow-command lines (`::name ...::`) as printed. */
   readonly commands: string[]
   readonly killed: boolean
 }
 
 /** The environment a runner gives `node dist/index.js` for these inputs. */
-export function runnerEnv(inputs: Record<string, string>, files: { output?: string; summary?: string }): Record<string, string> {
+export function runnerEnv(
+  inputs: Record<string, string>,
+  files: { output?: string; summary?: string }
+): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? tmpdir(),
@@ -85,12 +92,30 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
   const child = spawn(NODE24, [BUNDLE], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  let firstOutput: number | undefined
+  let signalled: number | undefined
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    firstOutput ??= Date.now()
+    stdout += d
+  })
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const timers: NodeJS.Timeout[] = []
   if (options.signal) {
-    const { name, afterMs } = options.signal
-    timers.push(setTimeout(() => child.kill(name), afterMs))
+    const { name, afterMs, when } = options.signal
+    const send = (): void => {
+      signalled = Date.now()
+      child.kill(name)
+    }
+    if (when) {
+      const poll = setInterval(() => {
+        if (!when()) return
+        clearInterval(poll)
+        send()
+      }, 5)
+      timers.push(poll)
+    } else {
+      timers.push(setTimeout(send, afterMs ?? 0))
+    }
   }
   let killed = false
   timers.push(
@@ -100,7 +125,8 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
     }, options.killAfterMs ?? 20_000)
   )
   const code = await new Promise<number | null>(done => child.on('close', c => done(c)))
-  const durationMs = Date.now() - started
+  const ended = Date.now()
+  const durationMs = ended - started
   for (const t of timers) clearTimeout(t)
   const result: RunResult = {
     code,
@@ -109,6 +135,8 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
     outputs: options.bareEnvironment ? setOutputCommands(stdout) : parseOutputFile(readFileSync(output, 'utf8')),
     summary: options.bareEnvironment ? '' : readFileSync(summary, 'utf8'),
     durationMs,
+    runMs: ended - (firstOutput ?? started),
+    afterSignalMs: signalled === undefined ? undefined : ended - signalled,
     commands: stdout.split('\n').filter(line => line.startsWith('::')),
     killed
   }
@@ -157,5 +185,11 @@ export function leakedSecrets(result: RunResult, secrets: readonly string[]): st
 export function annotations(result: RunResult, kind: 'error' | 'warning' | 'notice'): string[] {
   return result.commands
     .filter(line => line.startsWith(`::${kind}`))
-    .map(line => line.replace(/^::[^:]*::/, '').replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'))
+    .map(line =>
+      line
+        .replace(/^::[^:]*::/, '')
+        .replace(/%0A/g, '\n')
+        .replace(/%0D/g, '\r')
+        .replace(/%25/g, '%')
+    )
 }

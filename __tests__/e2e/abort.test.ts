@@ -76,10 +76,17 @@ test('aborts a real upload: storage freed, outputs, one log line, summary, no ke
   expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
   expect(emulator.storedBytes(upload.uploadId)).toBe(0)
   expect(result.outputs).toMatchObject({ status: '204', aborted: 'true', errors: '[]', attempts: '1' })
-  expect(result.stdout).toMatch(new RegExp(`^Aborted upload ${upload.uploadId} of test abc-def-123 on 127\\.0\\.0\\.1:\\d+ \\(204, 1 attempt, \\d+ ms\\)\\.$`, 'm'))
+  expect(result.stdout).toMatch(
+    new RegExp(
+      `^Aborted upload ${upload.uploadId} of test abc-def-123 on 127\\.0\\.0\\.1:\\d+ \\(204, 1 attempt, \\d+ ms\\)\\.$`,
+      'm'
+    )
+  )
   expect(result.summary).toContain('abc-def-123')
   expect(result.summary).toContain('aborted')
-  expect(result.commands.filter(c => c.startsWith('::add-mask::')).sort()).toEqual(KEYS.map(k => `::add-mask::${k}`).sort())
+  expect(result.commands.filter(c => c.startsWith('::add-mask::')).sort()).toEqual(
+    KEYS.map(k => `::add-mask::${k}`).sort()
+  )
   expect(result.stdout.indexOf('::add-mask::')).toBe(0)
 
   const sent = emulator.abortRequests().slice(before)
@@ -107,7 +114,9 @@ test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs
   const { 'api-url': _, ...rest } = inputs(upload)
   const site = await runAction({ inputs: { ...rest, 'dry-run': 'true' }, env: { DD_SITE: 'app.datadoghq.eu' } })
   expect(site.code).toBe(0)
-  expect(site.stdout).toContain('https://api.datadoghq.eu/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort')
+  expect(site.stdout).toContain(
+    'https://api.datadoghq.eu/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort'
+  )
   expect(site.outputs['dry-run']).toBe('true')
   expectNoLeak(site)
 })
@@ -175,7 +184,9 @@ describe('Datadog refuses', () => {
   })
 
   test('404 for an unknown upload fails, naming ignore-not-found', async () => {
-    const result = await runAction({ inputs: inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'nope' }) })
+    const result = await runAction({
+      inputs: inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'nope' })
+    })
     expect(result.code).toBe(1)
     expect(result.outputs).toMatchObject({ status: '404', aborted: 'false' })
     expect(annotations(result, 'error').at(-1)).toMatch(/404 Not Found.*ignore-not-found: true/)
@@ -183,20 +194,39 @@ describe('Datadog refuses', () => {
 
   test('404 with ignore-not-found succeeds with a warning', async () => {
     const result = await runAction({
-      inputs: inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'nope' }, { 'ignore-not-found': 'true' })
+      inputs: inputs(
+        { key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'nope' },
+        { 'ignore-not-found': 'true' }
+      )
     })
     expect(result.code).toBe(0)
-    expect(result.outputs).toMatchObject({ status: '404', aborted: 'false', 'not-found-count': '1', 'failed-count': '0' })
+    expect(result.outputs).toMatchObject({
+      status: '404',
+      aborted: 'false',
+      'not-found-count': '1',
+      'failed-count': '0'
+    })
     expect(annotations(result, 'warning').join('\n')).toMatch(/not found \(404\)/)
   })
 
   test('abort after complete: 404', async () => {
     const upload = await startRealUpload()
-    const complete = await fetch(`${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-complete`, {
-      method: 'POST',
-      headers: { 'DD-API-KEY': DEFAULT_KEYS.apiKey, 'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ key: upload.key, uploadId: upload.uploadId, parts: [{ ETag: upload.etag, PartNumber: 1 }] })
-    })
+    const complete = await fetch(
+      `${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-complete`,
+      {
+        method: 'POST',
+        headers: {
+          'DD-API-KEY': DEFAULT_KEYS.apiKey,
+          'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
+          'Content-Type': 'application/json'
+        },
+        body: JSON.stringify({
+          key: upload.key,
+          uploadId: upload.uploadId,
+          parts: [{ ETag: upload.etag, PartNumber: 1 }]
+        })
+      }
+    )
     expect(complete.status).toBe(204)
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
@@ -226,7 +256,12 @@ describe('Datadog refuses', () => {
   test('a hostile error body cannot start a workflow command', async () => {
     const upload = emulator.startUpload('abc-def-123')
     const hostile = {
-      errors: ['first\n::error::injected', 'second\r\n::add-mask::hijack', '%0A::warning::injected', '\u001b[31mred\u2028::stop-commands::x']
+      errors: [
+        'first\n::error::injected',
+        'second\r\n::add-mask::hijack',
+        '%0A::warning::injected',
+        '\u001b[31mred\u2028::stop-commands::x'
+      ]
     }
     emulator.setFaults([{ kind: 'status', status: 400, body: JSON.stringify(hostile) }])
     const result = await runAction({ inputs: inputs(upload) })
@@ -239,7 +274,9 @@ describe('Datadog refuses', () => {
 
   test('an error body that echoes the key is redacted', async () => {
     const upload = emulator.startUpload('abc-def-123')
-    emulator.setFaults([{ kind: 'status', status: 403, body: JSON.stringify({ errors: [`bad key ${DEFAULT_KEYS.apiKey}`] }) }])
+    emulator.setFaults([
+      { kind: 'status', status: 403, body: JSON.stringify({ errors: [`bad key ${DEFAULT_KEYS.apiKey}`] }) }
+    ])
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
     expect(annotations(result, 'error')).toContain('bad key ***')
@@ -286,7 +323,11 @@ describe('bad inputs fail before any request', () => {
     ['a test-id with a query', { 'test-id': 'abc-def-123?x=1' }, /Input "test-id"/],
     ['an empty test-id', { 'test-id': '' }, /Input "test-id" is empty/],
     ['an unknown site', { 'api-url': '', site: 'datadoghq.co' }, /Input "site".*Did you mean "datadoghq.com"/],
-    ['a plain-http api-url to a remote host', { 'api-url': 'http://api.datadoghq.com' }, /Input "api-url" must start with https:\/\//],
+    [
+      'a plain-http api-url to a remote host',
+      { 'api-url': 'http://api.datadoghq.com' },
+      /Input "api-url" must start with https:\/\//
+    ],
     ['a key with a line break', { key: 'a\nb' }, /Input "key" contains control characters/],
     ['a missing api-key', { 'api-key': '' }, /Input "api-key" is empty and DD_API_KEY is not set/],
     ['swapped keys', { 'api-key': DEFAULT_KEYS.appKey, 'app-key': DEFAULT_KEYS.apiKey }, /seem swapped/],

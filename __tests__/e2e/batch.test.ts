@@ -46,7 +46,11 @@ function results(outputs: Record<string, string>): ResultEntry[] {
 async function presignedAnswer(testId: string): Promise<unknown> {
   const answer = await fetch(`${emulator.url}/api/v2/synthetics/tests/${testId}/files/multipart-presigned-urls`, {
     method: 'POST',
-    headers: { 'DD-API-KEY': DEFAULT_KEYS.apiKey, 'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey, 'Content-Type': 'application/json' },
+    headers: {
+      'DD-API-KEY': DEFAULT_KEYS.apiKey,
+      'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
+      'Content-Type': 'application/json'
+    },
     body: JSON.stringify({ bucketKeyPrefix: 'browser-upload-file-step', parts: [{ md5: 'AA==', partNumber: 1 }] })
   })
   return answer.json()
@@ -55,11 +59,20 @@ async function presignedAnswer(testId: string): Promise<unknown> {
 test('a JSON list across two tests: every upload aborted, counts, results and a summary row each', async () => {
   const a = [1, 2, 3].map(() => emulator.startUpload('abc-def-123'))
   const b = [1, 2].map(() => emulator.startUpload('xyz-uvw-789'))
-  const uploads = [...a.map(u => ({ key: u.key, uploadId: u.uploadId })), ...b.map(u => ({ testId: 'xyz-uvw-789', key: u.key, uploadId: u.uploadId }))]
+  const uploads = [
+    ...a.map(u => ({ key: u.key, uploadId: u.uploadId })),
+    ...b.map(u => ({ testId: 'xyz-uvw-789', key: u.key, uploadId: u.uploadId }))
+  ]
   const result = await runAction({ inputs: { ...base(), 'test-id': 'abc-def-123', uploads: JSON.stringify(uploads) } })
   expect(result.code).toBe(0)
   for (const u of [...a, ...b]) expect(emulator.uploadState(u.uploadId)).toBe('aborted')
-  expect(result.outputs).toMatchObject({ 'aborted-count': '5', 'not-found-count': '0', 'failed-count': '0', aborted: 'true', attempts: '5' })
+  expect(result.outputs).toMatchObject({
+    'aborted-count': '5',
+    'not-found-count': '0',
+    'failed-count': '0',
+    aborted: 'true',
+    attempts: '5'
+  })
   expect(results(result.outputs).map(r => [r.testId, r.outcome, r.status])).toEqual([
     ...a.map(() => ['abc-def-123', 'aborted', 204]),
     ...b.map(() => ['xyz-uvw-789', 'aborted', 204])
@@ -113,23 +126,52 @@ test('one failing entry: every other entry is still tried, then the step fails',
 
 test('ignore-not-found counts 404s apart and succeeds', async () => {
   const u = emulator.startUpload('abc-def-123')
-  const uploads = [{ key: u.key, uploadId: u.uploadId }, { key: 'org-1/api-upload-file/abc-def-123/gone.json', uploadId: 'gone' }]
-  const result = await runAction({ inputs: { ...base(), 'test-id': 'abc-def-123', uploads: JSON.stringify(uploads), 'ignore-not-found': 'true' } })
+  const uploads = [
+    { key: u.key, uploadId: u.uploadId },
+    { key: 'org-1/api-upload-file/abc-def-123/gone.json', uploadId: 'gone' }
+  ]
+  const result = await runAction({
+    inputs: { ...base(), 'test-id': 'abc-def-123', uploads: JSON.stringify(uploads), 'ignore-not-found': 'true' }
+  })
   expect(result.code).toBe(0)
   expect(result.outputs).toMatchObject({ 'aborted-count': '1', 'not-found-count': '1', 'failed-count': '0' })
 })
 
 describe('bad lists fail before any request, naming the entry and field', () => {
   test.each<[string, Record<string, string>, RegExp]>([
-    ['an entry without uploadId', { 'test-id': 'abc-def-123', uploads: '[{"key":"k1","uploadId":"u1"},{"key":"k2"}]' }, /uploads\[1\]\.uploadId is missing/],
-    ['a wrong type', { 'test-id': 'abc-def-123', uploads: '[{"key":"k1","uploadId":42}]' }, /uploads\[0\]\.uploadId must be a string/],
-    ['a bad testId', { uploads: '[{"testId":"a/b","key":"k","uploadId":"u"}]' }, /uploads\[0\]\.testId must be a test public ID/],
+    [
+      'an entry without uploadId',
+      { 'test-id': 'abc-def-123', uploads: '[{"key":"k1","uploadId":"u1"},{"key":"k2"}]' },
+      /uploads\[1\]\.uploadId is missing/
+    ],
+    [
+      'a wrong type',
+      { 'test-id': 'abc-def-123', uploads: '[{"key":"k1","uploadId":42}]' },
+      /uploads\[0\]\.uploadId must be a string/
+    ],
+    [
+      'a bad testId',
+      { uploads: '[{"testId":"a/b","key":"k","uploadId":"u"}]' },
+      /uploads\[0\]\.testId must be a test public ID/
+    ],
     ['no test anywhere', { uploads: '[{"key":"k","uploadId":"u"}]' }, /uploads\[0\] has no "testId"/],
     ['not JSON', { uploads: '[{key: 1}]' }, /Input "uploads" is not valid JSON/],
     ['an empty list', { uploads: '[]' }, /Input "uploads" is an empty list/],
-    ['both forms', { 'test-id': 'abc-def-123', key: 'k', 'upload-id': 'u', uploads: '[{"key":"k","uploadId":"u"}]' }, /Give either the single upload/],
-    ['a missing file', { 'uploads-file': '/nonexistent/manifest.json' }, /Input "uploads-file": cannot read .* \(ENOENT\)/],
-    ['a bad concurrency', { 'test-id': 'abc-def-123', uploads: '[{"key":"k","uploadId":"u"}]', concurrency: '33' }, /Input "concurrency" must be a whole number from 1 to 32/]
+    [
+      'both forms',
+      { 'test-id': 'abc-def-123', key: 'k', 'upload-id': 'u', uploads: '[{"key":"k","uploadId":"u"}]' },
+      /Give either the single upload/
+    ],
+    [
+      'a missing file',
+      { 'uploads-file': '/nonexistent/manifest.json' },
+      /Input "uploads-file": cannot read .* \(ENOENT\)/
+    ],
+    [
+      'a bad concurrency',
+      { 'test-id': 'abc-def-123', uploads: '[{"key":"k","uploadId":"u"}]', concurrency: '33' },
+      /Input "concurrency" must be a whole number from 1 to 32/
+    ]
   ])('%s', async (_name, inputs, message) => {
     const before = emulator.requests.length
     const result = await runAction({ inputs: { ...base(), ...inputs } })
@@ -190,13 +232,20 @@ test('dry run: every request printed without keys, nothing sent, outputs say so'
   const u = [emulator.startUpload('abc-def-123'), emulator.startUpload('abc-def-123')]
   const before = emulator.requests.length
   const result = await runAction({
-    inputs: { ...base(), 'test-id': 'abc-def-123', 'dry-run': 'true', uploads: JSON.stringify(u.map(x => ({ key: x.key, uploadId: x.uploadId }))) }
+    inputs: {
+      ...base(),
+      'test-id': 'abc-def-123',
+      'dry-run': 'true',
+      uploads: JSON.stringify(u.map(x => ({ key: x.key, uploadId: x.uploadId })))
+    }
   })
   expect(result.code).toBe(0)
   expect(emulator.requests.length).toBe(before)
   for (const x of u) {
     expect(emulator.uploadState(x.uploadId)).toBe('open')
-    expect(result.stdout).toContain(`Dry run: would send POST ${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort ${JSON.stringify({ key: x.key, uploadId: x.uploadId })}`)
+    expect(result.stdout).toContain(
+      `Dry run: would send POST ${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort ${JSON.stringify({ key: x.key, uploadId: x.uploadId })}`
+    )
   }
   expect(result.outputs).toMatchObject({ 'dry-run': 'true', aborted: 'false', attempts: '0' })
   expect(results(result.outputs).map(r => r.outcome)).toEqual(['dry-run', 'dry-run'])

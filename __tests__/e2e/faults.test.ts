@@ -5,8 +5,9 @@ import { DEFAULT_KEYS, startEmulator, type Emulator, type Fault } from '../../em
 import { annotations, leakedSecrets, runAction, type RunResult } from '../../scripts/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
-// Node's start-up and reporting on top of the step's own deadline.
-const SLACK_MS = 1200
+// The step may run "about a second" past its timeout; runMs leaves out
+// Node's own start-up, which a loaded machine can stretch.
+const SLACK_MS = 1000
 let emulator: Emulator
 
 beforeAll(async () => {
@@ -17,7 +18,11 @@ afterAll(async () => {
   await emulator.close()
 })
 
-async function run(faults: Fault[], extra: Record<string, string> = {}, signal?: { name: NodeJS.Signals; afterMs: number }) {
+async function run(
+  faults: Fault[],
+  extra: Record<string, string> = {},
+  signal?: { name: NodeJS.Signals; when: () => boolean }
+) {
   const upload = emulator.startUpload('abc-def-123')
   emulator.setFaults(faults)
   const before = emulator.abortRequests().length
@@ -45,7 +50,12 @@ function retryLines(result: RunResult): string[] {
 const limited = (reset: string): Fault => ({
   kind: 'status',
   status: 429,
-  headers: { 'X-RateLimit-Limit': '10', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': reset, 'X-RateLimit-Period': '10' }
+  headers: {
+    'X-RateLimit-Limit': '10',
+    'X-RateLimit-Remaining': '0',
+    'X-RateLimit-Reset': reset,
+    'X-RateLimit-Period': '10'
+  }
 })
 
 test('a 429 storm that clears: waits X-RateLimit-Reset each time, then aborts', async () => {
@@ -59,23 +69,28 @@ test('a 429 storm that clears: waits X-RateLimit-Reset each time, then aborts', 
     expect.stringMatching(/^Attempt 2 of 6 .*: 429 Too Many Requests; retrying in 1\.0 s \(x-ratelimit-reset\)\.$/)
   ])
   expect(result.durationMs).toBeGreaterThanOrEqual(2000)
-  expect(result.durationMs).toBeLessThan(2000 + SLACK_MS)
+  expect(result.runMs).toBeLessThan(2000 + SLACK_MS)
 })
 
 test('a rate limit that resets after the deadline fails at once, saying so', async () => {
   const { result, sent } = await run([limited('60')], { timeout: '5' })
   expect(result.code).toBe(1)
   expect(sent).toBe(1)
-  expect(annotations(result, 'error').at(-1)).toMatch(/429 Too Many Requests after 1 attempt; the next retry \(in 60\.0 s, from x-ratelimit-reset\) would pass the step's timeout/)
-  expect(result.durationMs).toBeLessThan(SLACK_MS)
+  expect(annotations(result, 'error').at(-1)).toMatch(
+    /429 Too Many Requests after 1 attempt; the next retry \(in 60\.0 s, from x-ratelimit-reset\) would pass the step's timeout/
+  )
+  expect(result.runMs).toBeLessThan(SLACK_MS)
 })
 
 test('a 429 storm that outlasts the timeout ends within a second of it', async () => {
-  const { result, sent } = await run(Array.from({ length: 20 }, () => limited('1')), { timeout: '2.5' })
+  const { result, sent } = await run(
+    Array.from({ length: 20 }, () => limited('1')),
+    { timeout: '2.5' }
+  )
   expect(result.code).toBe(1)
   expect(sent).toBeGreaterThanOrEqual(2)
   expect(result.outputs['status']).toBe('429')
-  expect(result.durationMs).toBeLessThan(2500 + SLACK_MS)
+  expect(result.runMs).toBeLessThan(2500 + SLACK_MS)
 })
 
 test('Retry-After (HTTP date and seconds) is honoured when there is no rate-limit header', async () => {
@@ -138,12 +153,17 @@ test('max-retries 0: one attempt only', async () => {
 })
 
 test('gives up after max-retries and says the outcome is uncertain', async () => {
-  const { result, sent } = await run(Array.from({ length: 5 }, () => ({ kind: 'status', status: 500 }) as Fault), {
-    'max-retries': '2'
-  })
+  const { result, sent } = await run(
+    Array.from({ length: 5 }, () => ({ kind: 'status', status: 500 })),
+    {
+      'max-retries': '2'
+    }
+  )
   expect(result.code).toBe(1)
   expect(sent).toBe(3)
-  expect(annotations(result, 'error').at(-1)).toMatch(/500 Internal Server Error after 3 attempts.*may or may not have reached Datadog/)
+  expect(annotations(result, 'error').at(-1)).toMatch(
+    /500 Internal Server Error after 3 attempts.*may or may not have reached Datadog/
+  )
 })
 
 test('connection refused: retried, then a clear failure', async () => {
@@ -155,7 +175,9 @@ test('connection refused: retried, then a clear failure', async () => {
   expect(result.code).toBe(1)
   expect(result.outputs).toMatchObject({ attempts: '3', status: '' })
   expect(retryLines(result)).toHaveLength(2)
-  expect(annotations(result, 'error').at(-1)).toMatch(new RegExp(`Could not reach 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\) after 3 attempts`))
+  expect(annotations(result, 'error').at(-1)).toMatch(
+    new RegExp(`Could not reach 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\) after 3 attempts`)
+  )
 })
 
 describe('servers that stall or trickle never hold the step past its timeout', () => {
@@ -164,10 +186,13 @@ describe('servers that stall or trickle never hold the step past its timeout', (
     ['stall mid-body', { kind: 'stall-mid-body', status: 500 }],
     ['slow trickle', { kind: 'trickle', status: 503, intervalMs: 100 }]
   ])('%s', async (_name, fault) => {
-    const { result, upload } = await run(Array.from({ length: 10 }, () => fault), { timeout: '3' })
+    const { result, upload } = await run(
+      Array.from({ length: 10 }, () => fault),
+      { timeout: '3' }
+    )
     expect(result.code).toBe(1)
-    expect(result.durationMs).toBeGreaterThanOrEqual(2900)
-    expect(result.durationMs).toBeLessThan(3000 + SLACK_MS)
+    expect(result.runMs).toBeGreaterThanOrEqual(2900)
+    expect(result.runMs).toBeLessThan(3000 + SLACK_MS)
     expect(Number(result.outputs['attempts'])).toBeGreaterThanOrEqual(1)
     expect(annotations(result, 'error').at(-1)).toMatch(/ran out of time|no data for|took too long/)
     expect(emulator.uploadState(upload.uploadId)).toBe('open')
@@ -194,16 +219,32 @@ test('an endless body is cut at the size cap: no memory blow-up, no stall', asyn
   const errors = JSON.parse(refused.result.outputs['errors'] ?? '[]') as string[]
   expect(errors).toHaveLength(1)
   expect((errors[0] ?? '').length).toBeLessThanOrEqual(600)
-  expect(refused.result.durationMs).toBeLessThan(SLACK_MS)
+  expect(refused.result.runMs).toBeLessThan(SLACK_MS)
 })
 
 describe('answers that are not what Datadog sends are reported sensibly', () => {
   test.each<[string, Fault, RegExp]>([
     ['an HTML page from a proxy', { kind: 'html', status: 403 }, /HTML page, not a Datadog answer.*403 Forbidden/],
     ['invalid JSON', { kind: 'status', status: 400, body: '{"errors": [oops' }, /^\{"errors": \[oops$/],
-    ['errors that is not a list', { kind: 'status', status: 400, body: '{"errors": "key is wrong"}' }, /^key is wrong$/],
-    ['JSON:API error objects', { kind: 'status', status: 400, body: '{"errors":[{"status":"400","title":"Bad Request","detail":"uploadId is malformed"}]}' }, /^Bad Request: uploadId is malformed$/],
-    ['plain text with a JSON content type', { kind: 'status', status: 400, body: 'upstream said no' }, /^upstream said no$/],
+    [
+      'errors that is not a list',
+      { kind: 'status', status: 400, body: '{"errors": "key is wrong"}' },
+      /^key is wrong$/
+    ],
+    [
+      'JSON:API error objects',
+      {
+        kind: 'status',
+        status: 400,
+        body: '{"errors":[{"status":"400","title":"Bad Request","detail":"uploadId is malformed"}]}'
+      },
+      /^Bad Request: uploadId is malformed$/
+    ],
+    [
+      'plain text with a JSON content type',
+      { kind: 'status', status: 400, body: 'upstream said no' },
+      /^upstream said no$/
+    ],
     ['a message field', { kind: 'status', status: 400, body: '{"message":"nope"}' }, /^nope$/]
   ])('%s', async (_name, fault, expected) => {
     const { result } = await run([fault])
@@ -226,10 +267,18 @@ describe('answers that are not what Datadog sends are reported sensibly', () => 
 })
 
 describe('cancellation', () => {
-  test.each<NodeJS.Signals>(['SIGINT', 'SIGTERM'])('%s mid-request stops within a second, saying the abort may not have happened', async name => {
-    const { result } = await run([{ kind: 'stall-before-headers' }], {}, { name, afterMs: 700 })
-    expect(result.code).not.toBe(0)
-    expect(result.durationMs).toBeLessThan(700 + 1000)
-    expect(annotations(result, 'error').at(-1)).toMatch(/cancelled.*may or may not have reached Datadog/)
-  })
+  test.each<NodeJS.Signals>(['SIGINT', 'SIGTERM'])(
+    '%s mid-request stops within a second, saying the abort may not have happened',
+    async name => {
+      const before = emulator.abortRequests().length
+      const { result } = await run(
+        [{ kind: 'stall-before-headers' }],
+        {},
+        { name, when: () => emulator.abortRequests().length > before }
+      )
+      expect(result.code).not.toBe(0)
+      expect(result.afterSignalMs).toBeLessThan(1000)
+      expect(annotations(result, 'error').at(-1)).toMatch(/cancelled.*may or may not have reached Datadog/)
+    }
+  )
 })

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
@@ -28,15 +28,68 @@ function makeCertificates(): Certificates {
   const file = (name: string): string => join(dir, name)
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' })
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-  openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign')
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign'
+  )
   openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=api.datadoghq.com')
-  writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:api.datadoghq.com\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n')
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial',
-    '-out', file('server.pem'), '-days', '2', '-extfile', file('ext.cnf'))
-  openssl('req', '-x509', ...ec, '-keyout', file('self.key'), '-out', file('self.pem'), '-days', '2', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1')
-  return { dir, ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key'), selfSignedCert: file('self.pem'), selfSignedKey: file('self.key') }
+  writeFileSync(
+    file('ext.cnf'),
+    'subjectAltName=DNS:api.datadoghq.com\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
+  )
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    file('ext.cnf')
+  )
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('self.key'),
+    '-out',
+    file('self.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1'
+  )
+  return {
+    dir,
+    ca: file('ca.pem'),
+    cert: file('server.pem'),
+    key: file('server.key'),
+    selfSignedCert: file('self.pem'),
+    selfSignedKey: file('self.key')
+  }
 }
 
 interface Received {
@@ -118,7 +171,16 @@ test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, th
       connects.length = 0
       received.length = 0
       const result = await runAction({
-        inputs: { 'api-key': API_KEY, 'app-key': APP_KEY, site: 'US1', 'test-id': 'abc-def-123', key: UPLOAD.key, 'upload-id': UPLOAD.uploadId, 'max-retries': '0', timeout: '10' },
+        inputs: {
+          'api-key': API_KEY,
+          'app-key': APP_KEY,
+          site: 'US1',
+          'test-id': 'abc-def-123',
+          key: UPLOAD.key,
+          'upload-id': UPLOAD.uploadId,
+          'max-retries': '0',
+          timeout: '10'
+        },
         env: { [variable]: `http://127.0.0.1:${proxyPort}`, NODE_EXTRA_CA_CERTS: certs.ca }
       })
       expect(result.code).toBe(0)
@@ -146,7 +208,14 @@ test('an untrusted certificate fails at once, names the TLS problem, and sends n
   const port = await listen(tls.server)
   try {
     const result = await runAction({
-      inputs: { 'api-key': API_KEY, 'app-key': APP_KEY, 'api-url': `https://127.0.0.1:${port}`, 'test-id': 'abc-def-123', key: UPLOAD.key, 'upload-id': UPLOAD.uploadId }
+      inputs: {
+        'api-key': API_KEY,
+        'app-key': APP_KEY,
+        'api-url': `https://127.0.0.1:${port}`,
+        'test-id': 'abc-def-123',
+        key: UPLOAD.key,
+        'upload-id': UPLOAD.uploadId
+      }
     })
     expect(result.code).toBe(1)
     expect(received).toEqual([])
@@ -166,7 +235,14 @@ test('the same certificate is accepted once its CA is trusted (verification stay
   const port = await listen(tls.server)
   try {
     const result = await runAction({
-      inputs: { 'api-key': API_KEY, 'app-key': APP_KEY, 'api-url': `https://127.0.0.1:${port}`, 'test-id': 'abc-def-123', key: UPLOAD.key, 'upload-id': UPLOAD.uploadId },
+      inputs: {
+        'api-key': API_KEY,
+        'app-key': APP_KEY,
+        'api-url': `https://127.0.0.1:${port}`,
+        'test-id': 'abc-def-123',
+        key: UPLOAD.key,
+        'upload-id': UPLOAD.uploadId
+      },
       env: { NODE_EXTRA_CA_CERTS: certs.selfSignedCert }
     })
     expect(result.code).toBe(0)
