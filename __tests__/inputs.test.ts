@@ -547,3 +547,20 @@ describe('secrets never appear in errors or warnings', () => {
     }
   })
 })
+
+describe('datadog-site, the name Datadog’s own actions use', () => {
+  test('is taken as site, ahead of DD_SITE', () => {
+    const settings = settingsOf({ ...SINGLE, 'datadog-site': 'us5.datadoghq.com' }, { DD_SITE: 'datadoghq.eu' })
+    expect(settings.baseUrl).toBe('https://api.us5.datadoghq.com')
+  })
+
+  test('agreeing with site is fine; disagreeing is an error naming both', () => {
+    expect(settingsOf({ ...SINGLE, site: 'EU1', 'datadog-site': 'eu1' }).baseUrl).toBe('https://api.datadoghq.eu')
+    const message = oneErrorNaming('"datadog-site"', {
+      ...SINGLE,
+      site: 'datadoghq.eu',
+      'datadog-site': 'datadoghq.com'
+    })
+    expect(message).toContain('"site"')
+  })
+})

@@ -32348,7 +32348,8 @@ function parseInputs(raw, env, readFile) {
     const appKey = secret('app-key', 'DD_APP_KEY', input('app-key'), env, errors);
     if (apiKey && appKey)
         checkKeyPair(apiKey, appKey, errors);
-    const destination = parseDestination(input('api-url'), input('site'), env, errors, warnings);
+    const site = siteInput(input('site'), input('datadog-site'), errors);
+    const destination = parseDestination(input('api-url'), site, env, errors, warnings);
     const ignoreNotFound = parseBoolean('ignore-not-found', input('ignore-not-found'), false, errors);
     const dryRun = parseBoolean('dry-run', input('dry-run'), false, errors);
     const maxRetries = parseInteger('max-retries', input('max-retries'), 5, 0, LIMITS.maxRetries, errors);
@@ -32404,6 +32405,16 @@ function checkKeyPair(apiKey, appKey, errors) {
     if (/^[0-9a-f]{40}$/i.test(apiKey) && /^[0-9a-f]{32}$/i.test(appKey)) {
         errors.push('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
     }
+}
+/**
+ * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
+ * a step copied from them does not quietly go to the default site.
+ */
+function siteInput(site, datadogSite, errors) {
+    if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
+        errors.push('Inputs "site" and "datadog-site" name different sites; give only one.');
+    }
+    return site || datadogSite;
 }
 function parseDestination(apiUrl, siteInput, env, errors, warnings) {
     if (apiUrl)
@@ -32800,6 +32811,7 @@ function dryRun(settings, upload, deps) {
 ;// CONCATENATED MODULE: ./src/summary.ts
 
 const MAX_ROWS = 500;
+const TITLE = '### Datadog Synthetics: abort multipart upload';
 const ICONS = {
     aborted: '✅ aborted',
     'not-found': '⚪ not found',
@@ -32807,6 +32819,10 @@ const ICONS = {
     cancelled: '⛔ cancelled',
     'dry-run': '🔎 dry run'
 };
+/** The job summary of a step that stopped at its inputs. */
+function renderInputErrors(errors) {
+    return ([TITLE, '', '❌ Invalid inputs: no request was sent.', '', ...errors.map(e => `- ${markdownCell(e, 600)}`)].join('\n') + '\n');
+}
 /** The job summary: what was aborted, where, and how it went. */
 function renderSummary(results, siteLabel, dryRun) {
     const count = (outcome) => results.filter(r => r.outcome === outcome).length;
@@ -32817,7 +32833,7 @@ function renderSummary(results, siteLabel, dryRun) {
             ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
             : `✅ ${count('aborted')} upload(s) aborted${count('not-found') ? `, ${count('not-found')} already gone` : ''}.`;
     const lines = [
-        '### Datadog Synthetics: abort multipart upload',
+        TITLE,
         '',
         headline,
         '',
@@ -32852,6 +32868,7 @@ const INPUT_NAMES = [
     'api-key',
     'app-key',
     'site',
+    'datadog-site',
     'api-url',
     'test-id',
     'key',
@@ -32887,6 +32904,7 @@ async function run() {
             errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))),
             attempts: '0'
         });
+        await writeSummary(renderInputErrors(parsed.errors.map(e => redact(e, secrets))));
         setFailed(`${parsed.errors.length} input problem(s), listed above; no request was sent.`);
         return;
     }
@@ -32980,14 +32998,7 @@ async function report(settings, results, tookMs) {
             errors: r.errors
         })))
     });
-    if (process.env.GITHUB_STEP_SUMMARY) {
-        try {
-            await summary.addRaw(renderSummary(results, settings.siteLabel, settings.dryRun)).write();
-        }
-        catch (error) {
-            core_warning(`Could not write the job summary: ${oneLine(error.message, 200)}`);
-        }
-    }
+    await writeSummary(renderSummary(results, settings.siteLabel, settings.dryRun));
     if (failures.length === 0) {
         if (results.length > 1 || settings.dryRun) {
             info(`${settings.dryRun ? 'Dry run' : 'Done'}: ${count('aborted')} aborted, ${count('not-found')} not found, ${count('dry-run')} dry run, in ${elapsed(tookMs)}.`);
@@ -33001,6 +33012,16 @@ async function report(settings, results, tookMs) {
     for (const r of failures)
         info(`Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}`);
     setFailed(`${failures.length} of ${results.length} uploads could not be aborted (${count('aborted')} aborted, ${count('not-found')} not found); see the errors above and the results output.`);
+}
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await summary.addRaw(markdown).write();
+    }
+    catch (error) {
+        core_warning(`Could not write the job summary: ${oneLine(error.message, 200)}`);
+    }
 }
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs))

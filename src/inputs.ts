@@ -65,7 +65,8 @@ export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) =
   const appKey = secret('app-key', 'DD_APP_KEY', input('app-key'), env, errors)
   if (apiKey && appKey) checkKeyPair(apiKey, appKey, errors)
 
-  const destination = parseDestination(input('api-url'), input('site'), env, errors, warnings)
+  const site = siteInput(input('site'), input('datadog-site'), errors)
+  const destination = parseDestination(input('api-url'), site, env, errors, warnings)
 
   const ignoreNotFound = parseBoolean('ignore-not-found', input('ignore-not-found'), false, errors)
   const dryRun = parseBoolean('dry-run', input('dry-run'), false, errors)
@@ -130,6 +131,17 @@ function checkKeyPair(apiKey: string, appKey: string, errors: string[]): void {
       '"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.'
     )
   }
+}
+
+/**
+ * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
+ * a step copied from them does not quietly go to the default site.
+ */
+function siteInput(site: string, datadogSite: string, errors: string[]): string {
+  if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
+    errors.push('Inputs "site" and "datadog-site" name different sites; give only one.')
+  }
+  return site || datadogSite
 }
 
 interface Destination {

@@ -6,13 +6,14 @@ import { userAgent } from './datadog.js'
 import { createTransport } from './http.js'
 import { parseInputs, type RawInputs, type Settings } from './inputs.js'
 import { runAll } from './run.js'
-import { renderSummary } from './summary.js'
+import { renderInputErrors, renderSummary } from './summary.js'
 import { oneLine, redact } from './text.js'
 
 export const INPUT_NAMES = [
   'api-key',
   'app-key',
   'site',
+  'datadog-site',
   'api-url',
   'test-id',
   'key',
@@ -48,6 +49,7 @@ export async function run(): Promise<void> {
       errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))),
       attempts: '0'
     })
+    await writeSummary(renderInputErrors(parsed.errors.map(e => redact(e, secrets))))
     core.setFailed(`${parsed.errors.length} input problem(s), listed above; no request was sent.`)
     return
   }
@@ -149,13 +151,7 @@ async function report(settings: Settings, results: UploadResult[], tookMs: numbe
     )
   })
 
-  if (process.env.GITHUB_STEP_SUMMARY) {
-    try {
-      await core.summary.addRaw(renderSummary(results, settings.siteLabel, settings.dryRun)).write()
-    } catch (error) {
-      core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
-    }
-  }
+  await writeSummary(renderSummary(results, settings.siteLabel, settings.dryRun))
 
   if (failures.length === 0) {
     if (results.length > 1 || settings.dryRun) {
@@ -173,6 +169,15 @@ async function report(settings: Settings, results: UploadResult[], tookMs: numbe
   core.setFailed(
     `${failures.length} of ${results.length} uploads could not be aborted (${count('aborted')} aborted, ${count('not-found')} not found); see the errors above and the results output.`
   )
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  try {
+    await core.summary.addRaw(markdown).write()
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
+  }
 }
 
 function setOutputs(outputs: Record<string, string>): void {

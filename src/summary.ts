@@ -2,6 +2,7 @@ import type { UploadResult } from './abort.js'
 import { markdownCell } from './text.js'
 
 const MAX_ROWS = 500
+const TITLE = '### Datadog Synthetics: abort multipart upload'
 
 const ICONS: Record<UploadResult['outcome'], string> = {
   aborted: '✅ aborted',
@@ -9,6 +10,15 @@ const ICONS: Record<UploadResult['outcome'], string> = {
   failed: '❌ failed',
   cancelled: '⛔ cancelled',
   'dry-run': '🔎 dry run'
+}
+
+/** The job summary of a step that stopped at its inputs. */
+export function renderInputErrors(errors: readonly string[]): string {
+  return (
+    [TITLE, '', '❌ Invalid inputs: no request was sent.', '', ...errors.map(e => `- ${markdownCell(e, 600)}`)].join(
+      '\n'
+    ) + '\n'
+  )
 }
 
 /** The job summary: what was aborted, where, and how it went. */
@@ -21,7 +31,7 @@ export function renderSummary(results: readonly UploadResult[], siteLabel: strin
       ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
       : `✅ ${count('aborted')} upload(s) aborted${count('not-found') ? `, ${count('not-found')} already gone` : ''}.`
   const lines = [
-    '### Datadog Synthetics: abort multipart upload',
+    TITLE,
     '',
     headline,
     '',

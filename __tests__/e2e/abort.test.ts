@@ -119,6 +119,10 @@ test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs
   )
   expect(site.outputs['dry-run']).toBe('true')
   expectNoLeak(site)
+
+  const alias = await runAction({ inputs: { ...rest, 'dry-run': 'true', 'datadog-site': 'AP1' } })
+  expect(alias.code).toBe(0)
+  expect(alias.stdout).toContain('https://api.ap1.datadoghq.com/api/v2/synthetics/tests/abc-def-123/')
 })
 
 test('works without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, as on a developer machine', async () => {
@@ -340,6 +344,7 @@ describe('bad inputs fail before any request', () => {
     expect(emulator.requests.length).toBe(before)
     expect(annotations(result, 'error').join('\n')).toMatch(message)
     expect(annotations(result, 'error').at(-1)).toMatch(/no request was sent/)
+    expect(result.summary).toContain('Invalid inputs: no request was sent.')
     expect(result.stderr).not.toMatch(/\n\s+at /)
     expectNoLeak(result)
   })
