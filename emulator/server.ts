@@ -92,11 +92,7 @@ export interface Emulator {
   port: number
   requests: RecordedRequest[]
   abortRequests(): RecordedRequest[]
-  startUpload(
-    testId: string,
-    parts?: number,
-    prefix?: 'api-upload-file' | 'browser-upload-file-step'
-  ): StartedUpload
+  startUpload(testId: string, parts?: number, prefix?: 'api-upload-file' | 'browser-upload-file-step'): StartedUpload
   uploadState(uploadId: string): UploadState | undefined
   storedBytes(uploadId: string): number
   openUploads(): number
@@ -107,11 +103,7 @@ export interface Emulator {
   close(): Promise<void>
 }
 
-type Operation =
-  | 'multipart-presigned-urls'
-  | 'multipart-upload-complete'
-  | 'multipart-upload-abort'
-  | 'download'
+type Operation = 'multipart-presigned-urls' | 'multipart-upload-complete' | 'multipart-upload-abort' | 'download'
 
 interface Reply {
   status: number
@@ -233,8 +225,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   // On close the pending timer is cleared and the promise never settles; the
   // socket it would have answered is destroyed at the same moment.
-  const sleep = (ms: number): Promise<void> =>
-    ms > 0 ? new Promise((resolve) => later(ms, resolve)) : Promise.resolve()
+  const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise(resolve => later(ms, resolve)) : Promise.resolve())
 
   const sign = (path: string): string => createHmac('sha256', secret).update(path).digest('hex')
   const signedUrl = (path: string): string => `${baseUrl}${path}?X-Signature=${sign(path)}`
@@ -286,10 +277,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   function authorize(req: IncomingMessage): Reply | undefined {
     const pair = keyPairs.find(
-      (p) => p.apiKey === req.headers['dd-api-key'] && p.appKey === req.headers['dd-application-key']
+      p => p.apiKey === req.headers['dd-api-key'] && p.appKey === req.headers['dd-application-key']
     )
     if (!pair) return errorReply(403, 'Forbidden')
-    if (!pair.permissions.some((p) => WRITE_PERMISSIONS.includes(p))) {
+    if (!pair.permissions.some(p => WRITE_PERMISSIONS.includes(p))) {
       return errorReply(403, 'Forbidden', 'Failed permission authorization checks')
     }
     return undefined
@@ -468,7 +459,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const n = Math.min(CHUNK_BYTES, remaining)
       remaining -= n
       if (!res.write(FILLER.subarray(0, n))) {
-        await new Promise<void>((resolve) => {
+        await new Promise<void>(resolve => {
           const done = (): void => {
             res.off('drain', done)
             res.off('close', done)
@@ -640,13 +631,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         prefix
       )
     },
-    uploadState: (uploadId) => uploads.get(uploadId)?.state,
+    uploadState: uploadId => uploads.get(uploadId)?.state,
     storedBytes(uploadId) {
       let total = 0
       for (const part of uploads.get(uploadId)?.parts.values() ?? []) total += part.bytes.length
       return total
     },
-    openUploads: () => [...uploads.values()].filter((u) => u.state === 'open').length,
+    openUploads: () => [...uploads.values()].filter(u => u.state === 'open').length,
     setFaults(next) {
       faults = [...next]
     },
@@ -668,7 +659,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     close() {
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = new Promise<void>(resolve => server.close(() => resolve()))
       server.closeAllConnections()
       return closed
     }
