@@ -191,7 +191,9 @@ describe('servers that stall or trickle never hold the step past its timeout', (
       { timeout: '3' }
     )
     expect(result.code).toBe(1)
-    expect(result.runMs).toBeGreaterThanOrEqual(2900)
+    // It waits out at least one idle limit (1 s at this timeout); it may stop
+    // before the deadline when the next backoff would not fit in it.
+    expect(result.runMs).toBeGreaterThanOrEqual(1000)
     expect(result.runMs).toBeLessThan(3000 + SLACK_MS)
     expect(Number(result.outputs['attempts'])).toBeGreaterThanOrEqual(1)
     expect(annotations(result, 'error').at(-1)).toMatch(/ran out of time|no data for|took too long/)
