@@ -517,6 +517,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const status = fault.status ?? 503
         const text = JSON.stringify({ errors: [reasonOf(status)] }).slice(0, -3)
         res.writeHead(status, { 'Content-Type': 'application/json' })
+        // Node holds headers back until the first body write; a trickle
+        // server shows its status line at once.
+        res.flushHeaders()
         let sent = 0
         const timer = every(fault.intervalMs ?? 200, () => {
           res.write(sent < text.length ? text.charAt(sent) : '.')

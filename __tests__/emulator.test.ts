@@ -1,0 +1,465 @@
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { DEFAULT_KEYS, startEmulator, type Emulator, type KeyPair } from '../emulator/server.ts'
+
+const TEST = 'abc-def-123'
+const OTHER_TEST = 'xyz-uvw-789'
+const READ_ONLY: KeyPair = { apiKey: 'a'.repeat(32), appKey: 'b'.repeat(40), permissions: ['synthetics_read'] }
+const TRIGGER: KeyPair = {
+  apiKey: 'c'.repeat(32),
+  appKey: 'd'.repeat(40),
+  permissions: ['synthetics_create_edit_trigger']
+}
+
+let emu: Emulator
+
+beforeAll(async () => {
+  emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, TRIGGER] })
+})
+afterAll(async () => {
+  await emu.close()
+})
+afterEach(() => {
+  emu.setFaults([])
+  emu.setRateLimit(undefined)
+  emu.setLatency(0)
+})
+
+interface CallOptions {
+  keys?: { apiKey?: string; appKey?: string }
+  method?: string
+  signal?: AbortSignal
+  redirect?: 'follow' | 'manual' | 'error'
+}
+
+function call(target: { url: string }, testId: string, op: string, body: unknown, opts: CallOptions = {}) {
+  const keys = opts.keys ?? DEFAULT_KEYS
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+  if (keys.apiKey !== undefined) headers['DD-API-KEY'] = keys.apiKey
+  if (keys.appKey !== undefined) headers['DD-APPLICATION-KEY'] = keys.appKey
+  const method = opts.method ?? 'POST'
+  return fetch(`${target.url}/api/v2/synthetics/tests/${encodeURIComponent(testId)}/files/${op}`, {
+    method,
+    headers,
+    body: method === 'POST' ? (typeof body === 'string' ? body : JSON.stringify(body)) : undefined,
+    signal: opts.signal,
+    redirect: opts.redirect
+  })
+}
+
+const abort = (
+  upload: { key: string; uploadId: string },
+  opts: CallOptions = {},
+  testId = TEST,
+  target: { url: string } = emu
+) => call(target, testId, 'multipart-upload-abort', { key: upload.key, uploadId: upload.uploadId }, opts)
+
+async function withPart(testId = TEST) {
+  const upload = emu.startUpload(testId)
+  const put = await fetch(upload.urls['1'] ?? '', { method: 'PUT', body: 'part one bytes' })
+  expect(put.status).toBe(200)
+  return upload
+}
+
+async function errorsOf(res: Response): Promise<string[]> {
+  expect(res.headers.get('content-type')).toBe('application/json')
+  return ((await res.json()) as { errors: string[] }).errors
+}
+
+describe('multipart flow', () => {
+  test('start, PUT parts, complete, download', async () => {
+    const parts = [Buffer.from('{"hello":'), Buffer.from('"world"}')]
+    const start = await call(emu, TEST, 'multipart-presigned-urls', {
+      bucketKeyPrefix: 'api-upload-file',
+      parts: parts.map((p, i) => ({ md5: createHash('md5').update(p).digest('base64'), partNumber: i + 1 }))
+    })
+    expect(start.status).toBe(200)
+    const started = (await start.json()) as {
+      bucketKey: string
+      multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
+    }
+    const { key, upload_id: uploadId, urls } = started.multipart_presigned_urls_params
+    expect(key).toMatch(/^org-1\/api-upload-file\/abc-def-123\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d_[0-9a-f-]{36}\.json$/)
+    expect(key.endsWith(started.bucketKey)).toBe(true)
+    expect(emu.uploadState(uploadId)).toBe('open')
+
+    const etags: string[] = []
+    for (const [i, part] of parts.entries()) {
+      const put = await fetch(urls[String(i + 1)] ?? '', { method: 'PUT', body: part })
+      expect(put.status).toBe(200)
+      expect(put.headers.get('etag')).toBe(`"${createHash('md5').update(part).digest('hex')}"`)
+      etags.push(put.headers.get('etag') ?? '')
+    }
+    expect(emu.storedBytes(uploadId)).toBe(parts[0]!.length + parts[1]!.length)
+
+    const complete = await call(emu, TEST, 'multipart-upload-complete', {
+      key,
+      uploadId,
+      parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 }))
+    })
+    expect(complete.status).toBe(204)
+    expect(emu.uploadState(uploadId)).toBe('completed')
+
+    const download = await call(emu, TEST, 'download', { bucketKey: started.bucketKey })
+    expect(download.status).toBe(200)
+    const { url } = (await download.json()) as { url: string }
+    expect(await (await fetch(url)).text()).toBe('{"hello":"world"}')
+  })
+
+  test('abort frees the stored parts and closes the upload', async () => {
+    const upload = await withPart()
+    expect(emu.storedBytes(upload.uploadId)).toBeGreaterThan(0)
+    const open = emu.openUploads()
+    const res = await abort(upload)
+    expect(res.status).toBe(204)
+    expect(await res.text()).toBe('')
+    expect(emu.uploadState(upload.uploadId)).toBe('aborted')
+    expect(emu.storedBytes(upload.uploadId)).toBe(0)
+    expect(emu.openUploads()).toBe(open - 1)
+    const late = await fetch(upload.urls['1'] ?? '', { method: 'PUT', body: 'x' })
+    expect(late.status).toBe(404)
+  })
+
+  test('presigned PUT needs the signature it was issued with', async () => {
+    const upload = emu.startUpload(TEST)
+    const forged = (upload.urls['1'] ?? '').replace(/X-Signature=\w+/, 'X-Signature=00')
+    expect((await fetch(forged, { method: 'PUT', body: 'x' })).status).toBe(403)
+    expect(emu.storedBytes(upload.uploadId)).toBe(0)
+  })
+
+  test('admin endpoints report upload state and stats', async () => {
+    const upload = await withPart()
+    const state = await fetch(`${emu.url}/_emulator/uploads/${upload.uploadId}`)
+    expect(await state.json()).toEqual({ state: 'open', storedBytes: 14 })
+    expect((await fetch(`${emu.url}/_emulator/uploads/nope`)).status).toBe(404)
+    const stats = (await (await fetch(`${emu.url}/_emulator/stats`)).json()) as Record<string, number>
+    expect(stats.requests).toBe(emu.requests.length)
+    expect(Object.keys(stats).sort()).toEqual(['aborts', 'maxConcurrent', 'rateLimited', 'requests'])
+  })
+
+  test('records abort requests with their headers and body', async () => {
+    const upload = emu.startUpload(TEST, 1, 'browser-upload-file-step')
+    expect(upload.key).toContain('/browser-upload-file-step/abc-def-123/')
+    const before = emu.abortRequests().length
+    await abort(upload)
+    const recorded = emu.abortRequests()
+    expect(recorded).toHaveLength(before + 1)
+    const last = recorded.at(-1)!
+    expect(JSON.parse(last.body)).toEqual({ key: upload.key, uploadId: upload.uploadId })
+    expect(last.headers['dd-api-key']).toBe(DEFAULT_KEYS.apiKey)
+  })
+})
+
+describe('abort errors', () => {
+  test('abort twice gives 404', async () => {
+    const upload = emu.startUpload(TEST)
+    expect((await abort(upload)).status).toBe(204)
+    const again = await abort(upload)
+    expect(again.status).toBe(404)
+    expect((await errorsOf(again))[0]).toMatch(/aborted/)
+  })
+
+  test('abort after complete gives 404', async () => {
+    const upload = await withPart()
+    const etag = `"${createHash('md5').update('part one bytes').digest('hex')}"`
+    const complete = await call(emu, TEST, 'multipart-upload-complete', {
+      key: upload.key,
+      uploadId: upload.uploadId,
+      parts: [{ ETag: etag, PartNumber: 1 }]
+    })
+    expect(complete.status).toBe(204)
+    const res = await abort(upload)
+    expect(res.status).toBe(404)
+    expect((await errorsOf(res))[0]).toMatch(/completed/)
+    expect(emu.uploadState(upload.uploadId)).toBe('completed')
+  })
+
+  test("another test's upload, unknown upload, mismatched key, unknown test give 404", async () => {
+    const other = emu.startUpload(OTHER_TEST)
+    expect((await abort(other)).status).toBe(404)
+    expect(emu.uploadState(other.uploadId)).toBe('open')
+
+    const mine = emu.startUpload(TEST)
+    expect((await abort({ key: mine.key, uploadId: 'no-such-upload' })).status).toBe(404)
+    expect((await abort({ key: other.key, uploadId: mine.uploadId })).status).toBe(404)
+    const unknownTest = await abort(mine, {}, 'zzz-zzz-999')
+    expect(unknownTest.status).toBe(404)
+    expect((await errorsOf(unknownTest))[0]).toMatch(/zzz-zzz-999/)
+    expect(emu.uploadState(mine.uploadId)).toBe('open')
+  })
+
+  test('bad or missing keys give 403 Forbidden', async () => {
+    const upload = emu.startUpload(TEST)
+    for (const keys of [
+      {},
+      { apiKey: DEFAULT_KEYS.apiKey },
+      { apiKey: DEFAULT_KEYS.apiKey, appKey: READ_ONLY.appKey }
+    ]) {
+      const res = await abort(upload, { keys })
+      expect(res.status).toBe(403)
+      expect(await errorsOf(res)).toEqual(['Forbidden'])
+    }
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test('a key pair without a write permission gives 403; the trigger permission is enough', async () => {
+    const upload = emu.startUpload(TEST)
+    const denied = await abort(upload, { keys: READ_ONLY })
+    expect(denied.status).toBe(403)
+    expect(await errorsOf(denied)).toEqual(['Forbidden', 'Failed permission authorization checks'])
+    expect((await abort(upload, { keys: TRIGGER })).status).toBe(204)
+  })
+
+  test.each([
+    ['not JSON', '{"key": ', /JSON/],
+    ['a JSON array', '[]', /object/],
+    ['no key', { uploadId: 'u' }, /'key'/],
+    ['no uploadId', { key: 'k' }, /'uploadId'/],
+    ['snake_case upload_id', { key: 'k', upload_id: 'u' }, /'uploadId'/],
+    ['a numeric uploadId', { key: 'k', uploadId: 42 }, /'uploadId' must be a non-empty string/],
+    ['an empty key', { key: '', uploadId: 'u' }, /'key' must be a non-empty string/]
+  ])('a body with %s gives 400 naming the problem', async (_label, body, message) => {
+    const res = await call(emu, TEST, 'multipart-upload-abort', body)
+    expect(res.status).toBe(400)
+    expect((await errorsOf(res))[0]).toMatch(message)
+  })
+
+  test('bodies over 1 MiB give 413', async () => {
+    const res = await call(emu, TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
+    expect(res.status).toBe(413)
+  })
+
+  test('unknown path gives 404, wrong method 405', async () => {
+    const unknown = await fetch(`${emu.url}/api/v2/synthetics/tests/${TEST}/files/nope`, { method: 'POST' })
+    expect(unknown.status).toBe(404)
+    expect(await errorsOf(unknown)).toEqual(['Not found'])
+    const wrong = await call(emu, TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.get('allow')).toBe('POST')
+  })
+})
+
+describe('rate limit', () => {
+  test('headers on every answer, 429 once spent, open again after Reset seconds', async () => {
+    emu.setRateLimit({ limit: 2, periodSeconds: 1, name: 'custom_limit' })
+    const before = emu.stats().rateLimited
+    const upload = emu.startUpload(TEST)
+    const first = await abort({ key: upload.key, uploadId: 'unknown' })
+    const second = await abort(upload, { keys: {} })
+    const third = await abort(upload)
+    expect([first.status, second.status, third.status]).toEqual([404, 403, 429])
+    expect([first, second, third].map(r => r.headers.get('x-ratelimit-remaining'))).toEqual(['1', '0', '0'])
+    for (const res of [first, second, third]) {
+      expect(res.headers.get('x-ratelimit-limit')).toBe('2')
+      expect(res.headers.get('x-ratelimit-period')).toBe('1')
+      expect(res.headers.get('x-ratelimit-reset')).toBe('1')
+      expect(res.headers.get('x-ratelimit-name')).toBe('custom_limit')
+    }
+    expect(await errorsOf(third)).toEqual(['Too many requests'])
+    expect(emu.stats().rateLimited).toBe(before + 1)
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+
+    await new Promise(resolve => setTimeout(resolve, Number(third.headers.get('x-ratelimit-reset')) * 1000))
+    const later = await abort(upload)
+    expect(later.status).toBe(204)
+    expect(later.headers.get('x-ratelimit-remaining')).toBe('1')
+  })
+
+  test('Reset counts whole seconds left in a longer window; default name', async () => {
+    emu.setRateLimit({ limit: 5, periodSeconds: 60 })
+    const res = await abort(emu.startUpload(TEST))
+    expect(res.headers.get('x-ratelimit-reset')).toBe('60')
+    expect(res.headers.get('x-ratelimit-name')).toBe('synthetics_files')
+  })
+
+  test('presigned PUTs are not rate limited', async () => {
+    emu.setRateLimit({ limit: 0, periodSeconds: 60 })
+    const upload = emu.startUpload(TEST)
+    const put = await fetch(upload.urls['1'] ?? '', { method: 'PUT', body: 'x' })
+    expect(put.status).toBe(200)
+    expect(put.headers.get('x-ratelimit-limit')).toBeNull()
+  })
+})
+
+describe('faults', () => {
+  const readSome = async (res: Response, atLeast: number): Promise<number> => {
+    const reader = res.body!.getReader()
+    let received = 0
+    while (received < atLeast) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error(`body ended after ${received} bytes`)
+      received += (value as Uint8Array).length
+    }
+    await reader.cancel()
+    return received
+  }
+
+  test('status answers instead, without aborting; only abort requests take faults', async () => {
+    emu.setFaults([
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 429, headers: { 'X-RateLimit-Reset': '7' } }
+    ])
+    const start = await call(emu, TEST, 'multipart-presigned-urls', {
+      bucketKeyPrefix: 'api-upload-file',
+      parts: [{ md5: 'x', partNumber: 1 }]
+    })
+    expect(start.status).toBe(200)
+    const upload = emu.startUpload(TEST)
+    const first = await abort(upload)
+    expect(first.status).toBe(503)
+    expect(await errorsOf(first)).toEqual(['Service Unavailable'])
+    const second = await abort(upload)
+    expect(second.status).toBe(429)
+    expect(second.headers.get('x-ratelimit-reset')).toBe('7')
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+    expect((await abort(upload)).status).toBe(204)
+  })
+
+  test('abort-then-status really aborts, so a retry sees 404', async () => {
+    emu.setFaults([{ kind: 'abort-then-status', status: 502, body: 'bad gateway' }])
+    const upload = await withPart()
+    const res = await abort(upload)
+    expect(res.status).toBe(502)
+    expect(await res.text()).toBe('bad gateway')
+    expect(emu.uploadState(upload.uploadId)).toBe('aborted')
+    expect(emu.storedBytes(upload.uploadId)).toBe(0)
+    expect((await abort(upload)).status).toBe(404)
+  })
+
+  test('abort-then-reset aborts and gives a network error', async () => {
+    emu.setFaults([{ kind: 'abort-then-reset' }])
+    const upload = emu.startUpload(TEST)
+    await expect(abort(upload)).rejects.toThrow('fetch failed')
+    expect(emu.uploadState(upload.uploadId)).toBe('aborted')
+  })
+
+  test('reset gives a network error without aborting', async () => {
+    emu.setFaults([{ kind: 'reset' }])
+    const upload = emu.startUpload(TEST)
+    await expect(abort(upload)).rejects.toThrow('fetch failed')
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test('stall-before-headers never answers', async () => {
+    emu.setFaults([{ kind: 'stall-before-headers' }])
+    const upload = emu.startUpload(TEST)
+    await expect(abort(upload, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: 'TimeoutError' })
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test('stall-mid-body sends headers and part of the body, then nothing', async () => {
+    emu.setFaults([{ kind: 'stall-mid-body', status: 500 }])
+    const res = await abort(emu.startUpload(TEST), { signal: AbortSignal.timeout(300) })
+    expect(res.status).toBe(500)
+    await expect(res.text()).rejects.toMatchObject({ name: 'TimeoutError' })
+  })
+
+  test.each(['reset-mid-body', 'truncated'] as const)('%s fails while reading the body', async kind => {
+    emu.setFaults([{ kind, status: 502 }])
+    const started = Date.now()
+    const res = await abort(emu.startUpload(TEST), { signal: AbortSignal.timeout(2000) })
+    expect(res.status).toBe(502)
+    await expect(res.text()).rejects.toThrow('terminated')
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  test('trickle sends one byte at a time', async () => {
+    emu.setFaults([{ kind: 'trickle', intervalMs: 20 }])
+    const res = await abort(emu.startUpload(TEST))
+    expect(res.status).toBe(503)
+    const started = Date.now()
+    expect(await readSome(res, 5)).toBe(5)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(60)
+  })
+
+  test('huge-body streams without end, or exactly `bytes` of JSON-looking text', async () => {
+    emu.setFaults([{ kind: 'huge-body' }, { kind: 'huge-body', status: 200, bytes: 300_000 }])
+    const endless = await abort(emu.startUpload(TEST))
+    expect(endless.status).toBe(500)
+    expect(endless.headers.get('content-length')).toBeNull()
+    expect(await readSome(endless, 4 * 1024 * 1024)).toBeGreaterThanOrEqual(4 * 1024 * 1024)
+
+    const sized = await abort(emu.startUpload(TEST))
+    expect(sized.status).toBe(200)
+    const text = await sized.text()
+    expect(text).toHaveLength(300_000)
+    expect((JSON.parse(text) as { errors: string[] }).errors[0]).toMatch(/^x+$/)
+  })
+
+  test('redirect carries a Location', async () => {
+    emu.setFaults([{ kind: 'redirect', status: 307, location: 'https://api.datadoghq.eu/somewhere' }])
+    const res = await abort(emu.startUpload(TEST), { redirect: 'manual' })
+    expect(res.status).toBe(307)
+    expect(res.headers.get('location')).toBe('https://api.datadoghq.eu/somewhere')
+  })
+
+  test('html answers like a proxy error page', async () => {
+    emu.setFaults([{ kind: 'html', status: 502 }])
+    const res = await abort(emu.startUpload(TEST))
+    expect(res.status).toBe(502)
+    expect(res.headers.get('content-type')).toBe('text/html')
+    expect(await res.text()).toContain('<title>502 Bad Gateway</title>')
+  })
+})
+
+describe('lifecycle', () => {
+  test('latency delays answers and maxConcurrent counts aborts in flight', async () => {
+    const own = await startEmulator({ latencyMs: 150 })
+    try {
+      const uploads = [1, 2, 3, 4].map(() => own.startUpload(TEST))
+      const started = Date.now()
+      const answers = await Promise.all(uploads.map(u => abort(u, {}, TEST, own)))
+      expect(answers.map(r => r.status)).toEqual([204, 204, 204, 204])
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+      expect(own.stats()).toMatchObject({ aborts: 4, maxConcurrent: 4 })
+      expect(own.openUploads()).toBe(0)
+    } finally {
+      await own.close()
+    }
+  })
+
+  test('close() resolves promptly with stalled and trickling connections open', async () => {
+    const own = await startEmulator({ faults: [{ kind: 'stall-before-headers' }, { kind: 'trickle' }] })
+    const stalled = abort(own.startUpload(TEST), {}, TEST, own).catch((error: unknown) => error)
+    const trickling = await abort(own.startUpload(TEST), {}, TEST, own)
+    const body = trickling.text().catch((error: unknown) => error)
+    while (own.abortRequests().length < 2) await new Promise(resolve => setTimeout(resolve, 10))
+    const started = Date.now()
+    await own.close()
+    expect(Date.now() - started).toBeLessThan(500)
+    // Undici's errors come from outside jest's realm, so match by name.
+    expect(await stalled).toMatchObject({ name: 'TypeError', message: 'fetch failed' })
+    expect(await body).toMatchObject({ name: 'TypeError', message: 'terminated' })
+  })
+
+  test('the CLI prints one JSON line, serves, logs without keys and stops on SIGTERM', async () => {
+    const cli = fileURLToPath(new URL('../emulator/cli.ts', import.meta.url))
+    const child = spawn(process.execPath, [cli, '--start-upload', TEST, '--rate-limit', '10/60'], {
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const [firstLine] = (await once(child.stdout, 'data')) as [Buffer]
+    const ready = JSON.parse(firstLine.toString()) as {
+      url: string
+      apiKey: string
+      appKey: string
+      upload: { key: string; uploadId: string }
+    }
+    expect(ready.apiKey).toBe(DEFAULT_KEYS.apiKey)
+    const res = await abort(ready.upload, {}, TEST, ready)
+    expect(res.status).toBe(204)
+    expect(res.headers.get('x-ratelimit-limit')).toBe('10')
+    const state = await fetch(`${ready.url}/_emulator/uploads/${ready.upload.uploadId}`)
+    expect(await state.json()).toEqual({ state: 'aborted', storedBytes: 0 })
+
+    child.kill('SIGTERM')
+    const [code] = (await once(child, 'exit')) as [number | null]
+    expect(code).toBe(0)
+    expect(stderr).toContain(`POST /api/v2/synthetics/tests/${TEST}/files/multipart-upload-abort 204`)
+    expect(stderr).not.toContain(DEFAULT_KEYS.apiKey)
+    expect(stderr).not.toContain(DEFAULT_KEYS.appKey)
+  })
+})
