@@ -28663,6 +28663,52 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /************************************************************************/
 var __webpack_exports__ = {};
 
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/core.js
+var core_namespaceObject = {};
+__nccwpck_require__.r(core_namespaceObject);
+__nccwpck_require__.d(core_namespaceObject, {
+  ExitCode: () => (ExitCode),
+  addPath: () => (addPath),
+  debug: () => (debug),
+  endGroup: () => (endGroup),
+  error: () => (core_error),
+  exportVariable: () => (exportVariable),
+  getBooleanInput: () => (getBooleanInput),
+  getIDToken: () => (getIDToken),
+  getInput: () => (getInput),
+  getMultilineInput: () => (getMultilineInput),
+  getState: () => (getState),
+  group: () => (group),
+  info: () => (info),
+  isDebug: () => (isDebug),
+  markdownSummary: () => (markdownSummary),
+  notice: () => (notice),
+  platform: () => (platform_namespaceObject),
+  saveState: () => (saveState),
+  setCommandEcho: () => (setCommandEcho),
+  setFailed: () => (setFailed),
+  setOutput: () => (setOutput),
+  setSecret: () => (setSecret),
+  startGroup: () => (startGroup),
+  summary: () => (summary),
+  toPlatformPath: () => (toPlatformPath),
+  toPosixPath: () => (toPosixPath),
+  toWin32Path: () => (toWin32Path),
+  warning: () => (core_warning)
+});
+
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -28672,7 +28718,7 @@ const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
  * Sanitizes an input into a string so it can be passed into issueCommand safely
  * @param input input to sanitize into a string
  */
-function utils_toCommandValue(input) {
+function toCommandValue(input) {
     if (input === null || input === undefined) {
         return '';
     }
@@ -28687,7 +28733,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -28737,12 +28783,12 @@ function utils_toCommandProperties(annotationProperties) {
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
     process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -28779,13 +28825,13 @@ class Command {
     }
 }
 function escapeData(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A');
 }
 function escapeProperty(s) {
-    return utils_toCommandValue(s)
+    return toCommandValue(s)
         .replace(/%/g, '%25')
         .replace(/\r/g, '%0D')
         .replace(/\n/g, '%0A')
@@ -28805,7 +28851,7 @@ const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -28813,13 +28859,13 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key, value) {
     const delimiter = `ghadelimiter_${external_crypto_namespaceObject.randomUUID()}`;
-    const convertedValue = utils_toCommandValue(value);
+    const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
     // the delimiter.
@@ -29056,7 +29102,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class lib_HttpClient {
+class HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -29663,7 +29709,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class auth_BearerCredentialHandler {
+class BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -29721,13 +29767,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -29746,7 +29792,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -29765,13 +29811,13 @@ class oidc_utils_OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -30060,7 +30106,7 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
 const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
@@ -30094,7 +30140,7 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_namespaceObject.sep);
 }
 //# sourceMappingURL=path-utils.js.map
 // EXTERNAL MODULE: external "string_decoder"
@@ -31169,16 +31215,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -31198,8 +31244,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -31215,7 +31261,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -31240,10 +31286,10 @@ var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, 
 
 
 const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+    const { stdout: version } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
         silent: true
     });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+    const { stdout: name } = yield getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
         silent: true
     });
     return {
@@ -31253,7 +31299,7 @@ const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* 
 });
 const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
     var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+    const { stdout } = yield getExecOutput('sw_vers', undefined, {
         silent: true
     });
     const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
@@ -31264,7 +31310,7 @@ const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
     };
 });
 const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+    const { stdout } = yield getExecOutput('lsb_release', ['-i', '-r', '-s'], {
         silent: true
     });
     const [name, version] = stdout.trim().split('\n');
@@ -31369,8 +31415,8 @@ function exportVariable(name, val) {
  * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
  * ```
  */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
 }
 /**
  * Prepends inputPath to the PATH (for this action and future actions)
@@ -31384,7 +31430,7 @@ function addPath(inputPath) {
     else {
         issueCommand('add-path', {}, inputPath);
     }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+    process.env['PATH'] = `${inputPath}${external_path_namespaceObject.delimiter}${process.env['PATH']}`;
 }
 /**
  * Gets the value of an input.
@@ -31453,10 +31499,10 @@ function getBooleanInput(name, options) {
 function setOutput(name, value) {
     const filePath = process.env['GITHUB_OUTPUT'] || '';
     if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
     }
     process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+    issueCommand('set-output', { name }, toCommandValue(value));
 }
 /**
  * Enables or disables the echoing of commands into stdout for the rest of the step.
@@ -31491,7 +31537,7 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function core_debug(message) {
+function debug(message) {
     issueCommand('debug', {}, message);
 }
 /**
@@ -31500,7 +31546,7 @@ function core_debug(message) {
  * @param properties optional properties to add to the annotation.
  */
 function core_error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a warning issue
@@ -31508,7 +31554,7 @@ function core_error(message, properties = {}) {
  * @param properties optional properties to add to the annotation.
  */
 function core_warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Adds a notice issue
@@ -31610,8 +31656,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/text.ts
@@ -31619,10 +31663,11 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 // before it reaches a log line, an annotation, an output or the summary.
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g;
-// C0/C1 controls and the Unicode line and paragraph separators, which some
-// log viewers treat as line breaks.
+// C0/C1 controls, the Unicode line and paragraph separators (which some log
+// viewers treat as line breaks) and the bidirectional overrides (which can
+// make a line read differently from what it holds).
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const MAX_MESSAGE_CHARS = 500;
 /**
  * One line of printable text, at most `max` characters: control characters
@@ -31641,14 +31686,30 @@ function truncate(text, max) {
         return text;
     return chars.slice(0, Math.max(0, max - 1)).join('') + '…';
 }
-/** Replaces every occurrence of each secret, as written or URL-encoded. */
-function redact(text, secrets) {
+/**
+ * Replaces every occurrence of each secret, as written, URL-encoded or JSON
+ * escaped. With `cut`, the text was cut short: a beginning of a secret at
+ * its very end goes too, since the runner masks only whole secrets.
+ */
+function redact(text, secrets, cut = false) {
     let out = text;
-    for (const secret of secrets) {
+    // Longest first, so a secret that contains another is replaced whole.
+    const ordered = [...secrets].sort((a, b) => b.length - a.length);
+    for (const secret of ordered) {
         if (secret.length < 4)
             continue;
         for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
             out = out.split(form).join('***');
+        }
+    }
+    if (cut) {
+        for (const secret of ordered) {
+            for (let n = secret.length - 1; n >= 4; n--) {
+                if (out.endsWith(secret.slice(0, n))) {
+                    out = out.slice(0, out.length - n) + '***';
+                    break;
+                }
+            }
         }
     }
     return out;
@@ -31668,12 +31729,14 @@ function editDistance(a, b) {
 }
 /** Escapes text for a Markdown table cell. */
 function markdownCell(text, max = 200) {
-    return oneLine(text, max)
+    return (oneLine(text, max)
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
         .replace(/\|/g, '\\|')
-        .replace(/`/g, "'");
+        .replace(/`/g, "'")
+        // No link or image syntax: server text must not pull content into the page.
+        .replace(/([[\]!])/g, '\\$1'));
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -31795,16 +31858,16 @@ function hintFor(status) {
     if (status === 400)
         return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).';
     if (status === 401 || status === 403)
-        return 'Check that the API key and application key belong to the same organisation, that "site" is the site of that organisation, and that the application key has the synthetics_write permission.';
+        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.';
     if (status === 404)
-        return 'Check "test-id" and "site"; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
+        return 'Check "test-id" and "site" (or "api-url"); the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
     if (status === 408)
         return 'The request timed out on the way; it is safe to run the step again.';
     if (status === 413)
         return 'The request body was refused as too large.';
     if (status === 429)
         return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
-    if (status >= 500)
+    if (status >= 500 && status < 600)
         return 'Datadog or a proxy in between failed; it is safe to run the step again.';
     if (status >= 300 && status < 400)
         return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".';
@@ -31855,7 +31918,7 @@ const MAX_BODY_BYTES = 64 * 1024;
  * read with a cap, and the signal stops the request at any point.
  */
 function createTransport(userAgent) {
-    const client = new lib_HttpClient(userAgent, undefined, { allowRedirects: false, keepAlive: true });
+    const client = new HttpClient(userAgent, undefined, { allowRedirects: false, keepAlive: true });
     const agents = new Set();
     return {
         send: (request, options) => {
@@ -31986,6 +32049,8 @@ function networkMessage(code, fallback) {
         return `${known} (${code})`;
     if (isTlsError(code))
         return `TLS error (${code})`;
+    if (code.startsWith('HPE_'))
+        return `the answer is not valid HTTP (${code})`;
     // Node's own messages name the address, never a header.
     return `${fallback.slice(0, 200)} (${code})`;
 }
@@ -32020,18 +32085,21 @@ const UNIX_TIME_THRESHOLD = 1_000_000_000;
  * exponential backoff with full jitter. Always within [0, maxDelayMs].
  */
 function retryDelay(retry, headers, policy, nowMs, random) {
-    const cap = (ms) => Math.min(policy.maxDelayMs, Math.max(0, Math.ceil(ms)));
+    const delay = (wanted, source) => {
+        const wantedMs = Math.max(0, Math.ceil(wanted));
+        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
+    };
     // Datadog sends X-RateLimit-Reset on every answer: it says when to come
     // back only once the window is spent, not for a 503 with budget left.
     const remaining = headers ? parseSeconds(headerValue(headers, 'x-ratelimit-remaining')) : undefined;
     const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, nowMs) : undefined;
     if (reset !== undefined)
-        return { ms: cap(reset), source: 'x-ratelimit-reset' };
+        return delay(reset, 'x-ratelimit-reset');
     const after = headers ? retryAfterMs(headerValue(headers, 'retry-after'), nowMs) : undefined;
     if (after !== undefined)
-        return { ms: cap(after), source: 'retry-after' };
+        return delay(after, 'retry-after');
     const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
-    return { ms: cap(random() * ceiling), source: 'backoff' };
+    return delay(random() * ceiling, 'backoff');
 }
 /** Milliseconds until the rate-limit window resets, if the answer says. */
 function rateLimitResetMs(headers, nowMs) {
@@ -32091,10 +32159,10 @@ async function abortUpload(upload, ctx, deps) {
     });
     for (;;) {
         if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
-            return stopped(ctx, last, outcomeUnknown, result);
+            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
         const remaining = ctx.deadline - deps.now();
         if (remaining <= DEADLINE_MARGIN_MS)
-            return stopped(ctx, last, outcomeUnknown, result);
+            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
         attempts++;
         const attempt = new AbortController();
         const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs));
@@ -32106,12 +32174,13 @@ async function abortUpload(upload, ctx, deps) {
         finally {
             clearTimeout(timer);
         }
-        // Before anything is cut to length, so no part of a key survives.
+        // Before anything is cut to length, so no part of a key survives; a body
+        // that was itself cut may end in the first half of one.
         if (outcome.kind === 'answer')
-            outcome = { ...outcome, body: redact(outcome.body, secrets) };
+            outcome = redactAnswer(outcome, secrets);
         if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
             outcomeUnknown ||= outcome.requestSent;
-            return stopped(ctx, last, outcomeUnknown, result);
+            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
         }
         last = outcome;
         if (outcome.kind === 'answer' && ctx.gate && ctx.pending)
@@ -32154,18 +32223,26 @@ async function abortUpload(upload, ctx, deps) {
         const headers = outcome.kind === 'answer' ? outcome.headers : undefined;
         const delay = retryDelay(attempts, headers, DEFAULT_POLICY, deps.now(), deps.random);
         const left = ctx.deadline - deps.now();
-        if (delay.ms >= left - DEADLINE_MARGIN_MS) {
-            return failed(ctx, upload, outcome, outcomeUnknown, result, `after ${plural(attempts, 'attempt')}; the next retry (in ${elapsed(delay.ms)}, from ${delay.source}) would pass the step's timeout`);
+        if (delay.wantedMs >= left - DEADLINE_MARGIN_MS) {
+            return failed(ctx, upload, outcome, outcomeUnknown, result, `after ${plural(attempts, 'attempt')}; the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`);
         }
         if (outcome.kind === 'answer' && outcome.status === 429 && ctx.gate)
             ctx.gate.pauseUntil(deps.now() + delay.ms);
-        deps.log(`Attempt ${attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(outcome)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`);
+        deps.log(redact(`Attempt ${attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(outcome)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`, secrets));
         if (!(await deps.sleep(delay.ms, ctx.signal)))
-            return stopped(ctx, last, outcomeUnknown, result);
+            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
     }
 }
+function redactAnswer(answer, secrets) {
+    const location = firstHeader(answer.headers.location);
+    return {
+        ...answer,
+        body: redact(answer.body, secrets, answer.truncated || answer.incomplete),
+        headers: location === undefined ? answer.headers : { ...answer.headers, location: redact(location, secrets) }
+    };
+}
 const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
-function stopped(ctx, last, outcomeUnknown, result) {
+function stopped(ctx, upload, attempts, last, outcomeUnknown, result) {
     const cancelled = ctx.signal.reason === 'cancelled';
     const status = last?.kind === 'answer' ? last.status : undefined;
     const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
@@ -32174,13 +32251,20 @@ function stopped(ctx, last, outcomeUnknown, result) {
         : last.kind === 'answer'
             ? errorMessages(last.body, last.headers['content-type'], last.truncated)
             : [last.message];
+    const what = attempts === 0
+        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
+        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
     return result({
         outcome: cancelled ? 'cancelled' : 'failed',
         kind: cancelled ? 'cancelled' : 'timeout',
         status,
         errors,
-        message: `Stopped: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}.`,
-        hint: outcomeUnknown || cancelled ? MAYBE : 'Raise "timeout" if Datadog or the network is slow.'
+        message: `${what}.`,
+        hint: outcomeUnknown
+            ? MAYBE
+            : cancelled
+                ? 'The abort did not go through: the upload may still be open; run the step again.'
+                : 'Raise "timeout" if Datadog or the network is slow.'
     });
 }
 function failed(ctx, upload, outcome, outcomeUnknown, result, suffix) {
@@ -32209,7 +32293,7 @@ function networkFailure(ctx, outcome, outcomeUnknown, result, after) {
         kind: tls ? 'tls' : outcome.kind === 'timeout' ? 'timeout' : 'network',
         status: undefined,
         errors: [outcome.message],
-        message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
+        message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : outcome.code.startsWith('HPE_') ? `Unreadable answer from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
         hint: tls
             ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
             : outcomeUnknown
@@ -32232,6 +32316,43 @@ function plural(n, word) {
     return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/files.ts
+
+/**
+ * Reads a regular file of at most `maxBytes`. A FIFO, a device or a
+ * directory is refused without blocking (opened non-blocking, checked with
+ * fstat), and a file that grows past the bound while read is refused too.
+ */
+function readBoundedFile(path, maxBytes) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+    try {
+        const stat = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        if (!stat.isFile())
+            throw withCode('not a regular file', 'ENOTREG');
+        if (stat.size > maxBytes)
+            throw withCode('file too large', 'EFBIG');
+        const buffer = Buffer.alloc(maxBytes + 1);
+        let length = 0;
+        for (;;) {
+            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buffer, length, buffer.length - length, null);
+            if (n === 0)
+                break;
+            length += n;
+            if (length > maxBytes)
+                throw withCode('file too large', 'EFBIG');
+        }
+        return buffer.subarray(0, length).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+function withCode(message, code) {
+    return Object.assign(new Error(message), { code });
+}
+
 ;// CONCATENATED MODULE: ./src/site.ts
 
 const SITES = [
@@ -32250,13 +32371,14 @@ function apiHostOf(site) {
     return `api.${site.site}`;
 }
 function isDatadogApiHost(host) {
-    return SITES.some(s => apiHostOf(s) === host.toLowerCase());
+    const name = host.toLowerCase().replace(/\.$/, '');
+    return SITES.some(s => apiHostOf(s) === name);
 }
 /**
  * Maps every spelling people paste for a site (bare site, web-app host, API
  * host, a URL of either, a region name, any letter case) to the site.
  */
-function resolveSite(raw, inputName = 'site') {
+function resolveSite(raw, label = 'Input "site"') {
     const text = raw.trim();
     const host = hostPart(text);
     const found = host === undefined ? undefined : lookup(host);
@@ -32268,7 +32390,7 @@ function resolveSite(raw, inputName = 'site') {
     const hint = nearest ? ` Did you mean "${nearest}"?` : '';
     return {
         ok: false,
-        message: `Input "${inputName}" is ${shown}, which is not a Datadog site.${hint} ` +
+        message: `${label} is ${shown}, which is not a Datadog site.${hint} ` +
             `Valid sites: ${valid}. To reach another host, set "api-url" instead.`
     };
 }
@@ -32331,7 +32453,7 @@ const LIMITS = {
 };
 const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
 // eslint-disable-next-line no-control-regex
-const inputs_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const inputs_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 const MISSING_OUTPUT_HINT = 'An input wired to a step output arrives empty when that output was never set: ' +
     'check the step id and output name, or guard this step with ' +
     "`if: steps.<upload step>.outputs.upload-id != ''`.";
@@ -32384,8 +32506,8 @@ function secret(name, envName, value, env, errors) {
             `for example \`${name}: \${{ secrets.${envName} }}\`. ` +
             'Secrets are empty in workflows triggered from forks.');
     }
-    else if (/\s/.test(chosen) || inputs_CONTROL.test(chosen)) {
-        errors.push(`${source} contains white space or control characters; a Datadog key has none. Check the secret's value.`);
+    else if (!/^[\x21-\x7e]+$/.test(chosen)) {
+        errors.push(`${source} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`);
     }
     else if (chosen.length > LIMITS.secretChars) {
         errors.push(`${source} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`);
@@ -32414,14 +32536,21 @@ function siteInput(site, datadogSite, errors) {
     if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
         errors.push('Inputs "site" and "datadog-site" name different sites; give only one.');
     }
-    return site || datadogSite;
+    if (site)
+        return { value: site, label: 'Input "site"' };
+    if (datadogSite)
+        return { value: datadogSite, label: 'Input "datadog-site"' };
+    return undefined;
 }
-function parseDestination(apiUrl, siteInput, env, errors, warnings) {
-    if (apiUrl)
+function parseDestination(apiUrl, site, env, errors, warnings) {
+    if (apiUrl) {
+        if (site)
+            warnings.push(`"api-url" is set, so ${site.label.replace('Input ', '')} is not used: requests go to the api-url host.`);
         return parseApiUrl(apiUrl, errors, warnings);
+    }
     const fromEnv = (env.DD_SITE ?? '').trim();
-    const [value, name] = siteInput ? [siteInput, 'site'] : fromEnv ? [fromEnv, 'DD_SITE'] : [DEFAULT_SITE, 'site'];
-    const resolved = resolveSite(value, name);
+    const chosen = site ?? (fromEnv ? { value: fromEnv, label: 'The DD_SITE environment variable' } : undefined);
+    const resolved = resolveSite(chosen?.value ?? DEFAULT_SITE, chosen?.label);
     if (!resolved.ok) {
         errors.push(resolved.message);
         return undefined;
@@ -32453,7 +32582,11 @@ function parseApiUrl(text, errors, warnings) {
         errors.push(`Input "api-url" ${problems.join('; ')}.`);
         return undefined;
     }
-    const prefix = url.pathname.replace(/\/+$/, '').replace(/\/api(\/v2)?$/, '');
+    // Every Datadog API path starts with /api/: a pasted endpoint URL or one
+    // ending in /api/v2 keeps only what comes before.
+    const path = url.pathname.replace(/\/+$/, '');
+    const apiAt = (path + '/').indexOf('/api/');
+    const prefix = apiAt >= 0 ? path.slice(0, apiAt) : path;
     const host = url.host;
     if (url.protocol === 'https:' && !isDatadogApiHost(url.hostname) && /datadoghq|ddog-gov/i.test(url.hostname)) {
         warnings.push(`"api-url" names ${url.hostname}, which is not a Datadog API host; the API hosts are api.<site> (for example api.datadoghq.com). Use "site" for Datadog's own sites.`);
@@ -32530,16 +32663,20 @@ function parseUploadInputs(raw, readFile, errors, warnings) {
         }
         catch (error) {
             const code = error.code ?? 'unreadable';
-            errors.push(`Input "uploads-file": cannot read ${JSON.stringify(clip(value(name)))} (${code}).`);
-            return undefined;
-        }
-        if (text.length > LIMITS.uploadsFileBytes) {
-            errors.push(`Input "uploads-file" is larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB.`);
+            const why = FILE_ERRORS[code] ?? 'unreadable';
+            errors.push(`Input "uploads-file": cannot read ${JSON.stringify(clip(value(name)))}: ${why} (${code}).`);
             return undefined;
         }
     }
     return parseUploadList(name, text, defaultTestId, errors, warnings);
 }
+const FILE_ERRORS = {
+    ENOENT: 'no such file (paths are relative to the workspace)',
+    EACCES: 'permission denied',
+    EISDIR: 'a directory, not a file',
+    ENOTREG: 'not a regular file',
+    EFBIG: `larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
+};
 /** Parses the `uploads` list: entries, or Datadog's presigned-URLs answers. */
 function parseUploadList(name, text, defaultTestId, errors, warnings) {
     let data;
@@ -32552,8 +32689,9 @@ function parseUploadList(name, text, defaultTestId, errors, warnings) {
     }
     const entries = Array.isArray(data) ? data : [data];
     if (entries.length === 0) {
-        errors.push(`Input "${name}" is an empty list: there is nothing to abort.`);
-        return undefined;
+        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+        warnings.push(`Input "${name}" is an empty list: there is nothing to abort.`);
+        return { list: [], batch: true };
     }
     if (entries.length > LIMITS.uploads) {
         errors.push(`Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
@@ -32590,7 +32728,12 @@ function parseEntry(where, entry, defaultTestId, errors, warnings) {
             path: `${where}.multipart_presigned_urls_params`,
             uploadIdField: 'upload_id'
         }
-        : { fields: record, path: where, uploadIdField: 'uploadId' };
+        : {
+            fields: record,
+            path: where,
+            // Datadog's own answers spell it upload_id.
+            uploadIdField: 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
+        };
     const key = stringField(source.path, source.fields, 'key', LIMITS.keyChars, errors);
     const uploadId = stringField(source.path, source.fields, source.uploadIdField, LIMITS.uploadIdChars, errors);
     let testId;
@@ -32670,14 +32813,17 @@ function parseTestId(value, label, errors, warnings) {
         }
         return id.toLowerCase();
     }
-    if (inputs_CONTROL.test(value) || /[\s/?#%\\]/.test(value) || value.includes('..')) {
-        errors.push(`${named} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\ or "..").`);
+    if (inputs_CONTROL.test(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
+        errors.push(`${named} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`);
         return undefined;
     }
     if (value.length > LIMITS.testIdChars) {
         errors.push(`${named} is ${value.length} characters long; a public ID is like abc-def-123.`);
         return undefined;
     }
+    // Public IDs are lower case; one typed in capitals is the same test.
+    if (PUBLIC_ID_SHAPE.test(value.toLowerCase()))
+        return value.toLowerCase();
     if (!PUBLIC_ID_SHAPE.test(value)) {
         warnings.push(`${named} ${JSON.stringify(value)} is not shaped like a public ID (abc-def-123); sending it as given.`);
     }
@@ -32717,23 +32863,34 @@ class RateGate {
     pausedUntil = 0;
     nextSlot = 0;
     spacingMs = 0;
+    queued = 0;
     now;
     sleep;
     constructor(now, sleep) {
         this.now = now;
         this.sleep = sleep;
     }
+    /** Requests waiting for their turn: work not yet sent, like the uploads not yet taken. */
+    get waiting() {
+        return this.queued;
+    }
     /** Waits for this worker's turn; false when the signal fired first. */
     async acquire(signal) {
-        for (;;) {
-            const now = this.now();
-            const wait = Math.max(this.pausedUntil, this.nextSlot) - now;
-            if (wait <= 0) {
-                this.nextSlot = Math.max(this.nextSlot, now) + this.spacingMs;
-                return true;
+        this.queued++;
+        try {
+            for (;;) {
+                const now = this.now();
+                const wait = Math.max(this.pausedUntil, this.nextSlot) - now;
+                if (wait <= 0) {
+                    this.nextSlot = Math.max(this.nextSlot, now) + this.spacingMs;
+                    return true;
+                }
+                if (!(await this.sleep(wait, signal)))
+                    return false;
             }
-            if (!(await this.sleep(wait, signal)))
-                return false;
+        }
+        finally {
+            this.queued--;
         }
     }
     pauseUntil(timeMs) {
@@ -32776,7 +32933,7 @@ async function runAll(settings, deps, signal, deadline) {
         return [await abortUpload(uploads[0], base, deps)];
     const gate = new RateGate(deps.now, deps.sleep);
     let next = 0;
-    const ctx = { ...base, gate, pending: () => uploads.length - next };
+    const ctx = { ...base, gate, pending: () => uploads.length - next + gate.waiting };
     const results = new Array(uploads.length);
     // The first answer tells the rate limit; sending it alone keeps the
     // opening burst from running into a limit nobody knows yet.
@@ -32890,9 +33047,9 @@ async function run() {
         .map(s => (s ?? '').trim())
         .filter(s => s !== '');
     for (const secret of secrets)
-        core_setSecret(secret);
+        setSecret(secret);
     const raw = Object.fromEntries(INPUT_NAMES.map(name => [name, getInput(name)]));
-    const parsed = parseInputs(raw, process.env, path => (0,external_node_fs_namespaceObject.readFileSync)(path, 'utf8'));
+    const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes));
     for (const warning of parsed.warnings)
         core_warning(redact(warning, secrets));
     if (!parsed.ok) {
@@ -32959,30 +33116,38 @@ async function sleep(ms, signal) {
         return false;
     }
 }
+// GitHub shows about ten annotations of a kind per step; past that, the
+// log keeps the rest and the final failure stays visible.
+const MAX_ANNOTATIONS = 9;
+const MAX_FAILURE_LINES = 50;
 async function report(settings, results, tookMs) {
     const failures = results.filter(r => r.outcome === 'failed' || r.outcome === 'cancelled');
+    const shown = { error: 0, warning: 0 };
+    const annotate = (kind, text, title) => {
+        if (shown[kind]++ < MAX_ANNOTATIONS)
+            core_namespaceObject[kind](text, { title });
+        else
+            info(`${kind === 'error' ? 'Error' : 'Warning'} (${title}): ${text}`);
+    };
     for (const r of results) {
+        const upload = oneLine(r.upload.uploadId, 80);
         if (r.warning)
-            core_warning(r.warning, { title: 'Datadog upload' });
+            annotate('warning', r.warning, `Upload ${upload}`);
         if (r.outcome === 'failed' || r.outcome === 'cancelled') {
-            for (const error of r.errors) {
-                core_error(error, {
-                    title: r.status
-                        ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}`
-                        : `Upload ${oneLine(r.upload.uploadId, 80)}`
-                });
-            }
+            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
+            for (const error of r.errors)
+                annotate('error', error, title);
         }
         else {
             info(r.message);
         }
     }
     const count = (outcome) => results.filter(r => r.outcome === outcome).length;
-    const only = results.length === 1 ? results[0] : undefined;
+    const only = settings.batch ? undefined : results[0];
     setOutputs({
         status: only?.status === undefined ? '' : String(only.status),
-        aborted: String(results.every(r => r.outcome === 'aborted')),
-        errors: JSON.stringify(results.flatMap(r => (r.outcome === 'failed' || r.outcome === 'cancelled' ? r.errors : []))),
+        aborted: String(results.length > 0 && results.every(r => r.outcome === 'aborted')),
+        errors: JSON.stringify(failures.flatMap(r => r.errors)),
         attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
         'aborted-count': String(count('aborted')),
         'not-found-count': String(count('not-found')),
@@ -33000,7 +33165,7 @@ async function report(settings, results, tookMs) {
     });
     await writeSummary(renderSummary(results, settings.siteLabel, settings.dryRun));
     if (failures.length === 0) {
-        if (results.length > 1 || settings.dryRun) {
+        if (settings.batch || settings.dryRun) {
             info(`${settings.dryRun ? 'Dry run' : 'Done'}: ${count('aborted')} aborted, ${count('not-found')} not found, ${count('dry-run')} dry run, in ${elapsed(tookMs)}.`);
         }
         return;
@@ -33009,8 +33174,11 @@ async function report(settings, results, tookMs) {
         setFailed([only.message, only.hint].filter(Boolean).join(' '));
         return;
     }
-    for (const r of failures)
+    for (const r of failures.slice(0, MAX_FAILURE_LINES))
         info(`Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}`);
+    if (failures.length > MAX_FAILURE_LINES) {
+        info(`... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`);
+    }
     setFailed(`${failures.length} of ${results.length} uploads could not be aborted (${count('aborted')} aborted, ${count('not-found')} not found); see the errors above and the results output.`);
 }
 async function writeSummary(markdown) {

@@ -1,6 +1,6 @@
 import { abortRequest, describeStatus, errorMessages, hintFor, shortLocation, type Keys } from './datadog.js'
 import type { ErrorKind } from './errors.js'
-import { isTlsError, MAX_BODY_BYTES, type Failure, type Outcome, type Send } from './http.js'
+import { isTlsError, MAX_BODY_BYTES, type Answer, type Failure, type Outcome, type Send } from './http.js'
 import type { Upload } from './inputs.js'
 import type { RateGate, Sleep } from './ratelimit.js'
 import { classify, DEFAULT_POLICY, retryDelay } from './retry.js'
@@ -82,9 +82,10 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
   })
 
   for (;;) {
-    if (ctx.gate && !(await ctx.gate.acquire(ctx.signal))) return stopped(ctx, last, outcomeUnknown, result)
+    if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
+      return stopped(ctx, upload, attempts, last, outcomeUnknown, result)
     const remaining = ctx.deadline - deps.now()
-    if (remaining <= DEADLINE_MARGIN_MS) return stopped(ctx, last, outcomeUnknown, result)
+    if (remaining <= DEADLINE_MARGIN_MS) return stopped(ctx, upload, attempts, last, outcomeUnknown, result)
 
     attempts++
     const attempt = new AbortController()
@@ -96,11 +97,12 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     } finally {
       clearTimeout(timer)
     }
-    // Before anything is cut to length, so no part of a key survives.
-    if (outcome.kind === 'answer') outcome = { ...outcome, body: redact(outcome.body, secrets) }
+    // Before anything is cut to length, so no part of a key survives; a body
+    // that was itself cut may end in the first half of one.
+    if (outcome.kind === 'answer') outcome = redactAnswer(outcome, secrets)
     if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
       outcomeUnknown ||= outcome.requestSent
-      return stopped(ctx, last, outcomeUnknown, result)
+      return stopped(ctx, upload, attempts, last, outcomeUnknown, result)
     }
     last = outcome
     if (outcome.kind === 'answer' && ctx.gate && ctx.pending) ctx.gate.observe(outcome.headers, ctx.pending())
@@ -144,21 +146,33 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     const headers = outcome.kind === 'answer' ? outcome.headers : undefined
     const delay = retryDelay(attempts, headers, DEFAULT_POLICY, deps.now(), deps.random)
     const left = ctx.deadline - deps.now()
-    if (delay.ms >= left - DEADLINE_MARGIN_MS) {
+    if (delay.wantedMs >= left - DEADLINE_MARGIN_MS) {
       return failed(
         ctx,
         upload,
         outcome,
         outcomeUnknown,
         result,
-        `after ${plural(attempts, 'attempt')}; the next retry (in ${elapsed(delay.ms)}, from ${delay.source}) would pass the step's timeout`
+        `after ${plural(attempts, 'attempt')}; the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`
       )
     }
     if (outcome.kind === 'answer' && outcome.status === 429 && ctx.gate) ctx.gate.pauseUntil(deps.now() + delay.ms)
     deps.log(
-      `Attempt ${attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(outcome)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`
+      redact(
+        `Attempt ${attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(outcome)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`,
+        secrets
+      )
     )
-    if (!(await deps.sleep(delay.ms, ctx.signal))) return stopped(ctx, last, outcomeUnknown, result)
+    if (!(await deps.sleep(delay.ms, ctx.signal))) return stopped(ctx, upload, attempts, last, outcomeUnknown, result)
+  }
+}
+
+function redactAnswer(answer: Answer, secrets: readonly string[]): Answer {
+  const location = firstHeader(answer.headers.location)
+  return {
+    ...answer,
+    body: redact(answer.body, secrets, answer.truncated || answer.incomplete),
+    headers: location === undefined ? answer.headers : { ...answer.headers, location: redact(location, secrets) }
   }
 }
 
@@ -167,7 +181,14 @@ type Finish = (fields: Omit<UploadResult, 'upload' | 'attempts' | 'durationMs'>)
 const MAYBE =
   'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.'
 
-function stopped(ctx: AbortContext, last: Outcome | undefined, outcomeUnknown: boolean, result: Finish): UploadResult {
+function stopped(
+  ctx: AbortContext,
+  upload: Upload,
+  attempts: number,
+  last: Outcome | undefined,
+  outcomeUnknown: boolean,
+  result: Finish
+): UploadResult {
   const cancelled = ctx.signal.reason === 'cancelled'
   const status = last?.kind === 'answer' ? last.status : undefined
   const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")'
@@ -177,13 +198,21 @@ function stopped(ctx: AbortContext, last: Outcome | undefined, outcomeUnknown: b
       : last.kind === 'answer'
         ? errorMessages(last.body, last.headers['content-type'], last.truncated)
         : [last.message]
+  const what =
+    attempts === 0
+      ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
+      : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`
   return result({
     outcome: cancelled ? 'cancelled' : 'failed',
     kind: cancelled ? 'cancelled' : 'timeout',
     status,
     errors,
-    message: `Stopped: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}.`,
-    hint: outcomeUnknown || cancelled ? MAYBE : 'Raise "timeout" if Datadog or the network is slow.'
+    message: `${what}.`,
+    hint: outcomeUnknown
+      ? MAYBE
+      : cancelled
+        ? 'The abort did not go through: the upload may still be open; run the step again.'
+        : 'Raise "timeout" if Datadog or the network is slow.'
   })
 }
 
@@ -226,7 +255,7 @@ function networkFailure(
     kind: tls ? 'tls' : outcome.kind === 'timeout' ? 'timeout' : 'network',
     status: undefined,
     errors: [outcome.message],
-    message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
+    message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : outcome.code.startsWith('HPE_') ? `Unreadable answer from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
     hint: tls
       ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
       : outcomeUnknown

@@ -133,14 +133,14 @@ export function hintFor(status: number): string {
   if (status === 400)
     return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).'
   if (status === 401 || status === 403)
-    return 'Check that the API key and application key belong to the same organisation, that "site" is the site of that organisation, and that the application key has the synthetics_write permission.'
+    return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.'
   if (status === 404)
-    return 'Check "test-id" and "site"; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).'
+    return 'Check "test-id" and "site" (or "api-url"); the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).'
   if (status === 408) return 'The request timed out on the way; it is safe to run the step again.'
   if (status === 413) return 'The request body was refused as too large.'
   if (status === 429)
     return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".'
-  if (status >= 500) return 'Datadog or a proxy in between failed; it is safe to run the step again.'
+  if (status >= 500 && status < 600) return 'Datadog or a proxy in between failed; it is safe to run the step again.'
   if (status >= 300 && status < 400)
     return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".'
   return 'Unexpected answer from the API.'

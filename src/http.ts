@@ -187,6 +187,7 @@ function networkMessage(code: string, fallback: string): string {
   const known = NETWORK_MESSAGES[code]
   if (known) return `${known} (${code})`
   if (isTlsError(code)) return `TLS error (${code})`
+  if (code.startsWith('HPE_')) return `the answer is not valid HTTP (${code})`
   // Node's own messages name the address, never a header.
   return `${fallback.slice(0, 200)} (${code})`
 }

@@ -44,7 +44,7 @@ export const LIMITS = {
 
 const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/
 
 const MISSING_OUTPUT_HINT =
   'An input wired to a step output arrives empty when that output was never set: ' +
@@ -105,9 +105,9 @@ function secret(name: string, envName: string, value: string, env: Env, errors: 
         `for example \`${name}: \${{ secrets.${envName} }}\`. ` +
         'Secrets are empty in workflows triggered from forks.'
     )
-  } else if (/\s/.test(chosen) || CONTROL.test(chosen)) {
+  } else if (!/^[\x21-\x7e]+$/.test(chosen)) {
     errors.push(
-      `${source} contains white space or control characters; a Datadog key has none. Check the secret's value.`
+      `${source} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`
     )
   } else if (chosen.length > LIMITS.secretChars) {
     errors.push(`${source} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`)
@@ -137,11 +137,18 @@ function checkKeyPair(apiKey: string, appKey: string, errors: string[]): void {
  * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
  * a step copied from them does not quietly go to the default site.
  */
-function siteInput(site: string, datadogSite: string, errors: string[]): string {
+function siteInput(site: string, datadogSite: string, errors: string[]): SiteChoice | undefined {
   if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
     errors.push('Inputs "site" and "datadog-site" name different sites; give only one.')
   }
-  return site || datadogSite
+  if (site) return { value: site, label: 'Input "site"' }
+  if (datadogSite) return { value: datadogSite, label: 'Input "datadog-site"' }
+  return undefined
+}
+
+interface SiteChoice {
+  value: string
+  label: string
 }
 
 interface Destination {
@@ -151,15 +158,21 @@ interface Destination {
 
 function parseDestination(
   apiUrl: string,
-  siteInput: string,
+  site: SiteChoice | undefined,
   env: Env,
   errors: string[],
   warnings: string[]
 ): Destination | undefined {
-  if (apiUrl) return parseApiUrl(apiUrl, errors, warnings)
+  if (apiUrl) {
+    if (site)
+      warnings.push(
+        `"api-url" is set, so ${site.label.replace('Input ', '')} is not used: requests go to the api-url host.`
+      )
+    return parseApiUrl(apiUrl, errors, warnings)
+  }
   const fromEnv = (env.DD_SITE ?? '').trim()
-  const [value, name] = siteInput ? [siteInput, 'site'] : fromEnv ? [fromEnv, 'DD_SITE'] : [DEFAULT_SITE, 'site']
-  const resolved = resolveSite(value, name)
+  const chosen = site ?? (fromEnv ? { value: fromEnv, label: 'The DD_SITE environment variable' } : undefined)
+  const resolved = resolveSite(chosen?.value ?? DEFAULT_SITE, chosen?.label)
   if (!resolved.ok) {
     errors.push(resolved.message)
     return undefined
@@ -190,7 +203,11 @@ function parseApiUrl(text: string, errors: string[], warnings: string[]): Destin
     errors.push(`Input "api-url" ${problems.join('; ')}.`)
     return undefined
   }
-  const prefix = url.pathname.replace(/\/+$/, '').replace(/\/api(\/v2)?$/, '')
+  // Every Datadog API path starts with /api/: a pasted endpoint URL or one
+  // ending in /api/v2 keeps only what comes before.
+  const path = url.pathname.replace(/\/+$/, '')
+  const apiAt = (path + '/').indexOf('/api/')
+  const prefix = apiAt >= 0 ? path.slice(0, apiAt) : path
   const host = url.host
   if (url.protocol === 'https:' && !isDatadogApiHost(url.hostname) && /datadoghq|ddog-gov/i.test(url.hostname)) {
     warnings.push(
@@ -295,15 +312,20 @@ function parseUploadInputs(
       text = readFile(text)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
-      errors.push(`Input "uploads-file": cannot read ${JSON.stringify(clip(value(name)))} (${code}).`)
-      return undefined
-    }
-    if (text.length > LIMITS.uploadsFileBytes) {
-      errors.push(`Input "uploads-file" is larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB.`)
+      const why = FILE_ERRORS[code] ?? 'unreadable'
+      errors.push(`Input "uploads-file": cannot read ${JSON.stringify(clip(value(name)))}: ${why} (${code}).`)
       return undefined
     }
   }
   return parseUploadList(name, text, defaultTestId, errors, warnings)
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file (paths are relative to the workspace)',
+  EACCES: 'permission denied',
+  EISDIR: 'a directory, not a file',
+  ENOTREG: 'not a regular file',
+  EFBIG: `larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
 }
 
 /** Parses the `uploads` list: entries, or Datadog's presigned-URLs answers. */
@@ -323,8 +345,9 @@ export function parseUploadList(
   }
   const entries = Array.isArray(data) ? data : [data]
   if (entries.length === 0) {
-    errors.push(`Input "${name}" is an empty list: there is nothing to abort.`)
-    return undefined
+    // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+    warnings.push(`Input "${name}" is an empty list: there is nothing to abort.`)
+    return { list: [], batch: true }
   }
   if (entries.length > LIMITS.uploads) {
     errors.push(`Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`)
@@ -366,7 +389,12 @@ function parseEntry(
           path: `${where}.multipart_presigned_urls_params`,
           uploadIdField: 'upload_id'
         }
-      : { fields: record, path: where, uploadIdField: 'uploadId' }
+      : {
+          fields: record,
+          path: where,
+          // Datadog's own answers spell it upload_id.
+          uploadIdField: 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
+        }
 
   const key = stringField(source.path, source.fields, 'key', LIMITS.keyChars, errors)
   const uploadId = stringField(source.path, source.fields, source.uploadIdField, LIMITS.uploadIdChars, errors)
@@ -451,9 +479,9 @@ export function parseTestId(value: string, label: string, errors: string[], warn
     }
     return id.toLowerCase()
   }
-  if (CONTROL.test(value) || /[\s/?#%\\]/.test(value) || value.includes('..')) {
+  if (CONTROL.test(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
     errors.push(
-      `${named} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\ or "..").`
+      `${named} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`
     )
     return undefined
   }
@@ -461,6 +489,8 @@ export function parseTestId(value: string, label: string, errors: string[], warn
     errors.push(`${named} is ${value.length} characters long; a public ID is like abc-def-123.`)
     return undefined
   }
+  // Public IDs are lower case; one typed in capitals is the same test.
+  if (PUBLIC_ID_SHAPE.test(value.toLowerCase())) return value.toLowerCase()
   if (!PUBLIC_ID_SHAPE.test(value)) {
     warnings.push(
       `${named} ${JSON.stringify(value)} is not shaped like a public ID (abc-def-123); sending it as given.`

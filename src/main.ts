@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { elapsed, type UploadResult } from './abort.js'
 import { userAgent } from './datadog.js'
+import { readBoundedFile } from './files.js'
 import { createTransport } from './http.js'
-import { parseInputs, type RawInputs, type Settings } from './inputs.js'
+import { LIMITS, parseInputs, type RawInputs, type Settings } from './inputs.js'
 import { runAll } from './run.js'
 import { renderInputErrors, renderSummary } from './summary.js'
 import { oneLine, redact } from './text.js'
@@ -39,7 +39,7 @@ export async function run(): Promise<void> {
   for (const secret of secrets) core.setSecret(secret)
 
   const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
-  const parsed = parseInputs(raw, process.env, path => readFileSync(path, 'utf8'))
+  const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes))
   for (const warning of parsed.warnings) core.warning(redact(warning, secrets))
   if (!parsed.ok) {
     for (const error of parsed.errors) core.error(redact(error, secrets), { title: 'Invalid input' })
@@ -110,29 +110,35 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   }
 }
 
+// GitHub shows about ten annotations of a kind per step; past that, the
+// log keeps the rest and the final failure stays visible.
+const MAX_ANNOTATIONS = 9
+const MAX_FAILURE_LINES = 50
+
 async function report(settings: Settings, results: UploadResult[], tookMs: number): Promise<void> {
   const failures = results.filter(r => r.outcome === 'failed' || r.outcome === 'cancelled')
+  const shown = { error: 0, warning: 0 }
+  const annotate = (kind: 'error' | 'warning', text: string, title: string): void => {
+    if (shown[kind]++ < MAX_ANNOTATIONS) core[kind](text, { title })
+    else core.info(`${kind === 'error' ? 'Error' : 'Warning'} (${title}): ${text}`)
+  }
   for (const r of results) {
-    if (r.warning) core.warning(r.warning, { title: 'Datadog upload' })
+    const upload = oneLine(r.upload.uploadId, 80)
+    if (r.warning) annotate('warning', r.warning, `Upload ${upload}`)
     if (r.outcome === 'failed' || r.outcome === 'cancelled') {
-      for (const error of r.errors) {
-        core.error(error, {
-          title: r.status
-            ? `Datadog ${r.status} for upload ${oneLine(r.upload.uploadId, 80)}`
-            : `Upload ${oneLine(r.upload.uploadId, 80)}`
-        })
-      }
+      const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`
+      for (const error of r.errors) annotate('error', error, title)
     } else {
       core.info(r.message)
     }
   }
 
   const count = (outcome: UploadResult['outcome']): number => results.filter(r => r.outcome === outcome).length
-  const only = results.length === 1 ? results[0] : undefined
+  const only = settings.batch ? undefined : results[0]
   setOutputs({
     status: only?.status === undefined ? '' : String(only.status),
-    aborted: String(results.every(r => r.outcome === 'aborted')),
-    errors: JSON.stringify(results.flatMap(r => (r.outcome === 'failed' || r.outcome === 'cancelled' ? r.errors : []))),
+    aborted: String(results.length > 0 && results.every(r => r.outcome === 'aborted')),
+    errors: JSON.stringify(failures.flatMap(r => r.errors)),
     attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
     'aborted-count': String(count('aborted')),
     'not-found-count': String(count('not-found')),
@@ -154,7 +160,7 @@ async function report(settings: Settings, results: UploadResult[], tookMs: numbe
   await writeSummary(renderSummary(results, settings.siteLabel, settings.dryRun))
 
   if (failures.length === 0) {
-    if (results.length > 1 || settings.dryRun) {
+    if (settings.batch || settings.dryRun) {
       core.info(
         `${settings.dryRun ? 'Dry run' : 'Done'}: ${count('aborted')} aborted, ${count('not-found')} not found, ${count('dry-run')} dry run, in ${elapsed(tookMs)}.`
       )
@@ -165,7 +171,10 @@ async function report(settings: Settings, results: UploadResult[], tookMs: numbe
     core.setFailed([only.message, only.hint].filter(Boolean).join(' '))
     return
   }
-  for (const r of failures) core.info(`Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}`)
+  for (const r of failures.slice(0, MAX_FAILURE_LINES)) core.info(`Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}`)
+  if (failures.length > MAX_FAILURE_LINES) {
+    core.info(`... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`)
+  }
   core.setFailed(
     `${failures.length} of ${results.length} uploads could not be aborted (${count('aborted')} aborted, ${count('not-found')} not found); see the errors above and the results output.`
   )

@@ -17,6 +17,7 @@ export class RateGate {
   private pausedUntil = 0
   private nextSlot = 0
   private spacingMs = 0
+  private queued = 0
   private readonly now: () => number
   private readonly sleep: Sleep
 
@@ -25,16 +26,26 @@ export class RateGate {
     this.sleep = sleep
   }
 
+  /** Requests waiting for their turn: work not yet sent, like the uploads not yet taken. */
+  get waiting(): number {
+    return this.queued
+  }
+
   /** Waits for this worker's turn; false when the signal fired first. */
   async acquire(signal: AbortSignal): Promise<boolean> {
-    for (;;) {
-      const now = this.now()
-      const wait = Math.max(this.pausedUntil, this.nextSlot) - now
-      if (wait <= 0) {
-        this.nextSlot = Math.max(this.nextSlot, now) + this.spacingMs
-        return true
+    this.queued++
+    try {
+      for (;;) {
+        const now = this.now()
+        const wait = Math.max(this.pausedUntil, this.nextSlot) - now
+        if (wait <= 0) {
+          this.nextSlot = Math.max(this.nextSlot, now) + this.spacingMs
+          return true
+        }
+        if (!(await this.sleep(wait, signal))) return false
       }
-      if (!(await this.sleep(wait, signal))) return false
+    } finally {
+      this.queued--
     }
   }
 

@@ -35,7 +35,10 @@ export function classify(outcome: Outcome): Verdict {
 export type DelaySource = 'x-ratelimit-reset' | 'retry-after' | 'backoff'
 
 export interface Delay {
+  /** What to wait: the wanted wait, capped. */
   readonly ms: number
+  /** What the source asked for, before the cap: a reset past the deadline is not worth waiting for at all. */
+  readonly wantedMs: number
   readonly source: DelaySource
 }
 
@@ -55,16 +58,19 @@ export function retryDelay(
   nowMs: number,
   random: () => number
 ): Delay {
-  const cap = (ms: number): number => Math.min(policy.maxDelayMs, Math.max(0, Math.ceil(ms)))
+  const delay = (wanted: number, source: DelaySource): Delay => {
+    const wantedMs = Math.max(0, Math.ceil(wanted))
+    return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source }
+  }
   // Datadog sends X-RateLimit-Reset on every answer: it says when to come
   // back only once the window is spent, not for a 503 with budget left.
   const remaining = headers ? parseSeconds(headerValue(headers, 'x-ratelimit-remaining')) : undefined
   const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, nowMs) : undefined
-  if (reset !== undefined) return { ms: cap(reset), source: 'x-ratelimit-reset' }
+  if (reset !== undefined) return delay(reset, 'x-ratelimit-reset')
   const after = headers ? retryAfterMs(headerValue(headers, 'retry-after'), nowMs) : undefined
-  if (after !== undefined) return { ms: cap(after), source: 'retry-after' }
+  if (after !== undefined) return delay(after, 'retry-after')
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30))
-  return { ms: cap(random() * ceiling), source: 'backoff' }
+  return delay(random() * ceiling, 'backoff')
 }
 
 /** Milliseconds until the rate-limit window resets, if the answer says. */

@@ -25,7 +25,7 @@ export async function runAll(
 
   const gate = new RateGate(deps.now, deps.sleep)
   let next = 0
-  const ctx: AbortContext = { ...base, gate, pending: () => uploads.length - next }
+  const ctx: AbortContext = { ...base, gate, pending: () => uploads.length - next + gate.waiting }
   const results: UploadResult[] = new Array<UploadResult>(uploads.length)
   // The first answer tells the rate limit; sending it alone keeps the
   // opening burst from running into a limit nobody knows yet.

@@ -28,14 +28,15 @@ export function apiHostOf(site: Site): string {
 }
 
 export function isDatadogApiHost(host: string): boolean {
-  return SITES.some(s => apiHostOf(s) === host.toLowerCase())
+  const name = host.toLowerCase().replace(/\.$/, '')
+  return SITES.some(s => apiHostOf(s) === name)
 }
 
 /**
  * Maps every spelling people paste for a site (bare site, web-app host, API
  * host, a URL of either, a region name, any letter case) to the site.
  */
-export function resolveSite(raw: string, inputName = 'site'): SiteResult {
+export function resolveSite(raw: string, label = 'Input "site"'): SiteResult {
   const text = raw.trim()
   const host = hostPart(text)
   const found = host === undefined ? undefined : lookup(host)
@@ -48,7 +49,7 @@ export function resolveSite(raw: string, inputName = 'site'): SiteResult {
   return {
     ok: false,
     message:
-      `Input "${inputName}" is ${shown}, which is not a Datadog site.${hint} ` +
+      `${label} is ${shown}, which is not a Datadog site.${hint} ` +
       `Valid sites: ${valid}. To reach another host, set "api-url" instead.`
   }
 }

@@ -3,10 +3,11 @@
 
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g
-// C0/C1 controls and the Unicode line and paragraph separators, which some
-// log viewers treat as line breaks.
+// C0/C1 controls, the Unicode line and paragraph separators (which some log
+// viewers treat as line breaks) and the bidirectional overrides (which can
+// make a line read differently from what it holds).
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 
 export const MAX_MESSAGE_CHARS = 500
 
@@ -27,13 +28,29 @@ export function truncate(text: string, max: number): string {
   return chars.slice(0, Math.max(0, max - 1)).join('') + '…'
 }
 
-/** Replaces every occurrence of each secret, as written or URL-encoded. */
-export function redact(text: string, secrets: readonly string[]): string {
+/**
+ * Replaces every occurrence of each secret, as written, URL-encoded or JSON
+ * escaped. With `cut`, the text was cut short: a beginning of a secret at
+ * its very end goes too, since the runner masks only whole secrets.
+ */
+export function redact(text: string, secrets: readonly string[], cut = false): string {
   let out = text
-  for (const secret of secrets) {
+  // Longest first, so a secret that contains another is replaced whole.
+  const ordered = [...secrets].sort((a, b) => b.length - a.length)
+  for (const secret of ordered) {
     if (secret.length < 4) continue
     for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
       out = out.split(form).join('***')
+    }
+  }
+  if (cut) {
+    for (const secret of ordered) {
+      for (let n = secret.length - 1; n >= 4; n--) {
+        if (out.endsWith(secret.slice(0, n))) {
+          out = out.slice(0, out.length - n) + '***'
+          break
+        }
+      }
     }
   }
   return out
@@ -55,10 +72,14 @@ export function editDistance(a: string, b: string): number {
 
 /** Escapes text for a Markdown table cell. */
 export function markdownCell(text: string, max = 200): string {
-  return oneLine(text, max)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/`/g, "'")
+  return (
+    oneLine(text, max)
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/\|/g, '\\|')
+      .replace(/`/g, "'")
+      // No link or image syntax: server text must not pull content into the page.
+      .replace(/([[\]!])/g, '\\$1')
+  )
 }

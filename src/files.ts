@@ -1,0 +1,30 @@
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+
+/**
+ * Reads a regular file of at most `maxBytes`. A FIFO, a device or a
+ * directory is refused without blocking (opened non-blocking, checked with
+ * fstat), and a file that grows past the bound while read is refused too.
+ */
+export function readBoundedFile(path: string, maxBytes: number): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw withCode('not a regular file', 'ENOTREG')
+    if (stat.size > maxBytes) throw withCode('file too large', 'EFBIG')
+    const buffer = Buffer.alloc(maxBytes + 1)
+    let length = 0
+    for (;;) {
+      const n = readSync(fd, buffer, length, buffer.length - length, null)
+      if (n === 0) break
+      length += n
+      if (length > maxBytes) throw withCode('file too large', 'EFBIG')
+    }
+    return buffer.subarray(0, length).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function withCode(message: string, code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code })
+}
