@@ -96,8 +96,13 @@ describe('environment fallbacks', () => {
     )
   })
 
-  test('an unknown DD_SITE is an error naming DD_SITE', () => {
-    oneErrorNaming('"DD_SITE"', SINGLE, { DD_SITE: 'datadoghq.co' })
+  test('an unknown DD_SITE is an error naming the environment variable, not an input', () => {
+    const message = oneErrorNaming('The DD_SITE environment variable', SINGLE, { DD_SITE: 'datadoghq.co' })
+    expect(message).not.toContain('Input')
+  })
+
+  test('an unknown datadog-site alone is an error naming datadog-site', () => {
+    oneErrorNaming('Input "datadog-site"', { ...SINGLE, 'datadog-site': 'datadoghq.con' })
   })
 
   test('keys missing from inputs and environment: both reported, naming input and variable', () => {
@@ -475,12 +480,17 @@ describe('batch: uploads', () => {
 
   test.each([
     ['not JSON', 'abc-def-123', /"uploads" is not valid JSON/],
-    ['empty list', '[]', /"uploads" is an empty list/],
     ['a number', '42', /^uploads must be an object/]
   ])('%s is refused', (_, uploads, message) => {
     const errors = errorsOf({ ...KEYS, uploads })
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(message)
+  })
+
+  test('an empty list is nothing to do: success, with a warning', () => {
+    const result = parse({ ...KEYS, uploads: '[]' })
+    expect(result.ok && result.settings.uploads).toEqual([])
+    expect(result.warnings).toEqual([expect.stringMatching(/"uploads" is an empty list: there is nothing to abort/)])
   })
 
   test('too many entries is refused', () => {

@@ -55,16 +55,20 @@ describe('resolveSite', () => {
 
   test('never throws; resolves to one of the nine API hosts, named in the input, or fails naming the input', () => {
     fc.assert(
-      fc.property(siteLike, fc.constantFrom('site', 'DD_SITE'), (raw, inputName) => {
-        const result = resolveSite(raw, inputName)
-        if (result.ok) {
-          expect(API_HOSTS.has(result.apiHost)).toBe(true)
-          const written = raw.toLowerCase().replace(/_/g, '-')
-          expect(written.includes(result.site.site) || written.includes(result.site.region.toLowerCase())).toBe(true)
-        } else {
-          expect(result.message).toContain(`"${inputName}"`)
+      fc.property(
+        siteLike,
+        fc.constantFrom('Input "site"', 'Input "datadog-site"', 'The DD_SITE environment variable'),
+        (raw, inputName) => {
+          const result = resolveSite(raw, inputName)
+          if (result.ok) {
+            expect(API_HOSTS.has(result.apiHost)).toBe(true)
+            const written = raw.toLowerCase().replace(/_/g, '-')
+            expect(written.includes(result.site.site) || written.includes(result.site.region.toLowerCase())).toBe(true)
+          } else {
+            expect(result.message.startsWith(`${inputName} is `)).toBe(true)
+          }
         }
-      }),
+      ),
       { numRuns: 1000 }
     )
   })

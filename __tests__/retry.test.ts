@@ -68,7 +68,7 @@ describe('retryDelay', () => {
   const half = (): number => 0.5
 
   test('X-RateLimit-Reset in seconds is waited for', () => {
-    expect(retryDelay(1, { 'x-ratelimit-reset': '7' }, policy, NOW, half)).toEqual({
+    expect(retryDelay(1, { 'x-ratelimit-reset': '7' }, policy, NOW, half)).toMatchObject({
       ms: 7000,
       source: 'x-ratelimit-reset'
     })
@@ -77,7 +77,7 @@ describe('retryDelay', () => {
 
   test('X-RateLimit-Reset as a Unix timestamp is waited for until that time', () => {
     const at = Math.floor(NOW / 1000) + 12
-    expect(retryDelay(1, { 'x-ratelimit-reset': String(at) }, policy, NOW, half)).toEqual({
+    expect(retryDelay(1, { 'x-ratelimit-reset': String(at) }, policy, NOW, half)).toMatchObject({
       ms: 12_000,
       source: 'x-ratelimit-reset'
     })
@@ -85,13 +85,19 @@ describe('retryDelay', () => {
     expect(retryDelay(1, { 'x-ratelimit-reset': String(at - 3600) }, policy, NOW, half).ms).toBe(0)
   })
 
+  test('a reset far past any deadline keeps its real length in wantedMs, while the wait itself is capped', () => {
+    const delay = retryDelay(1, { 'x-ratelimit-reset': '100000' }, policy, NOW, half)
+    expect(delay.ms).toBe(policy.maxDelayMs)
+    expect(delay.wantedMs).toBe(100_000_000)
+  })
+
   test('Retry-After in seconds', () => {
-    expect(retryDelay(1, { 'retry-after': '3' }, policy, NOW, half)).toEqual({ ms: 3000, source: 'retry-after' })
+    expect(retryDelay(1, { 'retry-after': '3' }, policy, NOW, half)).toMatchObject({ ms: 3000, source: 'retry-after' })
   })
 
   test('Retry-After as an HTTP date', () => {
     const date = new Date(NOW + 9000).toUTCString()
-    expect(retryDelay(1, { 'retry-after': date }, policy, NOW, half)).toEqual({ ms: 9000, source: 'retry-after' })
+    expect(retryDelay(1, { 'retry-after': date }, policy, NOW, half)).toMatchObject({ ms: 9000, source: 'retry-after' })
     const past = new Date(NOW - 9000).toUTCString()
     expect(retryDelay(1, { 'retry-after': past }, policy, NOW, half).ms).toBe(0)
   })

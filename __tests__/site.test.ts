@@ -73,7 +73,7 @@ describe('resolveSite: every spelling of every site', () => {
 
 describe('resolveSite: unknown sites', () => {
   test('the message names the input, quotes the value and lists every valid site', () => {
-    const message = failureFor('datadog.example', 'site')
+    const message = failureFor('datadog.example', 'Input "site"')
     expect(message).toContain('"site"')
     expect(message).toContain('"datadog.example"')
     for (const [site, region] of TABLE) {
@@ -116,8 +116,8 @@ describe('resolveSite: unknown sites', () => {
   })
 
   test('the message names the input it is given, and a very long value is clipped', () => {
-    const message = failureFor('x'.repeat(5000), 'DD_SITE')
-    expect(message).toContain('"DD_SITE"')
+    const message = failureFor('x'.repeat(5000), 'The DD_SITE environment variable')
+    expect(message).toMatch(/^The DD_SITE environment variable is "x+…"/)
     expect(message.length).toBeLessThan(1000)
   })
 })

@@ -58,8 +58,9 @@ export interface EmulatorOptions {
 }
 
 export const DEFAULT_KEYS: KeyPair = {
-  apiKey: 'decafbad'.repeat(4),
-  appKey: 'decafbad'.repeat(5),
+  // Distinct, unrelated hex strings, so a test can spot any piece of either.
+  apiKey: '5f0c3a9e1b7d4c2e8a6f0b1d3e5c7a92',
+  appKey: 'c81e4b7a2d9f6035e1b8c4a7d2f9063b5e8a1c47',
   permissions: ['synthetics_write']
 }
 

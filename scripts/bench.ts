@@ -60,7 +60,15 @@ async function rowSingle(): Promise<string[]> {
   const floorDir = join(work, 'toolkit-floor')
   execFileSync(
     join(ROOT, 'node_modules/.bin/ncc'),
-    ['build', join(ROOT, 'scripts/bench/toolkit-floor.ts'), '-o', floorDir, '--source-map', '--no-source-map-register', '--quiet'],
+    [
+      'build',
+      join(ROOT, 'scripts/bench/toolkit-floor.ts'),
+      '-o',
+      floorDir,
+      '--source-map',
+      '--no-source-map-register',
+      '--quiet'
+    ],
     {
       cwd: ROOT,
       stdio: 'inherit'

@@ -174,8 +174,10 @@ export function leakedSecrets(result: RunResult, secrets: readonly string[]): st
   const places = { stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }
   const leaks: string[] = []
   for (const secret of secrets) {
+    // Any 12-character piece counts: a key cut in two is not masked by the runner.
+    const pieces = Array.from({ length: Math.max(1, secret.length - 11) }, (_, i) => secret.slice(i, i + 12))
     for (const [where, text] of Object.entries(places)) {
-      if (text.includes(secret)) leaks.push(`${where} contains a key`)
+      if (pieces.some(piece => text.includes(piece))) leaks.push(`${where} contains a key or a piece of one`)
     }
   }
   return leaks

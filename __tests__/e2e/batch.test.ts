@@ -1,4 +1,5 @@
 // Many uploads in one step, through the real bundle.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -156,7 +157,6 @@ describe('bad lists fail before any request, naming the entry and field', () => 
     ],
     ['no test anywhere', { uploads: '[{"key":"k","uploadId":"u"}]' }, /uploads\[0\] has no "testId"/],
     ['not JSON', { uploads: '[{key: 1}]' }, /Input "uploads" is not valid JSON/],
-    ['an empty list', { uploads: '[]' }, /Input "uploads" is an empty list/],
     [
       'both forms',
       { 'test-id': 'abc-def-123', key: 'k', 'upload-id': 'u', uploads: '[{"key":"k","uploadId":"u"}]' },
@@ -226,6 +226,71 @@ test('under a rate limit every upload is aborted, pacing keeps 429s to a handful
   } finally {
     await fresh.close()
   }
+})
+
+test('high concurrency still respects the limit: waiting workers count as work not yet sent', async () => {
+  const fresh = await startEmulator({ rateLimit: { limit: 10, periodSeconds: 1 } })
+  try {
+    const uploads = Array.from({ length: 40 }, () => fresh.startUpload('abc-def-123'))
+    const result = await runAction({
+      inputs: {
+        'api-key': DEFAULT_KEYS.apiKey,
+        'app-key': DEFAULT_KEYS.appKey,
+        'api-url': fresh.url,
+        'test-id': 'abc-def-123',
+        concurrency: '32',
+        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
+      },
+      killAfterMs: 20_000
+    })
+    expect(result.code).toBe(0)
+    expect(fresh.openUploads()).toBe(0)
+    expect(fresh.stats().rateLimited).toBeLessThanOrEqual(3)
+  } finally {
+    await fresh.close()
+  }
+})
+
+test('an empty list is nothing to do: success with a warning, no request', async () => {
+  const before = emulator.requests.length
+  const result = await runAction({ inputs: { ...base(), 'test-id': 'abc-def-123', uploads: '[]' } })
+  expect(result.code).toBe(0)
+  expect(emulator.requests.length).toBe(before)
+  expect(annotations(result, 'warning').join('\n')).toMatch(/empty list: there is nothing to abort/)
+  expect(result.outputs).toMatchObject({ 'aborted-count': '0', 'failed-count': '0', aborted: 'false', results: '[]' })
+})
+
+describe('uploads-file is read safely', () => {
+  test.each<[string, () => string, RegExp]>([
+    ['a directory', () => dir, /not a regular file|a directory/],
+    [
+      'a FIFO (would block a plain read)',
+      () => {
+        const fifo = join(dir, 'fifo')
+        execFileSync('mkfifo', [fifo])
+        return fifo
+      },
+      /not a regular file \(ENOTREG\)/
+    ],
+    [
+      'a file over 16 MiB',
+      () => {
+        const big = join(dir, 'big.json')
+        writeFileSync(big, Buffer.alloc(16 * 1024 * 1024 + 1, 0x20))
+        return big
+      },
+      /larger than 16 MiB \(EFBIG\)/
+    ]
+  ])('%s is refused at once, naming the input', async (_name, make, message) => {
+    const result = await runAction({
+      inputs: { ...base(), 'test-id': 'abc-def-123', 'uploads-file': make() },
+      killAfterMs: 10_000
+    })
+    expect(result.killed).toBe(false)
+    expect(result.code).toBe(1)
+    expect(annotations(result, 'error').join('\n')).toMatch(/Input "uploads-file": cannot read/)
+    expect(annotations(result, 'error').join('\n')).toMatch(message)
+  })
 })
 
 test('dry run: every request printed without keys, nothing sent, outputs say so', async () => {

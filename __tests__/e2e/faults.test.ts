@@ -72,14 +72,39 @@ test('a 429 storm that clears: waits X-RateLimit-Reset each time, then aborts', 
   expect(result.runMs).toBeLessThan(2000 + SLACK_MS)
 })
 
-test('a rate limit that resets after the deadline fails at once, saying so', async () => {
-  const { result, sent } = await run([limited('60')], { timeout: '5' })
+test.each([
+  ['60', '60.0 s'],
+  // Past the cap on a single wait: still judged by the real reset, not the cap.
+  ['100000', '100000.0 s']
+])('a rate limit that resets after the deadline (%s s) fails at once, saying so', async (reset, shown) => {
+  const { result, sent } = await run([limited(reset)], { timeout: '5' })
   expect(result.code).toBe(1)
   expect(sent).toBe(1)
-  expect(annotations(result, 'error').at(-1)).toMatch(
-    /429 Too Many Requests after 1 attempt; the next retry \(in 60\.0 s, from x-ratelimit-reset\) would pass the step's timeout/
+  expect(annotations(result, 'error').at(-1)).toContain(
+    `429 Too Many Requests after 1 attempt; the next retry (in ${shown}, from x-ratelimit-reset) would pass the step's timeout`
   )
   expect(result.runMs).toBeLessThan(SLACK_MS)
+})
+
+describe('no piece of a key survives a cut', () => {
+  test('a body cut at the 64 KiB cap in the middle of an echoed key', async () => {
+    // Empty tags vanish from the message, so the cut key would be all it shows.
+    const head = '<html><body>' + '<i></i>'.repeat(9358) + '  '
+    expect(head.length).toBe(64 * 1024 - 16)
+    const body = head + DEFAULT_KEYS.apiKey + '</body></html>'
+    const { result } = await run([{ kind: 'status', status: 400, body, headers: { 'Content-Type': 'text/html' } }])
+    expect(result.code).toBe(1)
+    expect(JSON.parse(result.outputs['errors'] ?? '[]')).toEqual([
+      '(an HTML page, not a Datadog answer: likely a proxy or load balancer) ***'
+    ])
+  })
+
+  test('a redirect Location that carries a key past the length bound', async () => {
+    const location = `https://evil.example/${'a'.repeat(170)}${DEFAULT_KEYS.appKey}`
+    const { result } = await run([{ kind: 'redirect', status: 302, location }])
+    expect(result.code).toBe(1)
+    expect(annotations(result, 'error').at(-1)).toContain('to https://evil.example/')
+  })
 })
 
 test('a 429 storm that outlasts the timeout ends within a second of it', async () => {
@@ -269,6 +294,18 @@ describe('answers that are not what Datadog sends are reported sensibly', () => 
 })
 
 describe('cancellation', () => {
+  test('SIGINT during a wait between retries stops at once', async () => {
+    const before = emulator.abortRequests().length
+    const { result } = await run(
+      [{ kind: 'status', status: 503, headers: { 'Retry-After': '30' } }],
+      {},
+      { name: 'SIGINT', when: () => emulator.abortRequests().length > before }
+    )
+    expect(result.code).not.toBe(0)
+    expect(result.afterSignalMs).toBeLessThan(1000)
+    expect(annotations(result, 'error').at(-1)).toMatch(/cancelled/)
+  })
+
   test.each<NodeJS.Signals>(['SIGINT', 'SIGTERM'])(
     '%s mid-request stops within a second, saying the abort may not have happened',
     async name => {
