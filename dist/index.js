@@ -31948,7 +31948,10 @@ function sendWith(agent, request, options) {
             options.signal.removeEventListener('abort', onAbort);
             resolve(outcome);
         };
-        const fail = (kind, code, message) => finish({ kind, code, message, requestSent });
+        // Once the status line is in, a stall or a cut later on still leaves a
+        // known answer: a 2xx means the abort happened, whatever the body does.
+        let partialAnswer;
+        const fail = (kind, code, message) => partialAnswer ? partialAnswer() : finish({ kind, code, message, requestSent });
         if (options.signal.aborted) {
             failFromSignal(options.signal, fail);
             return;
@@ -31987,6 +31990,7 @@ function sendWith(agent, request, options) {
                 truncated,
                 incomplete
             });
+            partialAnswer = () => answer(true);
             response.on('data', (chunk) => {
                 if (truncated)
                     return;

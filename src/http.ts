@@ -81,8 +81,11 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
       options.signal.removeEventListener('abort', onAbort)
       resolve(outcome)
     }
+    // Once the status line is in, a stall or a cut later on still leaves a
+    // known answer: a 2xx means the abort happened, whatever the body does.
+    let partialAnswer: (() => void) | undefined
     const fail = (kind: Failure['kind'], code: string, message: string): void =>
-      finish({ kind, code, message, requestSent })
+      partialAnswer ? partialAnswer() : finish({ kind, code, message, requestSent })
 
     if (options.signal.aborted) {
       failFromSignal(options.signal, fail)
@@ -125,6 +128,7 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
           truncated,
           incomplete
         })
+      partialAnswer = () => answer(true)
       response.on('data', (chunk: Buffer) => {
         if (truncated) return
         const room = options.maxBodyBytes - size

@@ -221,9 +221,19 @@ describe('servers that stall or trickle never hold the step past its timeout', (
     expect(result.runMs).toBeGreaterThanOrEqual(1000)
     expect(result.runMs).toBeLessThan(3000 + SLACK_MS)
     expect(Number(result.outputs['attempts'])).toBeGreaterThanOrEqual(1)
-    expect(annotations(result, 'error').at(-1)).toMatch(/ran out of time|no data for|took too long/)
+    expect(annotations(result, 'error').at(-1)).toMatch(
+      /ran out of time|no data for|took too long|would pass the step's timeout/
+    )
     expect(emulator.uploadState(upload.uploadId)).toBe('open')
   })
+})
+
+test('a 2xx status whose body then stalls is a success: the status line says the abort happened', async () => {
+  const { result, sent } = await run([{ kind: 'stall-mid-body', status: 200 }], { timeout: '4' })
+  expect(result.code).toBe(0)
+  expect(sent).toBe(1)
+  expect(result.outputs).toMatchObject({ status: '200', aborted: 'true', attempts: '1' })
+  expect(result.runMs).toBeLessThan(4000)
 })
 
 test('reset mid-body and a truncated body are retried', async () => {
