@@ -1,28 +1,12 @@
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
 import { errorMessages, MAX_ERROR_CHARS, MAX_ERRORS } from '../src/datadog.js'
-import { parseInputs } from '../src/inputs.js'
+import { INPUT_NAMES, parseInputs } from '../src/inputs.js'
 import { retryDelay } from '../src/retry.js'
 import { resolveSite, SITES } from '../src/site.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 const API_HOSTS = new Set(SITES.map(s => `api.${s.site}`))
-const INPUT_NAMES = [
-  'api-key',
-  'app-key',
-  'site',
-  'api-url',
-  'test-id',
-  'key',
-  'upload-id',
-  'uploads',
-  'uploads-file',
-  'ignore-not-found',
-  'max-retries',
-  'timeout',
-  'concurrency',
-  'dry-run'
-] as const
 
 // Characters that have broken parsers and logs before: separators, quotes,
 // line breaks of every kind, escapes and markup.

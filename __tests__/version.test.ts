@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { expect, test } from '@jest/globals'
+import { parse } from 'yaml'
+import { INPUT_NAMES } from '../src/inputs.js'
 import { ACTION_NAME, ACTION_VERSION } from '../src/version.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -13,4 +15,11 @@ test('ACTION_VERSION is package.json version, so the User-Agent tells the truth'
 
 test('ACTION_NAME is package.json name', () => {
   expect(ACTION_NAME).toBe(pkg.name)
+})
+
+test('the inputs the action reads are exactly the inputs action.yml declares', () => {
+  const action = parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as {
+    inputs: Record<string, unknown>
+  }
+  expect([...INPUT_NAMES].sort()).toEqual(Object.keys(action.inputs).sort())
 })

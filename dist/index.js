@@ -32444,6 +32444,24 @@ function suggest(host) {
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
 
+/** Every input of action.yml (a test keeps the two lists equal). */
+const INPUT_NAMES = [
+    'api-key',
+    'app-key',
+    'site',
+    'datadog-site',
+    'api-url',
+    'test-id',
+    'key',
+    'upload-id',
+    'uploads',
+    'uploads-file',
+    'ignore-not-found',
+    'max-retries',
+    'timeout',
+    'concurrency',
+    'dry-run'
+];
 const LIMITS = {
     keyChars: 1024,
     uploadIdChars: 1024,
@@ -32478,9 +32496,9 @@ function parseInputs(raw, env, readFile) {
     const destination = parseDestination(input('api-url'), site, env, errors, warnings);
     const ignoreNotFound = parseBoolean('ignore-not-found', input('ignore-not-found'), false, errors);
     const dryRun = parseBoolean('dry-run', input('dry-run'), false, errors);
-    const maxRetries = parseInteger('max-retries', input('max-retries'), 5, 0, LIMITS.maxRetries, errors);
+    const maxRetries = parseNumber('max-retries', input('max-retries'), 5, 0, LIMITS.maxRetries, errors, true);
     const timeoutSeconds = parseNumber('timeout', input('timeout'), 120, 1, LIMITS.timeoutSeconds, errors);
-    const concurrency = parseInteger('concurrency', input('concurrency'), 4, 1, LIMITS.concurrency, errors);
+    const concurrency = parseNumber('concurrency', input('concurrency'), 4, 1, LIMITS.concurrency, errors, true);
     const uploads = parseUploadInputs(raw, readFile, errors, warnings);
     if (errors.length > 0 || !destination || uploads === undefined)
         return { ok: false, errors, warnings };
@@ -32608,22 +32626,13 @@ function parseBoolean(name, value, fallback, errors) {
     errors.push(`Input "${name}" must be true or false, not ${JSON.stringify(clip(value))}.`);
     return fallback;
 }
-function parseNumber(name, value, fallback, min, max, errors) {
+function parseNumber(name, value, fallback, min, max, errors, whole = false) {
     if (value === '')
         return fallback;
-    const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+    const n = (whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN;
     if (!Number.isFinite(n) || n < min || n > max) {
-        errors.push(`Input "${name}" must be a number from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`);
-        return fallback;
-    }
-    return n;
-}
-function parseInteger(name, value, fallback, min, max, errors) {
-    if (value === '')
-        return fallback;
-    const n = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-        errors.push(`Input "${name}" must be a whole number from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`);
+        const kind = whole ? 'a whole number' : 'a number';
+        errors.push(`Input "${name}" must be ${kind} from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`);
         return fallback;
     }
     return n;
@@ -33025,23 +33034,6 @@ function renderSummary(results, siteLabel, dryRun) {
 
 
 
-const INPUT_NAMES = [
-    'api-key',
-    'app-key',
-    'site',
-    'datadog-site',
-    'api-url',
-    'test-id',
-    'key',
-    'upload-id',
-    'uploads',
-    'uploads-file',
-    'ignore-not-found',
-    'max-retries',
-    'timeout',
-    'concurrency',
-    'dry-run'
-];
 // Past the deadline, the step ends even if something refuses to stop.
 const GRACE_MS = 900;
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */

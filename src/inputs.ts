@@ -30,6 +30,25 @@ export interface Settings {
 export type ParseResult =
   { ok: true; settings: Settings; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] }
 
+/** Every input of action.yml (a test keeps the two lists equal). */
+export const INPUT_NAMES = [
+  'api-key',
+  'app-key',
+  'site',
+  'datadog-site',
+  'api-url',
+  'test-id',
+  'key',
+  'upload-id',
+  'uploads',
+  'uploads-file',
+  'ignore-not-found',
+  'max-retries',
+  'timeout',
+  'concurrency',
+  'dry-run'
+] as const
+
 export const LIMITS = {
   keyChars: 1024,
   uploadIdChars: 1024,
@@ -70,9 +89,9 @@ export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) =
 
   const ignoreNotFound = parseBoolean('ignore-not-found', input('ignore-not-found'), false, errors)
   const dryRun = parseBoolean('dry-run', input('dry-run'), false, errors)
-  const maxRetries = parseInteger('max-retries', input('max-retries'), 5, 0, LIMITS.maxRetries, errors)
+  const maxRetries = parseNumber('max-retries', input('max-retries'), 5, 0, LIMITS.maxRetries, errors, true)
   const timeoutSeconds = parseNumber('timeout', input('timeout'), 120, 1, LIMITS.timeoutSeconds, errors)
-  const concurrency = parseInteger('concurrency', input('concurrency'), 4, 1, LIMITS.concurrency, errors)
+  const concurrency = parseNumber('concurrency', input('concurrency'), 4, 1, LIMITS.concurrency, errors, true)
 
   const uploads = parseUploadInputs(raw, readFile, errors, warnings)
 
@@ -232,29 +251,14 @@ function parseNumber(
   fallback: number,
   min: number,
   max: number,
-  errors: string[]
+  errors: string[],
+  whole = false
 ): number {
   if (value === '') return fallback
-  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN
+  const n = (whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n < min || n > max) {
-    errors.push(`Input "${name}" must be a number from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`)
-    return fallback
-  }
-  return n
-}
-
-function parseInteger(
-  name: string,
-  value: string,
-  fallback: number,
-  min: number,
-  max: number,
-  errors: string[]
-): number {
-  if (value === '') return fallback
-  const n = /^\d+$/.test(value) ? Number(value) : NaN
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    errors.push(`Input "${name}" must be a whole number from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`)
+    const kind = whole ? 'a whole number' : 'a number'
+    errors.push(`Input "${name}" must be ${kind} from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`)
     return fallback
   }
   return n

@@ -4,28 +4,10 @@ import { elapsed, type UploadResult } from './abort.js'
 import { userAgent } from './datadog.js'
 import { readBoundedFile } from './files.js'
 import { createTransport } from './http.js'
-import { LIMITS, parseInputs, type RawInputs, type Settings } from './inputs.js'
+import { INPUT_NAMES, LIMITS, parseInputs, type RawInputs, type Settings } from './inputs.js'
 import { runAll } from './run.js'
 import { renderInputErrors, renderSummary } from './summary.js'
 import { oneLine, redact } from './text.js'
-
-export const INPUT_NAMES = [
-  'api-key',
-  'app-key',
-  'site',
-  'datadog-site',
-  'api-url',
-  'test-id',
-  'key',
-  'upload-id',
-  'uploads',
-  'uploads-file',
-  'ignore-not-found',
-  'max-retries',
-  'timeout',
-  'concurrency',
-  'dry-run'
-] as const
 
 // Past the deadline, the step ends even if something refuses to stop.
 const GRACE_MS = 900

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
+import { DEFAULT_KEYS, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/server.ts'
 import { annotations, leakedSecrets, runAction } from '../../scripts/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
@@ -42,6 +42,28 @@ interface ResultEntry {
 
 function results(outputs: Record<string, string>): ResultEntry[] {
   return JSON.parse(outputs['results'] ?? '[]') as ResultEntry[]
+}
+
+/** Aborts `count` fresh uploads in one step against their own emulator. */
+async function batchOn(options: EmulatorOptions, count: number, concurrency: number) {
+  const fresh = await startEmulator(options)
+  try {
+    const uploads = Array.from({ length: count }, () => fresh.startUpload('abc-def-123'))
+    const result = await runAction({
+      inputs: {
+        'api-key': DEFAULT_KEYS.apiKey,
+        'app-key': DEFAULT_KEYS.appKey,
+        'api-url': fresh.url,
+        'test-id': 'abc-def-123',
+        concurrency: String(concurrency),
+        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
+      },
+      killAfterMs: 20_000
+    })
+    return { result, open: fresh.openUploads(), stats: fresh.stats() }
+  } finally {
+    await fresh.close()
+  }
 }
 
 async function presignedAnswer(testId: string): Promise<unknown> {
@@ -182,73 +204,26 @@ describe('bad lists fail before any request, naming the entry and field', () => 
 })
 
 test('concurrency bounds how many aborts are in flight', async () => {
-  const fresh = await startEmulator({ latencyMs: 60 })
-  try {
-    const uploads = Array.from({ length: 12 }, () => fresh.startUpload('abc-def-123'))
-    const result = await runAction({
-      inputs: {
-        'api-key': DEFAULT_KEYS.apiKey,
-        'app-key': DEFAULT_KEYS.appKey,
-        'api-url': fresh.url,
-        'test-id': 'abc-def-123',
-        concurrency: '3',
-        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
-      }
-    })
-    expect(result.code).toBe(0)
-    expect(fresh.stats().maxConcurrent).toBe(3)
-    expect(fresh.openUploads()).toBe(0)
-  } finally {
-    await fresh.close()
-  }
+  const { result, open, stats } = await batchOn({ latencyMs: 60 }, 12, 3)
+  expect(result.code).toBe(0)
+  expect(stats.maxConcurrent).toBe(3)
+  expect(open).toBe(0)
 })
 
 test('under a rate limit every upload is aborted, pacing keeps 429s to a handful', async () => {
-  const fresh = await startEmulator({ rateLimit: { limit: 5, periodSeconds: 1 }, latencyMs: 10 })
-  try {
-    const uploads = Array.from({ length: 15 }, () => fresh.startUpload('abc-def-123'))
-    const result = await runAction({
-      inputs: {
-        'api-key': DEFAULT_KEYS.apiKey,
-        'app-key': DEFAULT_KEYS.appKey,
-        'api-url': fresh.url,
-        'test-id': 'abc-def-123',
-        concurrency: '8',
-        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
-      },
-      killAfterMs: 15_000
-    })
-    expect(result.code).toBe(0)
-    expect(fresh.openUploads()).toBe(0)
-    expect(fresh.stats().rateLimited).toBeLessThanOrEqual(5)
-    // 15 requests at 5 a window span three windows, so at least one whole one.
-    expect(result.durationMs).toBeGreaterThanOrEqual(1000)
-  } finally {
-    await fresh.close()
-  }
+  const { result, open, stats } = await batchOn({ rateLimit: { limit: 5, periodSeconds: 1 }, latencyMs: 10 }, 15, 8)
+  expect(result.code).toBe(0)
+  expect(open).toBe(0)
+  expect(stats.rateLimited).toBeLessThanOrEqual(2)
+  // 15 requests at 5 a window span three windows, so at least one whole one.
+  expect(result.durationMs).toBeGreaterThanOrEqual(1000)
 })
 
 test('high concurrency still respects the limit: waiting workers count as work not yet sent', async () => {
-  const fresh = await startEmulator({ rateLimit: { limit: 10, periodSeconds: 1 } })
-  try {
-    const uploads = Array.from({ length: 40 }, () => fresh.startUpload('abc-def-123'))
-    const result = await runAction({
-      inputs: {
-        'api-key': DEFAULT_KEYS.apiKey,
-        'app-key': DEFAULT_KEYS.appKey,
-        'api-url': fresh.url,
-        'test-id': 'abc-def-123',
-        concurrency: '32',
-        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
-      },
-      killAfterMs: 20_000
-    })
-    expect(result.code).toBe(0)
-    expect(fresh.openUploads()).toBe(0)
-    expect(fresh.stats().rateLimited).toBeLessThanOrEqual(3)
-  } finally {
-    await fresh.close()
-  }
+  const { result, open, stats } = await batchOn({ rateLimit: { limit: 10, periodSeconds: 1 } }, 40, 32)
+  expect(result.code).toBe(0)
+  expect(open).toBe(0)
+  expect(stats.rateLimited).toBeLessThanOrEqual(3)
 })
 
 test('an empty list is nothing to do: success with a warning, no request', async () => {
