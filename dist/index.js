@@ -31860,7 +31860,7 @@ function hintFor(status) {
     if (status === 401 || status === 403)
         return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.';
     if (status === 404)
-        return 'Check "test-id" and "site" (or "api-url"); the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
+        return 'Check "test-id" and "site" (or "api-url"), and that "key" and "upload-id" come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
     if (status === 408)
         return 'The request timed out on the way; it is safe to run the step again.';
     if (status === 413)
@@ -32284,7 +32284,8 @@ function failed(ctx, upload, outcome, outcomeUnknown, result, suffix) {
         outcome: 'failed',
         kind: redirect ? 'redirect' : 'http',
         status,
-        errors,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
         message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel}: ${describeStatus(status)}${location}${empty}${after}.`,
         hint: hintFor(status) + (outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
     });
@@ -32478,7 +32479,7 @@ const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
 const inputs_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 const MISSING_OUTPUT_HINT = 'An input wired to a step output arrives empty when that output was never set: ' +
     'check the step id and output name, or guard this step with ' +
-    "`if: steps.<upload step>.outputs.upload-id != ''`.";
+    "`if: steps.<step id>.outputs.<output name> != ''`.";
 /**
  * Turns the raw inputs into validated settings. Every problem is collected,
  * so one failed run lists everything that needs fixing; nothing here talks
@@ -32697,8 +32698,13 @@ function parseUploadList(name, text, defaultTestId, errors, warnings) {
         data = JSON.parse(text);
     }
     catch (error) {
-        errors.push(`Input "${name}" is not valid JSON (${error.message.slice(0, 120)}).`);
-        return undefined;
+        // A script that appends each answer as it starts an upload writes JSON
+        // Lines: one value a line.
+        data = parseJsonLines(text);
+        if (data === undefined) {
+            errors.push(`Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${error.message.slice(0, 120)}).`);
+            return undefined;
+        }
     }
     const entries = Array.isArray(data) ? data : [data];
     if (entries.length === 0) {
@@ -32727,6 +32733,20 @@ function parseUploadList(name, text, defaultTestId, errors, warnings) {
     if (errors.length > before)
         return undefined;
     return { list, batch: true };
+}
+function parseJsonLines(text) {
+    const lines = text.split('\n').filter(line => line.trim() !== '');
+    if (lines.length < 2)
+        return undefined;
+    try {
+        return lines.flatMap(line => {
+            const value = JSON.parse(line);
+            return Array.isArray(value) ? value : [value];
+        });
+    }
+    catch {
+        return undefined;
+    }
 }
 function parseEntry(where, entry, defaultTestId, errors, warnings) {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {

@@ -235,7 +235,8 @@ function failed(
     outcome: 'failed',
     kind: redirect ? 'redirect' : 'http',
     status,
-    errors,
+    // A failure always says something in the errors output.
+    errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
     message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel}: ${describeStatus(status)}${location}${empty}${after}.`,
     hint: hintFor(status) + (outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
   })

@@ -135,7 +135,7 @@ export function hintFor(status: number): string {
   if (status === 401 || status === 403)
     return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.'
   if (status === 404)
-    return 'Check "test-id" and "site" (or "api-url"); the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).'
+    return 'Check "test-id" and "site" (or "api-url"), and that "key" and "upload-id" come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).'
   if (status === 408) return 'The request timed out on the way; it is safe to run the step again.'
   if (status === 413) return 'The request body was refused as too large.'
   if (status === 429)

@@ -68,7 +68,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u20
 const MISSING_OUTPUT_HINT =
   'An input wired to a step output arrives empty when that output was never set: ' +
   'check the step id and output name, or guard this step with ' +
-  "`if: steps.<upload step>.outputs.upload-id != ''`."
+  "`if: steps.<step id>.outputs.<output name> != ''`."
 
 /**
  * Turns the raw inputs into validated settings. Every problem is collected,
@@ -344,8 +344,15 @@ export function parseUploadList(
   try {
     data = JSON.parse(text)
   } catch (error) {
-    errors.push(`Input "${name}" is not valid JSON (${(error as Error).message.slice(0, 120)}).`)
-    return undefined
+    // A script that appends each answer as it starts an upload writes JSON
+    // Lines: one value a line.
+    data = parseJsonLines(text)
+    if (data === undefined) {
+      errors.push(
+        `Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${(error as Error).message.slice(0, 120)}).`
+      )
+      return undefined
+    }
   }
   const entries = Array.isArray(data) ? data : [data]
   if (entries.length === 0) {
@@ -371,6 +378,19 @@ export function parseUploadList(
   })
   if (errors.length > before) return undefined
   return { list, batch: true }
+}
+
+function parseJsonLines(text: string): unknown[] | undefined {
+  const lines = text.split('\n').filter(line => line.trim() !== '')
+  if (lines.length < 2) return undefined
+  try {
+    return lines.flatMap(line => {
+      const value = JSON.parse(line) as unknown
+      return Array.isArray(value) ? (value as unknown[]) : [value]
+    })
+  } catch {
+    return undefined
+  }
 }
 
 function parseEntry(

@@ -313,6 +313,9 @@ describe('redirects are never followed', () => {
     expect(seen).toEqual([])
     expect(annotations(result, 'error').at(-1)).toContain(`to http://localhost:${port}/steal`)
     expect(result.outputs['status']).toBe(String(status))
+    expect(JSON.parse(result.outputs['errors'] ?? '[]')).toEqual([
+      expect.stringContaining(`to http://localhost:${port}/steal`)
+    ])
     expect(emulator.uploadState(upload.uploadId)).toBe('open')
     expectNoLeak(result)
   })

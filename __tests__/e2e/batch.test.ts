@@ -114,6 +114,15 @@ test("Datadog's presigned-URLs answers from a file, the test taken from each key
   for (const r of results(result.outputs)) expect(emulator.uploadState(r.uploadId)).toBe('aborted')
 })
 
+test('a manifest appended one answer a line (JSON Lines) is read as a list', async () => {
+  const answers = [await presignedAnswer('abc-def-123'), await presignedAnswer('abc-def-123')]
+  const file = join(dir, 'appended.jsonl')
+  writeFileSync(file, answers.map(a => JSON.stringify(a) + '\n').join(''))
+  const result = await runAction({ inputs: { ...base(), 'uploads-file': file } })
+  expect(result.code).toBe(0)
+  expect(result.outputs['aborted-count']).toBe('2')
+})
+
 test('a single presigned-URLs answer passed straight through "uploads"', async () => {
   const answer = (await presignedAnswer('abc-def-123')) as { multipart_presigned_urls_params: { upload_id: string } }
   const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify(answer) } })

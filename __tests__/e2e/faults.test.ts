@@ -292,7 +292,7 @@ describe('answers that are not what Datadog sends are reported sensibly', () => 
   test('an empty body with an error status', async () => {
     const { result } = await run([{ kind: 'status', status: 400, body: '' }])
     expect(result.code).toBe(1)
-    expect(result.outputs['errors']).toBe('[]')
+    expect(result.outputs['errors']).toBe('["400 Bad Request with an empty body"]')
     expect(annotations(result, 'error').at(-1)).toMatch(/400 Bad Request with an empty body/)
   })
 
