@@ -4,8 +4,8 @@ import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_KEYS, startEmulator, type Emulator, type EmulatorOptions } from '../emulator/server.ts'
-import { BUNDLE, NODE24, ROOT, runAction, runnerEnv } from './runner.ts'
+import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/server.ts'
+import { BUNDLE, emulatorInputs, NODE24, ROOT, runAction, runnerEnv } from './runner.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21)
 const work = mkdtempSync(join(tmpdir(), 'abort-bench-'))
@@ -36,15 +36,7 @@ function median(values: number[]): number {
 }
 
 function singleInputs(emulator: Emulator): Record<string, string> {
-  const upload = emulator.startUpload('abc-def-123')
-  return {
-    'api-key': DEFAULT_KEYS.apiKey,
-    'app-key': DEFAULT_KEYS.appKey,
-    'api-url': emulator.url,
-    'test-id': 'abc-def-123',
-    key: upload.key,
-    'upload-id': upload.uploadId
-  }
+  return emulatorInputs(emulator.url, emulator.startUpload('abc-def-123'))
 }
 
 async function withEmulator<T>(options: EmulatorOptions, fn: (emulator: Emulator) => Promise<T>): Promise<T> {
@@ -108,15 +100,11 @@ async function batch(emulator: Emulator, count: number, concurrency: number) {
   const file = join(work, `uploads-${count}.json`)
   writeFileSync(file, JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId }))))
   const result = await runAction({
-    inputs: {
-      'api-key': DEFAULT_KEYS.apiKey,
-      'app-key': DEFAULT_KEYS.appKey,
-      'api-url': emulator.url,
-      'test-id': 'abc-def-123',
+    inputs: emulatorInputs(emulator.url, undefined, {
       'uploads-file': file,
       concurrency: String(concurrency),
       timeout: '300'
-    },
+    }),
     killAfterMs: 300_000
   })
   if (result.code !== 0) throw new Error(`batch of ${count} failed:\n${result.stdout.slice(-2000)}`)

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
+import { DEFAULT_KEYS } from '../emulator/server.ts'
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
 export const BUNDLE = join(ROOT, 'dist', 'index.js')
@@ -194,4 +195,23 @@ export function annotations(result: RunResult, kind: 'error' | 'warning' | 'noti
         .replace(/%0D/g, '\r')
         .replace(/%25/g, '%')
     )
+}
+
+/**
+ * The inputs that point the action at an emulator with its default keys:
+ * one upload (`key`, `upload-id`), or anything else given in `extra`.
+ */
+export function emulatorInputs(
+  apiUrl: string,
+  upload?: { key: string; uploadId: string },
+  extra: Record<string, string> = {}
+): Record<string, string> {
+  return {
+    'api-key': DEFAULT_KEYS.apiKey,
+    'app-key': DEFAULT_KEYS.appKey,
+    'api-url': apiUrl,
+    'test-id': 'abc-def-123',
+    ...(upload ? { key: upload.key, 'upload-id': upload.uploadId } : {}),
+    ...extra
+  }
 }

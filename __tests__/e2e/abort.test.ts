@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
-import { annotations, leakedSecrets, NODE24, runAction, type RunResult } from '../../scripts/runner.ts'
+import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../../scripts/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator
@@ -16,15 +16,7 @@ afterAll(async () => {
 })
 
 function inputs(upload: { key: string; uploadId: string }, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    'api-key': DEFAULT_KEYS.apiKey,
-    'app-key': DEFAULT_KEYS.appKey,
-    'api-url': emulator.url,
-    'test-id': 'abc-def-123',
-    key: upload.key,
-    'upload-id': upload.uploadId,
-    ...extra
-  }
+  return emulatorInputs(emulator.url, upload, extra)
 }
 
 /** Starts a real upload through the emulator's HTTP API and uploads one part. */

@@ -2,7 +2,7 @@
 // bundle: the outcome, the attempts, the time taken, and no key in any output.
 import { createServer } from 'node:net'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type Fault } from '../../emulator/server.ts'
-import { annotations, leakedSecrets, runAction, type RunResult } from '../../scripts/runner.ts'
+import { annotations, emulatorInputs, leakedSecrets, runAction, type RunResult } from '../../scripts/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 // The step may run "about a second" past its timeout; runMs leaves out
@@ -27,15 +27,7 @@ async function run(
   emulator.setFaults(faults)
   const before = emulator.abortRequests().length
   const result = await runAction({
-    inputs: {
-      'api-key': DEFAULT_KEYS.apiKey,
-      'app-key': DEFAULT_KEYS.appKey,
-      'api-url': emulator.url,
-      'test-id': 'abc-def-123',
-      key: upload.key,
-      'upload-id': upload.uploadId,
-      ...extra
-    },
+    inputs: emulatorInputs(emulator.url, upload, extra),
     ...(signal ? { signal } : {})
   })
   expect(leakedSecrets(result, KEYS)).toEqual([])
