@@ -202,34 +202,8 @@ test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, th
   }
 })
 
-test('an untrusted certificate fails at once, names the TLS problem, and sends nothing', async () => {
-  const received: Received[] = []
-  const tls = tlsServer(certs.selfSignedCert, certs.selfSignedKey, received)
-  const port = await listen(tls.server)
-  try {
-    const result = await runAction({
-      inputs: {
-        'api-key': API_KEY,
-        'app-key': APP_KEY,
-        'api-url': `https://127.0.0.1:${port}`,
-        'test-id': 'abc-def-123',
-        key: UPLOAD.key,
-        'upload-id': UPLOAD.uploadId
-      }
-    })
-    expect(result.code).toBe(1)
-    expect(received).toEqual([])
-    expect(result.outputs['attempts']).toBe('1')
-    const failure = annotations(result, 'error').at(-1) ?? ''
-    expect(failure).toMatch(/TLS certificate is self-signed and not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/)
-    expect(failure).toMatch(/NODE_EXTRA_CA_CERTS/)
-    expect(leakedSecrets(result, [API_KEY, APP_KEY])).toEqual([])
-  } finally {
-    await stop(tls.server, tls.sockets)
-  }
-})
-
-test('the same certificate is accepted once its CA is trusted (verification stays on, it is not bypassed)', async () => {
+/** Runs the action once against a local TLS server with the self-signed certificate. */
+async function againstSelfSigned(env: Record<string, string>) {
   const received: Received[] = []
   const tls = tlsServer(certs.selfSignedCert, certs.selfSignedKey, received)
   const port = await listen(tls.server)
@@ -243,11 +217,27 @@ test('the same certificate is accepted once its CA is trusted (verification stay
         key: UPLOAD.key,
         'upload-id': UPLOAD.uploadId
       },
-      env: { NODE_EXTRA_CA_CERTS: certs.selfSignedCert }
+      env
     })
-    expect(result.code).toBe(0)
-    expect(received).toHaveLength(1)
+    expect(leakedSecrets(result, [API_KEY, APP_KEY])).toEqual([])
+    return { result, received }
   } finally {
     await stop(tls.server, tls.sockets)
   }
+}
+
+test('an untrusted certificate fails at once, names the TLS problem, and sends nothing', async () => {
+  const { result, received } = await againstSelfSigned({})
+  expect(result.code).toBe(1)
+  expect(received).toEqual([])
+  expect(result.outputs['attempts']).toBe('1')
+  const failure = annotations(result, 'error').at(-1) ?? ''
+  expect(failure).toMatch(/TLS certificate is self-signed and not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/)
+  expect(failure).toMatch(/NODE_EXTRA_CA_CERTS/)
+})
+
+test('the same certificate is accepted once its CA is trusted (verification stays on, it is not bypassed)', async () => {
+  const { result, received } = await againstSelfSigned({ NODE_EXTRA_CA_CERTS: certs.selfSignedCert })
+  expect(result.code).toBe(0)
+  expect(received).toHaveLength(1)
 })
