@@ -32659,9 +32659,10 @@ function parseUploadInputs(raw, readFile, errors, warnings) {
     }
     const defaultTestId = value('test-id') ? parseTestId(value('test-id'), 'test-id', errors, warnings) : undefined;
     if (batchInputs.length === 0) {
-        const testId = value('test-id')
-            ? defaultTestId
-            : void errors.push(`Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`);
+        if (!value('test-id')) {
+            errors.push(`Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`);
+        }
+        const testId = defaultTestId;
         const key = checkField('Input "key"', value('key'), LIMITS.keyChars, errors, true);
         const uploadId = checkField('Input "upload-id"', value('upload-id'), LIMITS.uploadIdChars, errors, true);
         if (testId === undefined || key === undefined || uploadId === undefined)
