@@ -78,16 +78,19 @@ test.each([
   [{ https_proxy: 'http://127.0.0.1:3128', no_proxy: 'datadoghq.com' }, false],
   [{ https_proxy: 'http://127.0.0.1:3128', NO_PROXY: 'api.datadoghq.com' }, false],
   [{}, false]
-])('the runner proxy settings %j choose a tunnel: %s', (env, tunnelled) => {
-  const saved = { ...process.env }
-  for (const name of ['https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']) Reflect.deleteProperty(process.env, name)
-  Object.assign(process.env, env)
-  try {
-    // The transport asks @actions/http-client for the agent of each destination; nothing is sent.
-    const agent = new HttpClient('test').getAgent('https://api.datadoghq.com')
-    const isTunnel = 'proxyOptions' in (agent as object)
-    expect(isTunnel).toBe(tunnelled)
-  } finally {
-    process.env = saved
+])(
+  '@actions/http-client, which picks the transport agent, reads the runner proxy settings %j as tunnel: %s',
+  (env, tunnelled) => {
+    const saved = { ...process.env }
+    for (const name of ['https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']) Reflect.deleteProperty(process.env, name)
+    Object.assign(process.env, env)
+    try {
+      // The transport asks @actions/http-client for the agent of each destination; nothing is sent.
+      const agent = new HttpClient('test').getAgent('https://api.datadoghq.com')
+      const isTunnel = 'proxyOptions' in (agent as object)
+      expect(isTunnel).toBe(tunnelled)
+    } finally {
+      process.env = saved
+    }
   }
-})
+)

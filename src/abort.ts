@@ -81,6 +81,9 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     ...(fields.warning === undefined ? {} : { warning: redact(fields.warning, secrets) })
   })
 
+  const abortedMessage = (status: number): string =>
+    `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel} (${status}, ${plural(attempts, 'attempt')}, ${elapsed(deps.now() - started)}).`
+
   for (;;) {
     if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
       return stopped(ctx, upload, attempts, last, outcomeUnknown, result)
@@ -108,21 +111,16 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     if (outcome.kind === 'answer' && ctx.gate && ctx.pending) ctx.gate.observe(outcome.headers, ctx.pending())
 
     if (outcome.kind === 'answer' && outcome.status >= 200 && outcome.status < 300) {
-      return result({
-        outcome: 'aborted',
-        status: outcome.status,
-        errors: [],
-        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel} (${outcome.status}, ${plural(attempts, 'attempt')}, ${elapsed(deps.now() - started)}).`
-      })
+      return result({ outcome: 'aborted', status: outcome.status, errors: [], message: abortedMessage(outcome.status) })
     }
     if (outcome.kind === 'answer' && outcome.status === 404) {
-      const errors = errorMessages(outcome.body, outcome.headers['content-type'], outcome.truncated)
+      const errors = answerErrors(outcome)
       if (outcomeUnknown) {
         return result({
           outcome: 'aborted',
           status: 404,
           errors,
-          message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel} (${plural(attempts, 'attempt')}, ${elapsed(deps.now() - started)}).`,
+          message: abortedMessage(404),
           warning: `Upload ${upload.uploadId}: an earlier attempt reached Datadog but its answer was lost, and the retry found the upload gone (404): the earlier attempt most likely aborted it.`
         })
       }
@@ -167,6 +165,10 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
   }
 }
 
+function answerErrors(answer: Answer): string[] {
+  return errorMessages(answer.body, answer.headers['content-type'], answer.truncated)
+}
+
 function redactAnswer(answer: Answer, secrets: readonly string[]): Answer {
   const location = firstHeader(answer.headers.location)
   return {
@@ -192,12 +194,7 @@ function stopped(
   const cancelled = ctx.signal.reason === 'cancelled'
   const status = last?.kind === 'answer' ? last.status : undefined
   const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")'
-  const errors =
-    last === undefined
-      ? [why]
-      : last.kind === 'answer'
-        ? errorMessages(last.body, last.headers['content-type'], last.truncated)
-        : [last.message]
+  const errors = last === undefined ? [why] : last.kind === 'answer' ? answerErrors(last) : [last.message]
   const what =
     attempts === 0
       ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
@@ -227,7 +224,7 @@ function failed(
   const after = suffix ? ` ${suffix}` : ''
   if (outcome.kind !== 'answer') return networkFailure(ctx, outcome, outcomeUnknown, result, after)
   const { status } = outcome
-  const errors = errorMessages(outcome.body, outcome.headers['content-type'], outcome.truncated)
+  const errors = answerErrors(outcome)
   const redirect = status >= 300 && status < 400
   const location = redirect ? ` to ${shortLocation(firstHeader(outcome.headers.location))}` : ''
   const empty = errors.length === 0 && !redirect ? ' with an empty body' : ''
