@@ -2,8 +2,8 @@ import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
 import { abortUpload, type AbortContext, type AbortDeps } from '../src/abort.js'
 import type { Request } from '../src/datadog.js'
-import type { Outcome, SendOptions } from '../src/http.js'
-import type { Upload } from '../src/inputs.js'
+import type { Sent, SendOptions } from '../src/http.js'
+import type { Upload } from '../src/settings.js'
 
 const API_KEY = '0123456789abcdef0123456789abcdef'
 const APP_KEY = 'fedcba9876543210fedcba9876543210fedcba98'
@@ -14,17 +14,17 @@ const upload: Upload = {
   uploadId: 'upload-id-abc123'
 }
 
-type Step = Outcome | ((request: Request, options: SendOptions) => Outcome)
+type Step = Sent | ((request: Request, options: SendOptions) => Sent)
 
-const answer = (status: number, body = '', headers: IncomingHttpHeaders = {}): Outcome => ({
-  kind: 'answer',
+const answer = (status: number, body = '', headers: IncomingHttpHeaders = {}): Sent => ({
+  kind: 'reply',
   status,
   headers,
   body,
   truncated: false,
   incomplete: false
 })
-const networkFailure = (code: string, requestSent: boolean, message = `failed (${code})`): Outcome => ({
+const networkFailure = (code: string, requestSent: boolean, message = `failed (${code})`): Sent => ({
   kind: 'network',
   code,
   message,

@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from '@jest/globals'
-import {
-  abortRequest,
-  describeStatus,
-  errorMessages,
-  hintFor,
-  MAX_ERROR_CHARS,
-  MAX_ERRORS,
-  shortLocation
-} from '../src/datadog.js'
+import { abortRequest, errorMessages, MAX_ERRORS } from '../src/datadog.js'
+import { MAX_MESSAGE_CHARS } from '../src/text.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string
@@ -158,7 +151,7 @@ describe('errorMessages', () => {
   // is longer than the bound the other shapes keep to.
   test('JSON cut at the size limit is bounded like every other message', () => {
     const [message] = errorMessages('{"errors":["' + 'x'.repeat(5000), 'application/json', true)
-    expect(Array.from(message ?? '').length).toBeLessThanOrEqual(MAX_ERROR_CHARS)
+    expect(Array.from(message ?? '').length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS)
   })
 
   test('a very long body is bounded, in length and in number of messages', () => {
@@ -169,7 +162,7 @@ describe('errorMessages', () => {
       JSON.stringify({ message: 'm'.repeat(100_000) })
     ]) {
       for (const message of errorMessages(body, undefined)) {
-        expect(Array.from(message).length).toBeLessThanOrEqual(MAX_ERROR_CHARS)
+        expect(Array.from(message).length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS)
       }
     }
     const many = errorMessages(JSON.stringify({ errors: Array.from({ length: 100 }, (_, i) => `e${i}`) }), undefined)
@@ -192,37 +185,5 @@ describe('errorMessages', () => {
       expect(message).not.toMatch(LINE_BREAK)
       expect(message.startsWith('::')).toBe(false)
     }
-  })
-})
-
-describe('hintFor', () => {
-  test.each([
-    [400, /"key" and "upload-id"/],
-    [401, /synthetics_write/],
-    [403, /same organisation.*"site".*synthetics_write/],
-    [404, /"test-id".*ignore-not-found/],
-    [408, /safe to run the step again/],
-    [429, /Rate limited/],
-    [500, /safe to run the step again/],
-    [503, /safe to run the step again/],
-    [301, /redirect/],
-    [307, /never follows/],
-    [418, /Unexpected/]
-  ])('%d', (status, pattern) => {
-    expect(hintFor(status)).toMatch(pattern)
-  })
-})
-
-describe('describeStatus and shortLocation', () => {
-  test('known statuses get their name, others their number', () => {
-    expect(describeStatus(404)).toBe('404 Not Found')
-    expect(describeStatus(503)).toBe('503 Service Unavailable')
-    expect(describeStatus(418)).toBe('418')
-  })
-
-  test('a Location loses its query (which may hold tokens) but keeps its host', () => {
-    expect(shortLocation('https://evil.example/path?token=secret#x')).toBe('https://evil.example/path')
-    expect(shortLocation(undefined)).toMatch(/no Location/)
-    expect(shortLocation('/relative\n::error::x')).not.toMatch(LINE_BREAK)
   })
 })

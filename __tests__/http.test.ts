@@ -2,7 +2,7 @@ import { Agent, createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals'
 import { HttpClient } from '@actions/http-client'
-import { sendWith, type Outcome } from '../src/http.js'
+import { sendWith, type Sent } from '../src/http.js'
 
 let server: Server
 let url: string
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 const request = (path = '/') => ({ method: 'POST' as const, url: url + path, headers: { 'X-Test': '1' }, body: '{}' })
 // A fresh connection each time: the server drops its connections between tests.
-const send = (signal = new AbortController().signal, maxBodyBytes = 1024): Promise<Outcome> =>
+const send = (signal = new AbortController().signal, maxBodyBytes = 1024): Promise<Sent> =>
   sendWith(new Agent({ keepAlive: false }), request(), { signal, idleTimeoutMs: 2000, maxBodyBytes })
 
 test('a redirect is returned as an answer, never followed', async () => {
@@ -32,7 +32,7 @@ test('a redirect is returned as an answer, never followed', async () => {
     res.writeHead(307, { Location: `${url}/elsewhere` }).end()
   }
   const outcome = await send()
-  expect(outcome).toMatchObject({ kind: 'answer', status: 307, headers: { location: `${url}/elsewhere` } })
+  expect(outcome).toMatchObject({ kind: 'reply', status: 307, headers: { location: `${url}/elsewhere` } })
   expect(hits).toBe(1)
 })
 
@@ -42,8 +42,8 @@ test('a body past the cap is cut there and marked truncated', async () => {
     res.end('y'.repeat(5000))
   }
   const outcome = await send(undefined, 100)
-  expect(outcome).toMatchObject({ kind: 'answer', status: 500, truncated: true })
-  expect(outcome.kind === 'answer' && outcome.body).toBe('y'.repeat(100))
+  expect(outcome).toMatchObject({ kind: 'reply', status: 500, truncated: true })
+  expect(outcome.kind === 'reply' && outcome.body).toBe('y'.repeat(100))
 })
 
 test('the signal stops a stalled request and its reason says why', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
-import { errorMessages, MAX_ERROR_CHARS, MAX_ERRORS } from '../src/datadog.js'
-import { INPUT_NAMES, parseInputs } from '../src/inputs.js'
+import { errorMessages, MAX_ERRORS } from '../src/datadog.js'
+import { MAX_MESSAGE_CHARS } from '../src/text.js'
+import { parseInputs } from '../src/inputs.js'
+import { INPUT_NAMES } from '../src/settings.js'
 import { retryDelay } from '../src/retry.js'
 import { resolveSite, SITES } from '../src/site.js'
 
@@ -111,7 +113,7 @@ describe('parseInputs', () => {
   const namesAnInput = (message: string): boolean =>
     INPUT_NAMES.some(name => message.includes(`"${name}"`)) ||
     /^uploads(-file)?(\[\d+\])?[ .]/.test(message) ||
-    /"DD_SITE"|^DD_API_KEY |^DD_APP_KEY /.test(message)
+    /^The (DD_SITE|DD_API_KEY|DD_APP_KEY) environment variable /.test(message)
 
   test('never throws, every error names an input, and no hex key is ever echoed', () => {
     fc.assert(
@@ -170,7 +172,7 @@ describe('errorMessages', () => {
         expect(messages.length).toBeLessThanOrEqual(MAX_ERRORS + 1)
         for (const message of messages) {
           expect(message).not.toMatch(LINE_BREAK)
-          expect(Array.from(message).length).toBeLessThanOrEqual(MAX_ERROR_CHARS)
+          expect(Array.from(message).length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS)
         }
       }),
       { numRuns: 1000 }
@@ -209,7 +211,7 @@ describe('retryDelay', () => {
         fc.integer({ min: 0, max: 4_102_444_800_000 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (retry, h, baseDelayMs, maxDelayMs, now, r) => {
-          const { ms } = retryDelay(retry, h, { baseDelayMs, maxDelayMs }, now, () => r)
+          const { ms } = retryDelay(retry, h, { nowMs: now, random: () => r }, { baseDelayMs, maxDelayMs })
           expect(Number.isFinite(ms)).toBe(true)
           expect(ms).toBeGreaterThanOrEqual(0)
           expect(ms).toBeLessThanOrEqual(maxDelayMs)

@@ -1,16 +1,16 @@
 import { describe, expect, test } from '@jest/globals'
-import type { Outcome } from '../src/http.js'
+import type { Sent } from '../src/http.js'
 import { classify, DEFAULT_POLICY, retryDelay } from '../src/retry.js'
 
-const answer = (status: number, incomplete = false): Outcome => ({
-  kind: 'answer',
+const answer = (status: number, incomplete = false): Sent => ({
+  kind: 'reply',
   status,
   headers: {},
   body: '',
   truncated: false,
   incomplete
 })
-const failure = (kind: 'network' | 'timeout' | 'cancelled', code: string, requestSent: boolean): Outcome => ({
+const failure = (kind: 'network' | 'timeout' | 'cancelled', code: string, requestSent: boolean): Sent => ({
   kind,
   code,
   message: code,
@@ -55,11 +55,6 @@ describe('classify', () => {
   ])('TLS failure %s is not retried', code => {
     expect(classify(failure('network', code, false)).retry).toBe(false)
   })
-
-  test('cancellation is not retried', () => {
-    expect(classify(failure('cancelled', 'cancelled', false))).toEqual({ retry: false, outcomeUnknown: false })
-    expect(classify(failure('cancelled', 'cancelled', true))).toEqual({ retry: false, outcomeUnknown: true })
-  })
 })
 
 describe('retryDelay', () => {
@@ -68,44 +63,50 @@ describe('retryDelay', () => {
   const half = (): number => 0.5
 
   test('X-RateLimit-Reset in seconds is waited for', () => {
-    expect(retryDelay(1, { 'x-ratelimit-reset': '7' }, policy, NOW, half)).toMatchObject({
+    expect(retryDelay(1, { 'x-ratelimit-reset': '7' }, { nowMs: NOW, random: half }, policy)).toMatchObject({
       ms: 7000,
       source: 'x-ratelimit-reset'
     })
-    expect(retryDelay(1, { 'x-ratelimit-reset': ' 0.25 ' }, policy, NOW, half).ms).toBe(250)
+    expect(retryDelay(1, { 'x-ratelimit-reset': ' 0.25 ' }, { nowMs: NOW, random: half }, policy).ms).toBe(250)
   })
 
   test('X-RateLimit-Reset as a Unix timestamp is waited for until that time', () => {
     const at = Math.floor(NOW / 1000) + 12
-    expect(retryDelay(1, { 'x-ratelimit-reset': String(at) }, policy, NOW, half)).toMatchObject({
+    expect(retryDelay(1, { 'x-ratelimit-reset': String(at) }, { nowMs: NOW, random: half }, policy)).toMatchObject({
       ms: 12_000,
       source: 'x-ratelimit-reset'
     })
     // A reset already past means no wait, not a negative one.
-    expect(retryDelay(1, { 'x-ratelimit-reset': String(at - 3600) }, policy, NOW, half).ms).toBe(0)
+    expect(retryDelay(1, { 'x-ratelimit-reset': String(at - 3600) }, { nowMs: NOW, random: half }, policy).ms).toBe(0)
   })
 
   test('a reset far past any deadline keeps its real length in wantedMs, while the wait itself is capped', () => {
-    const delay = retryDelay(1, { 'x-ratelimit-reset': '100000' }, policy, NOW, half)
+    const delay = retryDelay(1, { 'x-ratelimit-reset': '100000' }, { nowMs: NOW, random: half }, policy)
     expect(delay.ms).toBe(policy.maxDelayMs)
     expect(delay.wantedMs).toBe(100_000_000)
   })
 
   test('Retry-After in seconds', () => {
-    expect(retryDelay(1, { 'retry-after': '3' }, policy, NOW, half)).toMatchObject({ ms: 3000, source: 'retry-after' })
+    expect(retryDelay(1, { 'retry-after': '3' }, { nowMs: NOW, random: half }, policy)).toMatchObject({
+      ms: 3000,
+      source: 'retry-after'
+    })
   })
 
   test('Retry-After as an HTTP date', () => {
     const date = new Date(NOW + 9000).toUTCString()
-    expect(retryDelay(1, { 'retry-after': date }, policy, NOW, half)).toMatchObject({ ms: 9000, source: 'retry-after' })
+    expect(retryDelay(1, { 'retry-after': date }, { nowMs: NOW, random: half }, policy)).toMatchObject({
+      ms: 9000,
+      source: 'retry-after'
+    })
     const past = new Date(NOW - 9000).toUTCString()
-    expect(retryDelay(1, { 'retry-after': past }, policy, NOW, half).ms).toBe(0)
+    expect(retryDelay(1, { 'retry-after': past }, { nowMs: NOW, random: half }, policy).ms).toBe(0)
   })
 
   test('X-RateLimit-Reset wins over Retry-After', () => {
-    expect(retryDelay(1, { 'x-ratelimit-reset': '2', 'retry-after': '30' }, policy, NOW, half).source).toBe(
-      'x-ratelimit-reset'
-    )
+    expect(
+      retryDelay(1, { 'x-ratelimit-reset': '2', 'retry-after': '30' }, { nowMs: NOW, random: half }, policy).source
+    ).toBe('x-ratelimit-reset')
   })
 
   test('unusable headers fall through to backoff', () => {
@@ -116,16 +117,16 @@ describe('retryDelay', () => {
       {},
       undefined
     ]) {
-      expect(retryDelay(1, headers, policy, NOW, half).source).toBe('backoff')
+      expect(retryDelay(1, headers, { nowMs: NOW, random: half }, policy).source).toBe('backoff')
     }
   })
 
   test('backoff: full jitter under base·2^(n-1), from random', () => {
     for (let retry = 1; retry <= 6; retry++) {
       const ceiling = 500 * 2 ** (retry - 1)
-      expect(retryDelay(retry, undefined, policy, NOW, () => 0).ms).toBe(0)
-      expect(retryDelay(retry, undefined, policy, NOW, half).ms).toBe(ceiling / 2)
-      const top = retryDelay(retry, undefined, policy, NOW, () => 0.999999).ms
+      expect(retryDelay(retry, undefined, { nowMs: NOW, random: () => 0 }, policy).ms).toBe(0)
+      expect(retryDelay(retry, undefined, { nowMs: NOW, random: half }, policy).ms).toBe(ceiling / 2)
+      const top = retryDelay(retry, undefined, { nowMs: NOW, random: () => 0.999999 }, policy).ms
       expect(top).toBeLessThanOrEqual(ceiling)
       expect(top).toBeGreaterThan(ceiling * 0.99)
     }
@@ -133,7 +134,7 @@ describe('retryDelay', () => {
 
   test('backoff never passes maxDelayMs, even after many retries', () => {
     for (const retry of [8, 20, 100, 10_000]) {
-      const { ms, source } = retryDelay(retry, {}, policy, NOW, () => 0.999999)
+      const { ms, source } = retryDelay(retry, {}, { nowMs: NOW, random: () => 0.999999 }, policy)
       expect(source).toBe('backoff')
       expect(ms).toBeLessThanOrEqual(policy.maxDelayMs)
       expect(ms).toBeGreaterThan(policy.maxDelayMs * 0.99)
@@ -141,11 +142,12 @@ describe('retryDelay', () => {
   })
 
   test('server-given waits are capped at maxDelayMs', () => {
-    expect(retryDelay(1, { 'x-ratelimit-reset': '3600' }, policy, NOW, half).ms).toBe(60_000)
-    expect(retryDelay(1, { 'retry-after': '999999' }, policy, NOW, half).ms).toBe(60_000)
-    expect(retryDelay(1, { 'retry-after': new Date(NOW + 86_400_000).toUTCString() }, policy, NOW, half).ms).toBe(
-      60_000
-    )
+    expect(retryDelay(1, { 'x-ratelimit-reset': '3600' }, { nowMs: NOW, random: half }, policy).ms).toBe(60_000)
+    expect(retryDelay(1, { 'retry-after': '999999' }, { nowMs: NOW, random: half }, policy).ms).toBe(60_000)
+    expect(
+      retryDelay(1, { 'retry-after': new Date(NOW + 86_400_000).toUTCString() }, { nowMs: NOW, random: half }, policy)
+        .ms
+    ).toBe(60_000)
   })
 
   test('the default policy has a sane base and cap', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import type { UploadResult } from '../src/abort.js'
+import type { UploadResult } from '../src/outcomes.js'
 import { renderSummary } from '../src/summary.js'
 
 function result(
@@ -12,7 +12,6 @@ function result(
     status: 204,
     errors: [],
     attempts: 1,
-    durationMs: 10,
     message: 'Aborted.',
     ...rest
   }

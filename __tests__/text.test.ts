@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { editDistance, markdownCell, MAX_MESSAGE_CHARS, oneLine, redact, truncate } from '../src/text.js'
+import { redact } from '../src/redact.js'
+import { editDistance, markdownCell, MAX_MESSAGE_CHARS, oneLine, truncate } from '../src/text.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 

@@ -28683,7 +28683,7 @@ __nccwpck_require__.d(core_namespaceObject, {
   addPath: () => (addPath),
   debug: () => (debug),
   endGroup: () => (endGroup),
-  error: () => (core_error),
+  error: () => (error),
   exportVariable: () => (exportVariable),
   getBooleanInput: () => (getBooleanInput),
   getIDToken: () => (getIDToken),
@@ -31522,7 +31522,7 @@ function setCommandEcho(enabled) {
  */
 function setFailed(message) {
     process.exitCode = ExitCode.Failure;
-    core_error(message);
+    error(message);
 }
 //-----------------------------------------------------------------------
 // Logging Commands
@@ -31545,7 +31545,7 @@ function debug(message) {
  * @param message error issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function core_error(message, properties = {}) {
+function error(message, properties = {}) {
     issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -31658,17 +31658,65 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/files.ts
+
+/**
+ * Reads a regular file of at most `maxBytes`. A FIFO, a device or a
+ * directory is refused without blocking (opened non-blocking, checked with
+ * fstat), and a file that grows past the bound while read is refused too.
+ */
+function readBoundedFile(path, maxBytes) {
+    const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+    try {
+        const stat = (0,external_node_fs_namespaceObject.fstatSync)(fd);
+        if (!stat.isFile())
+            throw withCode('not a regular file', 'ENOTREG');
+        if (stat.size > maxBytes)
+            throw withCode('file too large', 'EFBIG');
+        const buffer = Buffer.alloc(maxBytes + 1);
+        let length = 0;
+        for (;;) {
+            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buffer, length, buffer.length - length, null);
+            if (n === 0)
+                break;
+            length += n;
+            if (length > maxBytes)
+                throw withCode('file too large', 'EFBIG');
+        }
+        return buffer.subarray(0, length).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    }
+}
+function withCode(message, code) {
+    return Object.assign(new Error(message), { code });
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/text.ts
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g;
-// C0/C1 controls, the Unicode line and paragraph separators (which some log
-// viewers treat as line breaks) and the bidirectional overrides (which can
-// make a line read differently from what it holds).
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// The one rule for characters that must never reach a log line as they are:
+// C0/C1 controls (NEL among them), the Unicode line and paragraph separators
+// (which some log viewers treat as line breaks), zero-width and bidi
+// controls and the BOM (which make a line read differently from what it
+// holds), and the invisible tag characters.
+const CONTROL_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff\\u{e0000}-\\u{e007f}]';
+const CONTROL = new RegExp(CONTROL_CLASS, 'gu');
+const HAS_CONTROL = new RegExp(CONTROL_CLASS, 'u');
+/** The longest message, in characters, that any one error line carries. */
 const MAX_MESSAGE_CHARS = 500;
+function hasControl(text) {
+    return HAS_CONTROL.test(text);
+}
 /**
  * One line of printable text, at most `max` characters: control characters
  * and line breaks become spaces, so the text can never start a line of its
@@ -31678,6 +31726,7 @@ function oneLine(text, max = MAX_MESSAGE_CHARS) {
     const flat = text.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
     return truncate(flat, max);
 }
+/** At most `max` characters (code points), the last one an ellipsis when cut. */
 function truncate(text, max) {
     if (text.length <= max)
         return text;
@@ -31686,33 +31735,15 @@ function truncate(text, max) {
         return text;
     return chars.slice(0, Math.max(0, max - 1)).join('') + '…';
 }
-/**
- * Replaces every occurrence of each secret, as written, URL-encoded or JSON
- * escaped. With `cut`, the text was cut short: a beginning of a secret at
- * its very end goes too, since the runner masks only whole secrets.
- */
-function redact(text, secrets, cut = false) {
-    let out = text;
-    // Longest first, so a secret that contains another is replaced whole.
-    const ordered = [...secrets].sort((a, b) => b.length - a.length);
-    for (const secret of ordered) {
-        if (secret.length < 4)
-            continue;
-        for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
-            out = out.split(form).join('***');
-        }
-    }
-    if (cut) {
-        for (const secret of ordered) {
-            for (let n = secret.length - 1; n >= 4; n--) {
-                if (out.endsWith(secret.slice(0, n))) {
-                    out = out.slice(0, out.length - n) + '***';
-                    break;
-                }
-            }
-        }
-    }
-    return out;
+/** A short quote of a value, for messages about it. */
+function quote(text, max = 40) {
+    return JSON.stringify(truncate(text, max));
+}
+function elapsed(ms) {
+    return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 /** Levenshtein distance, for "did you mean" suggestions. */
 function editDistance(a, b) {
@@ -31739,174 +31770,8 @@ function markdownCell(text, max = 200) {
         .replace(/([[\]!])/g, '\\$1'));
 }
 
-;// CONCATENATED MODULE: ./src/version.ts
-// Kept equal to package.json's version by a test; importing package.json
-// would put the whole manifest into the bundle.
-const ACTION_NAME = 'datadog-synthetics-abort-upload-action';
-const ACTION_VERSION = '1.0.0';
-
-;// CONCATENATED MODULE: ./src/datadog.ts
-
-
-const MAX_ERRORS = 20;
-const MAX_ERROR_CHARS = 500;
-function abortUrl(baseUrl, testId) {
-    return `${baseUrl}/api/v2/synthetics/tests/${encodeURIComponent(testId)}/files/multipart-upload-abort`;
-}
-function abortBody(upload) {
-    return JSON.stringify({ key: upload.key, uploadId: upload.uploadId });
-}
-function userAgent(nodeVersion = process.version) {
-    return `${ACTION_NAME}/${ACTION_VERSION} (node ${nodeVersion}; ${process.platform} ${process.arch})`;
-}
-function abortRequest(baseUrl, upload, keys) {
-    return {
-        method: 'POST',
-        url: abortUrl(baseUrl, upload.testId),
-        headers: {
-            'DD-API-KEY': keys.apiKey,
-            'DD-APPLICATION-KEY': keys.appKey,
-            'Content-Type': 'application/json',
-            Accept: 'application/json',
-            'User-Agent': userAgent()
-        },
-        body: abortBody(upload)
-    };
-}
-/**
- * The error messages in an answer's body, whatever its shape: Datadog's
- * `{"errors": ["..."]}`, JSON:API error objects, other JSON, an HTML page
- * from a proxy, plain text, or nothing. Each message is one bounded line.
- */
-function errorMessages(body, contentType, truncated = false) {
-    const text = body.trim();
-    if (text === '')
-        return [];
-    const type = (contentType ?? '').toLowerCase();
-    const looksJson = /^[[{]/.test(text);
-    if (looksJson || type.includes('json')) {
-        try {
-            return fromJson(JSON.parse(text));
-        }
-        catch {
-            if (looksJson && truncated)
-                return [oneLine(`(a JSON body cut at the size limit) ${text.slice(0, MAX_ERROR_CHARS)}`, MAX_ERROR_CHARS)];
-            // Said to be JSON but is not: fall through to plain text.
-        }
-    }
-    if (type.includes('html') || /^<(!doctype|html|head|body|\?xml)/i.test(text))
-        return [fromHtml(text)];
-    return [oneLine(text, MAX_ERROR_CHARS)];
-}
-function fromJson(data) {
-    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-        const record = data;
-        const errors = record['errors'];
-        if (Array.isArray(errors)) {
-            const list = errors.map(describeError).filter(s => s !== '');
-            return bound(list.length > 0 ? list : [oneLine(JSON.stringify(data), MAX_ERROR_CHARS)]);
-        }
-        if (errors !== undefined)
-            return bound([describeError(errors)]);
-        for (const field of ['message', 'error', 'detail', 'title']) {
-            if (typeof record[field] === 'string' && record[field] !== '')
-                return [oneLine(record[field], MAX_ERROR_CHARS)];
-        }
-    }
-    return [oneLine(JSON.stringify(data), MAX_ERROR_CHARS)];
-}
-function describeError(error) {
-    if (typeof error === 'string')
-        return oneLine(error, MAX_ERROR_CHARS);
-    if (error !== null && typeof error === 'object' && !Array.isArray(error)) {
-        const e = error;
-        const part = (field) => typeof e[field] === 'string' && e[field] !== '' ? e[field] : undefined;
-        const title = part('title');
-        const detail = part('detail') ?? part('message');
-        const source = e['source'] !== null && typeof e['source'] === 'object' ? e['source'] : {};
-        const pointer = source['pointer'] ?? source['parameter'];
-        const text = [title, detail && detail !== title ? detail : undefined].filter(Boolean).join(': ');
-        const located = typeof pointer === 'string' && pointer !== '' ? `${text} (at ${pointer})` : text;
-        if (located !== '')
-            return oneLine(located, MAX_ERROR_CHARS);
-    }
-    return oneLine(JSON.stringify(error) ?? String(error), MAX_ERROR_CHARS);
-}
-function fromHtml(html) {
-    const plain = (fragment) => decodeEntities((fragment ?? '').replace(/<[^>]*>/g, ' ')).trim();
-    const title = plain(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]);
-    const heading = plain(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]);
-    const text = title || heading || plain(html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' '));
-    return oneLine(`(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`, MAX_ERROR_CHARS);
-}
-function decodeEntities(text) {
-    return text
-        .replace(/&lt;/g, '<')
-        .replace(/&gt;/g, '>')
-        .replace(/&quot;/g, '"')
-        .replace(/&#39;/g, "'")
-        .replace(/&nbsp;/g, ' ')
-        .replace(/&amp;/g, '&');
-}
-function bound(list) {
-    if (list.length <= MAX_ERRORS)
-        return list;
-    return [...list.slice(0, MAX_ERRORS), `(and ${list.length - MAX_ERRORS} more errors)`];
-}
-/** What the person reading the failed step should check, by status. */
-function hintFor(status) {
-    if (status === 400)
-        return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).';
-    if (status === 401 || status === 403)
-        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.';
-    if (status === 404)
-        return 'Check "test-id" and "site" (or "api-url"), and that "key" and "upload-id" come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
-    if (status === 408)
-        return 'The request timed out on the way; it is safe to run the step again.';
-    if (status === 413)
-        return 'The request body was refused as too large.';
-    if (status === 429)
-        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
-    if (status >= 500 && status < 600)
-        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
-    if (status >= 300 && status < 400)
-        return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".';
-    return 'Unexpected answer from the API.';
-}
-function describeStatus(status) {
-    const names = {
-        400: 'Bad Request',
-        401: 'Unauthorized',
-        403: 'Forbidden',
-        404: 'Not Found',
-        405: 'Method Not Allowed',
-        408: 'Request Timeout',
-        413: 'Payload Too Large',
-        429: 'Too Many Requests',
-        500: 'Internal Server Error',
-        502: 'Bad Gateway',
-        503: 'Service Unavailable',
-        504: 'Gateway Timeout'
-    };
-    return names[status] ? `${status} ${names[status]}` : String(status);
-}
-function shortLocation(location) {
-    if (!location)
-        return '(no Location header)';
-    try {
-        const url = new URL(location);
-        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
-    }
-    catch {
-        return oneLine(location, 200);
-    }
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/http.ts
+
 
 
 
@@ -31917,8 +31782,9 @@ const MAX_BODY_BYTES = 64 * 1024;
  * (`https_proxy`, `no_proxy`...). Redirects are never followed, the body is
  * read with a cap, and the signal stops the request at any point.
  */
-function createTransport(userAgent) {
-    const client = new HttpClient(userAgent, undefined, { allowRedirects: false, keepAlive: true });
+function createTransport() {
+    // The request carries its own User-Agent; the client only picks the agent.
+    const client = new HttpClient(undefined, undefined, { allowRedirects: false, keepAlive: true });
     const agents = new Set();
     return {
         send: (request, options) => {
@@ -31941,17 +31807,17 @@ function sendWith(agent, request, options) {
         const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
         let requestSent = false;
         let settled = false;
-        const finish = (outcome) => {
+        const finish = (sent) => {
             if (settled)
                 return;
             settled = true;
             options.signal.removeEventListener('abort', onAbort);
-            resolve(outcome);
+            resolve(sent);
         };
         // Once the status line is in, a stall or a cut later on still leaves a
         // known answer: a 2xx means the abort happened, whatever the body does.
-        let partialAnswer;
-        const fail = (kind, code, message) => partialAnswer ? partialAnswer() : finish({ kind, code, message, requestSent });
+        let partialReply;
+        const fail = (kind, code, message) => partialReply ? partialReply() : finish({ kind, code, message, requestSent });
         if (options.signal.aborted) {
             failFromSignal(options.signal, fail);
             return;
@@ -31982,15 +31848,15 @@ function sendWith(agent, request, options) {
             const chunks = [];
             let size = 0;
             let truncated = false;
-            const answer = (incomplete) => finish({
-                kind: 'answer',
+            const reply = (incomplete) => finish({
+                kind: 'reply',
                 status: response.statusCode ?? 0,
                 headers: response.headers,
                 body: Buffer.concat(chunks).toString('utf8'),
                 truncated,
                 incomplete
             });
-            partialAnswer = () => answer(true);
+            partialReply = () => reply(true);
             response.on('data', (chunk) => {
                 if (truncated)
                     return;
@@ -31999,19 +31865,19 @@ function sendWith(agent, request, options) {
                     chunks.push(chunk.subarray(0, room));
                     size += room;
                     truncated = true;
-                    answer(false);
+                    reply(false);
                     req.destroy();
                     return;
                 }
                 chunks.push(chunk);
                 size += chunk.length;
             });
-            response.on('end', () => answer(false));
-            response.on('aborted', () => answer(true));
-            response.on('error', () => answer(true));
+            response.on('end', () => reply(false));
+            response.on('aborted', () => reply(true));
+            response.on('error', () => reply(true));
             response.on('close', () => {
                 if (!response.complete)
-                    answer(true);
+                    reply(true);
             });
         });
         req.end(body);
@@ -32056,301 +31922,37 @@ function networkMessage(code, fallback) {
     if (code.startsWith('HPE_'))
         return `the answer is not valid HTTP (${code})`;
     // Node's own messages name the address, never a header.
-    return `${fallback.slice(0, 200)} (${code})`;
+    return `${truncate(fallback, 200)} (${code})`;
 }
-
-;// CONCATENATED MODULE: ./src/retry.ts
-
-const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Whether an attempt's outcome is worth another try. */
-function classify(outcome) {
-    if (outcome.kind === 'cancelled')
-        return { retry: false, outcomeUnknown: outcome.requestSent };
-    // A certificate that fails verification fails it again: no retry.
-    if (outcome.kind === 'network' && isTlsError(outcome.code))
-        return { retry: false, outcomeUnknown: false };
-    if (outcome.kind !== 'answer')
-        return { retry: true, outcomeUnknown: outcome.requestSent };
-    const { status } = outcome;
-    if (status >= 200 && status < 300)
-        return { retry: false, outcomeUnknown: false };
-    if (RETRY_STATUSES.has(status))
-        return { retry: true, outcomeUnknown: status >= 500 };
-    // A 4xx is the server's considered refusal even when its body broke off.
-    return { retry: false, outcomeUnknown: false };
-}
-// Seconds values from here on can only be absolute times (2001 onwards),
-// never a countdown.
-const UNIX_TIME_THRESHOLD = 1_000_000_000;
-/**
- * How long to wait before retry number `retry` (1 for the first): the
- * server's rate-limit reset when it gave one, else its Retry-After, else
- * exponential backoff with full jitter. Always within [0, maxDelayMs].
- */
-function retryDelay(retry, headers, policy, nowMs, random) {
-    const delay = (wanted, source) => {
-        const wantedMs = Math.max(0, Math.ceil(wanted));
-        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
-    };
-    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
-    // back only once the window is spent, not for a 503 with budget left.
-    const remaining = headers ? parseSeconds(headerValue(headers, 'x-ratelimit-remaining')) : undefined;
-    const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, nowMs) : undefined;
-    if (reset !== undefined)
-        return delay(reset, 'x-ratelimit-reset');
-    const after = headers ? retryAfterMs(headerValue(headers, 'retry-after'), nowMs) : undefined;
-    if (after !== undefined)
-        return delay(after, 'retry-after');
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
-    return delay(random() * ceiling, 'backoff');
-}
-/** Milliseconds until the rate-limit window resets, if the answer says. */
-function rateLimitResetMs(headers, nowMs) {
-    const seconds = parseSeconds(headerValue(headers, 'x-ratelimit-reset'));
-    if (seconds === undefined)
-        return undefined;
-    return seconds >= UNIX_TIME_THRESHOLD ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000;
-}
-function retryAfterMs(value, nowMs) {
-    if (value === undefined)
-        return undefined;
-    const seconds = parseSeconds(value);
-    if (seconds !== undefined)
-        return seconds * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-function headerValue(headers, name) {
+/** One header's value; the first, when the header came more than once. */
+function header(headers, name) {
     const value = headers[name];
     const first = Array.isArray(value) ? value[0] : value;
     return first === undefined ? undefined : first.trim();
 }
-function parseSeconds(value) {
-    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
-        return undefined;
-    return Number(value);
-}
 
-;// CONCATENATED MODULE: ./src/abort.ts
-
-
-
-
-/** Idle limit for one attempt: well under the step's own timeout. */
-function idleTimeoutFor(timeoutMs) {
-    return Math.min(30_000, Math.max(1_000, Math.floor(timeoutMs / 4)));
-}
-// Time kept back at the deadline for reporting.
-const DEADLINE_MARGIN_MS = 100;
-/** Aborts one upload, retrying what is worth retrying, within the deadline. */
-async function abortUpload(upload, ctx, deps) {
-    const request = abortRequest(ctx.baseUrl, upload, ctx.keys);
-    const secrets = [ctx.keys.apiKey, ctx.keys.appKey];
-    const started = deps.now();
-    const idleTimeoutMs = idleTimeoutFor(ctx.deadline - started);
-    let attempts = 0;
-    let outcomeUnknown = false;
-    let last;
-    const result = (fields) => ({
-        upload,
-        attempts,
-        durationMs: deps.now() - started,
-        ...fields,
-        errors: fields.errors.map(e => redact(e, secrets)),
-        message: redact(fields.message, secrets),
-        ...(fields.warning === undefined ? {} : { warning: redact(fields.warning, secrets) })
-    });
-    const abortedMessage = (status) => `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel} (${status}, ${plural(attempts, 'attempt')}, ${elapsed(deps.now() - started)}).`;
-    for (;;) {
-        if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
-            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
-        const remaining = ctx.deadline - deps.now();
-        if (remaining <= DEADLINE_MARGIN_MS)
-            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
-        attempts++;
-        const attempt = new AbortController();
-        const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs));
-        const signal = AbortSignal.any([ctx.signal, attempt.signal]);
-        let outcome;
-        try {
-            outcome = await deps.send(request, { signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES });
-        }
-        finally {
-            clearTimeout(timer);
-        }
-        // Before anything is cut to length, so no part of a key survives; a body
-        // that was itself cut may end in the first half of one.
-        if (outcome.kind === 'answer')
-            outcome = redactAnswer(outcome, secrets);
-        if (outcome.kind === 'cancelled' || (outcome.kind === 'timeout' && ctx.signal.aborted)) {
-            outcomeUnknown ||= outcome.requestSent;
-            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
-        }
-        last = outcome;
-        if (outcome.kind === 'answer' && ctx.gate && ctx.pending)
-            ctx.gate.observe(outcome.headers, ctx.pending());
-        if (outcome.kind === 'answer' && outcome.status >= 200 && outcome.status < 300) {
-            return result({ outcome: 'aborted', status: outcome.status, errors: [], message: abortedMessage(outcome.status) });
-        }
-        if (outcome.kind === 'answer' && outcome.status === 404) {
-            const errors = answerErrors(outcome);
-            if (outcomeUnknown) {
-                return result({
-                    outcome: 'aborted',
-                    status: 404,
-                    errors,
-                    message: abortedMessage(404),
-                    warning: `Upload ${upload.uploadId}: an earlier attempt reached Datadog but its answer was lost, and the retry found the upload gone (404): the earlier attempt most likely aborted it.`
-                });
-            }
-            if (ctx.ignoreNotFound) {
-                return result({
-                    outcome: 'not-found',
-                    status: 404,
-                    errors,
-                    message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${ctx.siteLabel}: already completed or aborted (ignore-not-found is on).`,
-                    warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
-                });
-            }
-        }
-        const verdict = classify(outcome);
-        outcomeUnknown ||= verdict.outcomeUnknown;
-        if (!verdict.retry)
-            return failed(ctx, upload, outcome, outcomeUnknown, result);
-        if (attempts > ctx.maxRetries)
-            return failed(ctx, upload, outcome, outcomeUnknown, result, `after ${plural(attempts, 'attempt')}`);
-        const headers = outcome.kind === 'answer' ? outcome.headers : undefined;
-        const delay = retryDelay(attempts, headers, DEFAULT_POLICY, deps.now(), deps.random);
-        const left = ctx.deadline - deps.now();
-        if (delay.wantedMs >= left - DEADLINE_MARGIN_MS) {
-            return failed(ctx, upload, outcome, outcomeUnknown, result, `after ${plural(attempts, 'attempt')}; the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`);
-        }
-        if (outcome.kind === 'answer' && outcome.status === 429 && ctx.gate)
-            ctx.gate.pauseUntil(deps.now() + delay.ms);
-        deps.log(redact(`Attempt ${attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(outcome)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`, secrets));
-        if (!(await deps.sleep(delay.ms, ctx.signal)))
-            return stopped(ctx, upload, attempts, last, outcomeUnknown, result);
-    }
-}
-function answerErrors(answer) {
-    return errorMessages(answer.body, answer.headers['content-type'], answer.truncated);
-}
-function redactAnswer(answer, secrets) {
-    const location = firstHeader(answer.headers.location);
-    return {
-        ...answer,
-        body: redact(answer.body, secrets, answer.truncated || answer.incomplete),
-        headers: location === undefined ? answer.headers : { ...answer.headers, location: redact(location, secrets) }
-    };
-}
-const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
-function stopped(ctx, upload, attempts, last, outcomeUnknown, result) {
-    const cancelled = ctx.signal.reason === 'cancelled';
-    const status = last?.kind === 'answer' ? last.status : undefined;
-    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
-    const errors = last === undefined ? [why] : last.kind === 'answer' ? answerErrors(last) : [last.message];
-    const what = attempts === 0
-        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
-        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
-    return result({
-        outcome: cancelled ? 'cancelled' : 'failed',
-        kind: cancelled ? 'cancelled' : 'timeout',
-        status,
-        errors,
-        message: `${what}.`,
-        hint: outcomeUnknown
-            ? MAYBE
-            : cancelled
-                ? 'The abort did not go through: the upload may still be open; run the step again.'
-                : 'Raise "timeout" if Datadog or the network is slow.'
-    });
-}
-function failed(ctx, upload, outcome, outcomeUnknown, result, suffix) {
-    const after = suffix ? ` ${suffix}` : '';
-    if (outcome.kind !== 'answer')
-        return networkFailure(ctx, outcome, outcomeUnknown, result, after);
-    const { status } = outcome;
-    const errors = answerErrors(outcome);
-    const redirect = status >= 300 && status < 400;
-    const location = redirect ? ` to ${shortLocation(firstHeader(outcome.headers.location))}` : '';
-    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
-    return result({
-        outcome: 'failed',
-        kind: redirect ? 'redirect' : 'http',
-        status,
-        // A failure always says something in the errors output.
-        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
-        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${ctx.siteLabel}: ${describeStatus(status)}${location}${empty}${after}.`,
-        hint: hintFor(status) + (outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
-    });
-}
-function networkFailure(ctx, outcome, outcomeUnknown, result, after) {
-    const tls = isTlsError(outcome.code);
-    const host = new URL(ctx.baseUrl).host;
-    return result({
-        outcome: 'failed',
-        kind: tls ? 'tls' : outcome.kind === 'timeout' ? 'timeout' : 'network',
-        status: undefined,
-        errors: [outcome.message],
-        message: `${outcome.kind === 'timeout' ? `No answer in time from ${host}` : outcome.code.startsWith('HPE_') ? `Unreadable answer from ${host}` : `Could not reach ${host}`}: ${outcome.message}${after}.`,
-        hint: tls
-            ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-            : outcomeUnknown
-                ? MAYBE
-                : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
-    });
-}
-function reasonOf(outcome) {
-    if (outcome.kind === 'answer')
-        return describeStatus(outcome.status) + (outcome.incomplete ? ' (body cut short)' : '');
-    return outcome.message;
-}
-function firstHeader(value) {
-    return Array.isArray(value) ? value[0] : value;
-}
-function elapsed(ms) {
-    return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-function plural(n, word) {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/files.ts
-
+;// CONCATENATED MODULE: ./src/problems.ts
 /**
- * Reads a regular file of at most `maxBytes`. A FIFO, a device or a
- * directory is refused without blocking (opened non-blocking, checked with
- * fstat), and a file that grows past the bound while read is refused too.
+ * Collects what is wrong with the inputs, so that one failed run lists
+ * everything that needs fixing.
  */
-function readBoundedFile(path, maxBytes) {
-    const fd = (0,external_node_fs_namespaceObject.openSync)(path, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NONBLOCK);
-    try {
-        const stat = (0,external_node_fs_namespaceObject.fstatSync)(fd);
-        if (!stat.isFile())
-            throw withCode('not a regular file', 'ENOTREG');
-        if (stat.size > maxBytes)
-            throw withCode('file too large', 'EFBIG');
-        const buffer = Buffer.alloc(maxBytes + 1);
-        let length = 0;
-        for (;;) {
-            const n = (0,external_node_fs_namespaceObject.readSync)(fd, buffer, length, buffer.length - length, null);
-            if (n === 0)
-                break;
-            length += n;
-            if (length > maxBytes)
-                throw withCode('file too large', 'EFBIG');
-        }
-        return buffer.subarray(0, length).toString('utf8');
+class Problems {
+    errors = [];
+    warnings = [];
+    /** Records an error; returns undefined so a parser can `return problems.error(...)`. */
+    error(message) {
+        this.errors.push(message);
+        return undefined;
     }
-    finally {
-        (0,external_node_fs_namespaceObject.closeSync)(fd);
+    warn(message) {
+        this.warnings.push(message);
+    }
+    get count() {
+        return this.errors.length;
     }
 }
-function withCode(message, code) {
-    return Object.assign(new Error(message), { code });
+function sourceName(source) {
+    return 'input' in source ? `Input "${source.input}"` : `The ${source.env} environment variable`;
 }
 
 ;// CONCATENATED MODULE: ./src/site.ts
@@ -32384,13 +31986,12 @@ function resolveSite(raw, label = 'Input "site"') {
     const found = host === undefined ? undefined : lookup(host);
     if (found)
         return { ok: true, site: found, apiHost: apiHostOf(found) };
-    const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + '…' : text);
     const nearest = host === undefined ? undefined : suggest(host);
     const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ');
     const hint = nearest ? ` Did you mean "${nearest}"?` : '';
     return {
         ok: false,
-        message: `${label} is ${shown}, which is not a Datadog site.${hint} ` +
+        message: `${label} is ${quote(text, 81)}, which is not a Datadog site.${hint} ` +
             `Valid sites: ${valid}. To reach another host, set "api-url" instead.`
     };
 }
@@ -32438,8 +32039,74 @@ function suggest(host) {
     return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/destination.ts
 
+
+/** The API base URL from api-url, else site / datadog-site, else DD_SITE, else the default site. */
+function parseDestination(problems, inputs, env) {
+    const site = siteInput(problems, inputs);
+    if (inputs.apiUrl) {
+        if (site) {
+            problems.warn(`"api-url" is set, so "${site.source.input}" is not used: requests go to the api-url host.`);
+        }
+        return parseApiUrl(problems, inputs.apiUrl);
+    }
+    const fromEnv = (env.DD_SITE ?? '').trim();
+    const chosen = site ?? (fromEnv ? { value: fromEnv, source: { env: 'DD_SITE' } } : undefined);
+    const resolved = resolveSite(chosen?.value ?? DEFAULT_SITE, sourceName(chosen?.source ?? { input: 'site' }));
+    if (!resolved.ok)
+        return problems.error(resolved.message);
+    return { baseUrl: `https://${resolved.apiHost}`, label: `${resolved.site.site} (${resolved.site.region})` };
+}
+/**
+ * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
+ * a step copied from them does not quietly go to the default site.
+ */
+function siteInput(problems, inputs) {
+    const { site, datadogSite } = inputs;
+    if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
+        problems.error('Inputs "site" and "datadog-site" name different sites; give only one.');
+    }
+    if (site)
+        return { value: site, source: { input: 'site' } };
+    if (datadogSite)
+        return { value: datadogSite, source: { input: 'datadog-site' } };
+    return undefined;
+}
+function isLoopback(hostname) {
+    const host = hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+function parseApiUrl(problems, text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return problems.error(`Input "api-url" is not a URL; expected something like https://api.datadoghq.com.`);
+    }
+    const wrong = [];
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+        wrong.push('must start with https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost)');
+    }
+    if (url.username || url.password)
+        wrong.push('must not contain a user name or password');
+    if (url.search || url.hash)
+        wrong.push('must not contain a query (?) or fragment (#)');
+    if (wrong.length > 0)
+        return problems.error(`Input "api-url" ${wrong.join('; ')}.`);
+    // Every Datadog API path starts with /api/: a pasted endpoint URL or one
+    // ending in /api/v2 keeps only what comes before.
+    const path = url.pathname.replace(/\/+$/, '');
+    const apiAt = (path + '/').indexOf('/api/');
+    const prefix = apiAt >= 0 ? path.slice(0, apiAt) : path;
+    if (url.protocol === 'https:' && !isDatadogApiHost(url.hostname) && /datadoghq|ddog-gov/i.test(url.hostname)) {
+        problems.warn(`"api-url" names ${url.hostname}, which is not a Datadog API host; the API hosts are api.<site> (for example api.datadoghq.com). Use "site" for Datadog's own sites.`);
+    }
+    return { baseUrl: `${url.protocol}//${url.host}${prefix}`, label: url.host };
+}
+
+;// CONCATENATED MODULE: ./src/settings.ts
 /** Every input of action.yml (a test keeps the two lists equal). */
 const INPUT_NAMES = [
     'api-key',
@@ -32469,34 +32136,308 @@ const LIMITS = {
     timeoutSeconds: 3600,
     concurrency: 32
 };
+
+;// CONCATENATED MODULE: ./src/upload.ts
+
+// The rules for the three values that name one upload: a test's public ID,
+// the file's key and the upload ID.
 const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
-// eslint-disable-next-line no-control-regex
-const inputs_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
 const MISSING_OUTPUT_HINT = 'An input wired to a step output arrives empty when that output was never set: ' +
     'check the step id and output name, or guard this step with ' +
     "`if: steps.<step id>.outputs.<output name> != ''`.";
+/** The value, trimmed, when it is non-empty, one line and within its limit. */
+function checkField(problems, field) {
+    const { label, value, max } = field;
+    if (value === '')
+        return problems.error(`${label} is empty.${field.isInput ? ' ' + MISSING_OUTPUT_HINT : ''}`);
+    if (hasControl(value))
+        return problems.error(`${label} contains control characters or line breaks; paste the value alone.`);
+    if (value.length > max)
+        return problems.error(`${label} is ${value.length} characters long; at most ${max} are accepted.`);
+    return value;
+}
+/**
+ * A test's public ID, or a pasted test URL whose path holds one. Anything
+ * that could change the request path is refused; the ID is URL-encoded
+ * into the path all the same.
+ */
+function parseTestId(problems, label, value, maxChars) {
+    if (value === '')
+        return problems.error(`${label} is empty: give the public ID of the Synthetic test (like abc-def-123).`);
+    if (/^https?:\/\//i.test(value)) {
+        let segments = [];
+        try {
+            segments = new URL(value).pathname.split('/').filter(Boolean);
+        }
+        catch {
+            /* reported below */
+        }
+        const id = [...segments].reverse().find(s => PUBLIC_ID_SHAPE.test(s.toLowerCase()));
+        if (id === undefined)
+            return problems.error(`${label} is a URL with no test public ID (like abc-def-123) in its path.`);
+        return id.toLowerCase();
+    }
+    if (hasControl(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
+        return problems.error(`${label} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`);
+    }
+    if (value.length > maxChars) {
+        return problems.error(`${label} is ${value.length} characters long; a public ID is like abc-def-123.`);
+    }
+    // Public IDs are lower case; one typed in capitals is the same test.
+    if (PUBLIC_ID_SHAPE.test(value.toLowerCase()))
+        return value.toLowerCase();
+    problems.warn(`${label} ${quote(value, 64)} is not shaped like a public ID (abc-def-123); sending it as given.`);
+    return value;
+}
+/** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */
+function testIdFromKey(key) {
+    const segment = key.split('/')[2];
+    return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined;
+}
+/** Warns when the key names another test than the one the abort goes to. */
+function warnIfKeyOfOtherTest(problems, prefix, upload) {
+    const owner = testIdFromKey(upload.key);
+    if (owner !== undefined && owner !== upload.testId) {
+        problems.warn(`${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${upload.testId}; Datadog answers 404 for an upload of another test.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+
+
+
+// The uploads manifest: the `uploads` input or the `uploads-file` file. It
+// holds entries (`{testId?, key, uploadId}`), Datadog's presigned-URLs
+// answers as received, or a list of either; as one JSON value or as JSON
+// Lines.
+/** Parses the manifest named `name`; undefined when any entry is wrong. */
+function parseManifest(problems, name, text, defaultTestId) {
+    const data = parseJson(problems, name, text);
+    if (data === undefined)
+        return undefined;
+    const entries = Array.isArray(data) ? data : [data];
+    if (entries.length === 0) {
+        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+        problems.warn(`Input "${name}" is an empty list: there is nothing to abort.`);
+        return [];
+    }
+    if (entries.length > LIMITS.uploads) {
+        return problems.error(`Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
+    }
+    const list = [];
+    const seen = new Set();
+    const before = problems.count;
+    entries.forEach((entry, index) => {
+        const where = Array.isArray(data) ? `${name}[${index}]` : name;
+        const upload = parseEntry(problems, { where, entry, defaultTestId });
+        if (!upload)
+            return;
+        const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId]);
+        if (seen.has(identity))
+            return;
+        seen.add(identity);
+        list.push(upload);
+    });
+    return problems.count > before ? undefined : list;
+}
+function parseJson(problems, name, text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch (error) {
+        // A script that appends each answer as it starts an upload writes JSON
+        // Lines: one value a line.
+        const lines = parseJsonLines(text);
+        if (lines !== undefined)
+            return lines;
+        return problems.error(`Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${truncate(error.message, 120)}).`);
+    }
+}
+function parseJsonLines(text) {
+    const lines = text.split('\n').filter(line => line.trim() !== '');
+    if (lines.length < 2)
+        return undefined;
+    try {
+        return lines.flatMap(line => {
+            const value = JSON.parse(line);
+            return Array.isArray(value) ? value : [value];
+        });
+    }
+    catch {
+        return undefined;
+    }
+}
+function fieldsOf(where, record) {
+    const presigned = record['multipart_presigned_urls_params'];
+    if (isRecord(presigned)) {
+        return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' };
+    }
+    // Datadog's own answers spell it upload_id.
+    const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id';
+    return { record, path: where, uploadIdField };
+}
+function parseEntry(problems, input) {
+    const { where, entry } = input;
+    if (!isRecord(entry)) {
+        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`);
+    }
+    const fields = fieldsOf(where, entry);
+    const key = stringField(problems, fields, 'key', LIMITS.keyChars);
+    const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars);
+    const testId = entryTestId(problems, input, entry, key);
+    if (testId === undefined || key === undefined || uploadId === undefined)
+        return undefined;
+    warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key });
+    return { testId, key, uploadId };
+}
+function entryTestId(problems, input, entry, key) {
+    const own = entry['testId'];
+    if (own !== undefined) {
+        if (typeof own !== 'string')
+            return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`);
+        return parseTestId(problems, `${input.where}.testId`, own.trim(), LIMITS.testIdChars);
+    }
+    if (input.defaultTestId !== undefined)
+        return input.defaultTestId;
+    if (key === undefined)
+        return undefined;
+    return (testIdFromKey(key) ??
+        problems.error(`${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`));
+}
+function stringField(problems, fields, field, max) {
+    const value = fields.record[field];
+    const label = `${fields.path}.${field}`;
+    if (value === undefined || value === null)
+        return problems.error(`${label} is missing.`);
+    if (typeof value !== 'string')
+        return problems.error(`${label} must be a string, not ${describe(value)}.`);
+    return checkField(problems, { label, value: value.trim(), max });
+}
+function isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function describe(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+}
+
+;// CONCATENATED MODULE: ./src/uploads.ts
+
+
+
+
+const FILE_ERRORS = {
+    ENOENT: 'no such file (paths are relative to the workspace)',
+    EACCES: 'permission denied',
+    EISDIR: 'a directory, not a file',
+    ENOTREG: 'not a regular file',
+    EFBIG: `larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
+};
+/**
+ * Decides between one upload (test-id, key, upload-id) and many (uploads or
+ * uploads-file), and parses whichever was given.
+ */
+function parseUploads(problems, inputs, readFile) {
+    const given = (pairs) => pairs.filter(([, value]) => value !== '').map(([name]) => name);
+    const single = given([
+        ['key', inputs.key],
+        ['upload-id', inputs.uploadId]
+    ]);
+    const manifests = given([
+        ['uploads', inputs.uploads],
+        ['uploads-file', inputs.uploadsFile]
+    ]);
+    const [manifest] = manifests;
+    if (manifests.length === 2)
+        return problems.error('Give either "uploads" or "uploads-file", not both.');
+    if (manifest && single.length > 0) {
+        const named = single.map(n => `"${n}"`).join(' and ');
+        return problems.error(`Give either the single upload ("key" and "upload-id") or the list ("${manifest}"), not both: ${named} ${single.length > 1 ? 'are' : 'is'} set too.`);
+    }
+    const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, LIMITS.testIdChars) : undefined;
+    if (!manifest)
+        return singleUpload(problems, inputs, testId);
+    let text = inputs.uploads;
+    if (manifest === 'uploads-file') {
+        try {
+            text = readFile(inputs.uploadsFile);
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            const why = FILE_ERRORS[code] ?? 'unreadable';
+            return problems.error(`Input "uploads-file": cannot read ${quote(inputs.uploadsFile)}: ${why} (${code}).`);
+        }
+    }
+    const list = parseManifest(problems, manifest, text, testId);
+    return list && { list, batch: true };
+}
+function singleUpload(problems, inputs, testId) {
+    if (!inputs.testId) {
+        problems.error(`Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`);
+    }
+    const key = checkField(problems, { label: 'Input "key"', value: inputs.key, max: LIMITS.keyChars, isInput: true });
+    const uploadId = checkField(problems, {
+        label: 'Input "upload-id"',
+        value: inputs.uploadId,
+        max: LIMITS.uploadIdChars,
+        isInput: true
+    });
+    if (testId === undefined || key === undefined || uploadId === undefined)
+        return undefined;
+    warnIfKeyOfOtherTest(problems, '', { testId, key });
+    return { list: [{ testId, key, uploadId }], batch: false };
+}
+
+;// CONCATENATED MODULE: ./src/inputs.ts
+
+
+
+
+
 /**
  * Turns the raw inputs into validated settings. Every problem is collected,
  * so one failed run lists everything that needs fixing; nothing here talks
  * to the network or prints.
  */
 function parseInputs(raw, env, readFile) {
-    const errors = [];
-    const warnings = [];
+    const problems = new Problems();
     const input = (name) => (raw[name] ?? '').trim();
-    const apiKey = secret('api-key', 'DD_API_KEY', input('api-key'), env, errors);
-    const appKey = secret('app-key', 'DD_APP_KEY', input('app-key'), env, errors);
+    const apiKey = key(problems, { input: 'api-key' }, input('api-key'), env);
+    const appKey = key(problems, { input: 'app-key' }, input('app-key'), env);
     if (apiKey && appKey)
-        checkKeyPair(apiKey, appKey, errors);
-    const site = siteInput(input('site'), input('datadog-site'), errors);
-    const destination = parseDestination(input('api-url'), site, env, errors, warnings);
-    const ignoreNotFound = parseBoolean('ignore-not-found', input('ignore-not-found'), false, errors);
-    const dryRun = parseBoolean('dry-run', input('dry-run'), false, errors);
-    const maxRetries = parseNumber('max-retries', input('max-retries'), 5, 0, LIMITS.maxRetries, errors, true);
-    const timeoutSeconds = parseNumber('timeout', input('timeout'), 120, 1, LIMITS.timeoutSeconds, errors);
-    const concurrency = parseNumber('concurrency', input('concurrency'), 4, 1, LIMITS.concurrency, errors, true);
-    const uploads = parseUploadInputs(raw, readFile, errors, warnings);
-    if (errors.length > 0 || !destination || uploads === undefined)
+        checkKeyPair(problems, apiKey, appKey);
+    const destination = parseDestination(problems, { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') }, env);
+    const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'));
+    const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'));
+    const maxRetries = parseNumber(problems, 'max-retries', input('max-retries'), {
+        fallback: 5,
+        min: 0,
+        max: LIMITS.maxRetries,
+        whole: true
+    });
+    const timeoutSeconds = parseNumber(problems, 'timeout', input('timeout'), {
+        fallback: 120,
+        min: 1,
+        max: LIMITS.timeoutSeconds
+    });
+    const concurrency = parseNumber(problems, 'concurrency', input('concurrency'), {
+        fallback: 4,
+        min: 1,
+        max: LIMITS.concurrency,
+        whole: true
+    });
+    const uploads = parseUploads(problems, {
+        testId: input('test-id'),
+        key: input('key'),
+        uploadId: input('upload-id'),
+        uploads: input('uploads'),
+        uploadsFile: input('uploads-file')
+    }, readFile);
+    const { errors, warnings } = problems;
+    if (errors.length > 0 || !destination || !uploads)
         return { ok: false, errors, warnings };
     return {
         ok: true,
@@ -32516,368 +32457,687 @@ function parseInputs(raw, env, readFile) {
         }
     };
 }
-function secret(name, envName, value, env, errors) {
-    const chosen = value || (env[envName] ?? '').trim();
-    const source = value ? `Input "${name}"` : envName;
+const KEY_VARIABLES = { 'api-key': 'DD_API_KEY', 'app-key': 'DD_APP_KEY' };
+/** A key from its input, else from its environment variable; '' when missing or malformed. */
+function key(problems, from, value, env) {
+    const variable = KEY_VARIABLES[from.input] ?? '';
+    const chosen = value || (env[variable] ?? '').trim();
+    const source = value ? from : { env: variable };
     if (!chosen) {
-        errors.push(`Input "${name}" is empty and ${envName} is not set. Pass it from a secret, ` +
-            `for example \`${name}: \${{ secrets.${envName} }}\`. ` +
+        problems.error(`Input "${from.input}" is empty and ${variable} is not set. Pass it from a secret, ` +
+            `for example \`${from.input}: \${{ secrets.${variable} }}\`. ` +
             'Secrets are empty in workflows triggered from forks.');
     }
     else if (!/^[\x21-\x7e]+$/.test(chosen)) {
-        errors.push(`${source} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`);
+        problems.error(`${sourceName(source)} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`);
     }
     else if (chosen.length > LIMITS.secretChars) {
-        errors.push(`${source} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`);
+        problems.error(`${sourceName(source)} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`);
     }
     else {
         return chosen;
     }
     return '';
 }
-function checkKeyPair(apiKey, appKey, errors) {
+function checkKeyPair(problems, apiKey, appKey) {
     if (apiKey === appKey) {
-        errors.push('"api-key" and "app-key" are the same value: the API key and the application key are two different keys.');
+        problems.error('"api-key" and "app-key" are the same value: the API key and the application key are two different keys.');
         return;
     }
     // API keys are 32 hex characters, application keys 40: a pair shaped the
     // other way round was swapped when it was wired.
     if (/^[0-9a-f]{40}$/i.test(apiKey) && /^[0-9a-f]{32}$/i.test(appKey)) {
-        errors.push('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
+        problems.error('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
     }
 }
-/**
- * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
- * a step copied from them does not quietly go to the default site.
- */
-function siteInput(site, datadogSite, errors) {
-    if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
-        errors.push('Inputs "site" and "datadog-site" name different sites; give only one.');
-    }
-    if (site)
-        return { value: site, label: 'Input "site"' };
-    if (datadogSite)
-        return { value: datadogSite, label: 'Input "datadog-site"' };
-    return undefined;
-}
-function parseDestination(apiUrl, site, env, errors, warnings) {
-    if (apiUrl) {
-        if (site)
-            warnings.push(`"api-url" is set, so ${site.label.replace('Input ', '')} is not used: requests go to the api-url host.`);
-        return parseApiUrl(apiUrl, errors, warnings);
-    }
-    const fromEnv = (env.DD_SITE ?? '').trim();
-    const chosen = site ?? (fromEnv ? { value: fromEnv, label: 'The DD_SITE environment variable' } : undefined);
-    const resolved = resolveSite(chosen?.value ?? DEFAULT_SITE, chosen?.label);
-    if (!resolved.ok) {
-        errors.push(resolved.message);
-        return undefined;
-    }
-    return { baseUrl: `https://${resolved.apiHost}`, label: `${resolved.site.site} (${resolved.site.region})` };
-}
-function isLoopback(hostname) {
-    const host = hostname.replace(/^\[|\]$/g, '');
-    return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-function parseApiUrl(text, errors, warnings) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        errors.push(`Input "api-url" is not a URL; expected something like https://api.datadoghq.com.`);
-        return undefined;
-    }
-    const problems = [];
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-        problems.push('must start with https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost)');
-    }
-    if (url.username || url.password)
-        problems.push('must not contain a user name or password');
-    if (url.search || url.hash)
-        problems.push('must not contain a query (?) or fragment (#)');
-    if (problems.length > 0) {
-        errors.push(`Input "api-url" ${problems.join('; ')}.`);
-        return undefined;
-    }
-    // Every Datadog API path starts with /api/: a pasted endpoint URL or one
-    // ending in /api/v2 keeps only what comes before.
-    const path = url.pathname.replace(/\/+$/, '');
-    const apiAt = (path + '/').indexOf('/api/');
-    const prefix = apiAt >= 0 ? path.slice(0, apiAt) : path;
-    const host = url.host;
-    if (url.protocol === 'https:' && !isDatadogApiHost(url.hostname) && /datadoghq|ddog-gov/i.test(url.hostname)) {
-        warnings.push(`"api-url" names ${url.hostname}, which is not a Datadog API host; the API hosts are api.<site> (for example api.datadoghq.com). Use "site" for Datadog's own sites.`);
-    }
-    return { baseUrl: `${url.protocol}//${host}${prefix}`, label: host };
-}
-function parseBoolean(name, value, fallback, errors) {
-    if (value === '')
-        return fallback;
+function parseBoolean(problems, name, value) {
     const lower = value.toLowerCase();
+    if (value === '' || lower === 'false')
+        return false;
     if (lower === 'true')
         return true;
-    if (lower === 'false')
-        return false;
-    errors.push(`Input "${name}" must be true or false, not ${JSON.stringify(clip(value))}.`);
-    return fallback;
+    problems.error(`Input "${name}" must be true or false, not ${quote(value)}.`);
+    return false;
 }
-function parseNumber(name, value, fallback, min, max, errors, whole = false) {
+function parseNumber(problems, name, value, range) {
     if (value === '')
-        return fallback;
-    const n = (whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN;
-    if (!Number.isFinite(n) || n < min || n > max) {
-        const kind = whole ? 'a whole number' : 'a number';
-        errors.push(`Input "${name}" must be ${kind} from ${min} to ${max}, not ${JSON.stringify(clip(value))}.`);
-        return fallback;
+        return range.fallback;
+    const n = (range.whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN;
+    if (!Number.isFinite(n) || n < range.min || n > range.max) {
+        const kind = range.whole ? 'a whole number' : 'a number';
+        problems.error(`Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${quote(value)}.`);
+        return range.fallback;
     }
     return n;
 }
-function clip(text) {
-    return text.length > 40 ? text.slice(0, 40) + '…' : text;
-}
-// ---------------------------------------------------------------------------
-// Uploads: one from test-id / key / upload-id, or many from uploads / uploads-file
-function parseUploadInputs(raw, readFile, errors, warnings) {
-    const value = (name) => (raw[name] ?? '').trim();
-    const single = ['key', 'upload-id'].filter(name => value(name) !== '');
-    const batchInputs = ['uploads', 'uploads-file'].filter(name => value(name) !== '');
-    if (batchInputs.length === 2) {
-        errors.push('Give either "uploads" or "uploads-file", not both.');
-        return undefined;
-    }
-    if (batchInputs.length === 1 && single.length > 0) {
-        errors.push(`Give either the single upload ("key" and "upload-id") or the list ("${batchInputs[0]}"), not both: ${single
-            .map(n => `"${n}"`)
-            .join(' and ')} ${single.length > 1 ? 'are' : 'is'} set too.`);
-        return undefined;
-    }
-    const defaultTestId = value('test-id') ? parseTestId(value('test-id'), 'test-id', errors, warnings) : undefined;
-    if (batchInputs.length === 0) {
-        if (!value('test-id')) {
-            errors.push(`Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`);
-        }
-        const testId = defaultTestId;
-        const key = checkField('Input "key"', value('key'), LIMITS.keyChars, errors, true);
-        const uploadId = checkField('Input "upload-id"', value('upload-id'), LIMITS.uploadIdChars, errors, true);
-        if (testId === undefined || key === undefined || uploadId === undefined)
-            return undefined;
-        warnIfKeyOfOtherTest('', testId, key, warnings);
-        return { list: [{ testId, key, uploadId }], batch: false };
-    }
-    const name = batchInputs[0];
-    let text = value(name);
-    if (name === 'uploads-file') {
-        try {
-            text = readFile(text);
-        }
-        catch (error) {
-            const code = error.code ?? 'unreadable';
-            const why = FILE_ERRORS[code] ?? 'unreadable';
-            errors.push(`Input "uploads-file": cannot read ${JSON.stringify(clip(value(name)))}: ${why} (${code}).`);
-            return undefined;
-        }
-    }
-    return parseUploadList(name, text, defaultTestId, errors, warnings);
-}
-const FILE_ERRORS = {
-    ENOENT: 'no such file (paths are relative to the workspace)',
-    EACCES: 'permission denied',
-    EISDIR: 'a directory, not a file',
-    ENOTREG: 'not a regular file',
-    EFBIG: `larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
-};
-/** Parses the `uploads` list: entries, or Datadog's presigned-URLs answers. */
-function parseUploadList(name, text, defaultTestId, errors, warnings) {
-    let data;
-    try {
-        data = JSON.parse(text);
-    }
-    catch (error) {
-        // A script that appends each answer as it starts an upload writes JSON
-        // Lines: one value a line.
-        data = parseJsonLines(text);
-        if (data === undefined) {
-            errors.push(`Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${error.message.slice(0, 120)}).`);
-            return undefined;
-        }
-    }
-    const entries = Array.isArray(data) ? data : [data];
-    if (entries.length === 0) {
-        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
-        warnings.push(`Input "${name}" is an empty list: there is nothing to abort.`);
-        return { list: [], batch: true };
-    }
-    if (entries.length > LIMITS.uploads) {
-        errors.push(`Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
-        return undefined;
-    }
-    const list = [];
-    const seen = new Set();
-    const before = errors.length;
-    entries.forEach((entry, index) => {
-        const where = Array.isArray(data) ? `${name}[${index}]` : name;
-        const upload = parseEntry(where, entry, defaultTestId, errors, warnings);
-        if (!upload)
-            return;
-        const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId]);
-        if (seen.has(identity))
-            return;
-        seen.add(identity);
-        list.push(upload);
-    });
-    if (errors.length > before)
-        return undefined;
-    return { list, batch: true };
-}
-function parseJsonLines(text) {
-    const lines = text.split('\n').filter(line => line.trim() !== '');
-    if (lines.length < 2)
-        return undefined;
-    try {
-        return lines.flatMap(line => {
-            const value = JSON.parse(line);
-            return Array.isArray(value) ? value : [value];
-        });
-    }
-    catch {
-        return undefined;
-    }
-}
-function parseEntry(where, entry, defaultTestId, errors, warnings) {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-        errors.push(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`);
-        return undefined;
-    }
-    const record = entry;
-    const presigned = record['multipart_presigned_urls_params'];
-    const source = typeof presigned === 'object' && presigned !== null && !Array.isArray(presigned)
-        ? {
-            fields: presigned,
-            path: `${where}.multipart_presigned_urls_params`,
-            uploadIdField: 'upload_id'
-        }
-        : {
-            fields: record,
-            path: where,
-            // Datadog's own answers spell it upload_id.
-            uploadIdField: 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
-        };
-    const key = stringField(source.path, source.fields, 'key', LIMITS.keyChars, errors);
-    const uploadId = stringField(source.path, source.fields, source.uploadIdField, LIMITS.uploadIdChars, errors);
-    let testId;
-    const ownTestId = record['testId'];
-    if (ownTestId !== undefined) {
-        if (typeof ownTestId !== 'string') {
-            errors.push(`${where}.testId must be a string, not ${describe(ownTestId)}.`);
-        }
-        else {
-            testId = parseTestId(ownTestId.trim(), `${where}.testId`, errors, warnings);
-        }
-    }
-    else if (defaultTestId !== undefined) {
-        testId = defaultTestId;
-    }
-    else if (key !== undefined) {
-        testId = testIdFromKey(key);
-        if (testId === undefined) {
-            errors.push(`${where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`);
-        }
-    }
-    if (testId === undefined || key === undefined || uploadId === undefined)
-        return undefined;
-    warnIfKeyOfOtherTest(`${where}: `, testId, key, warnings);
-    return { testId, key, uploadId };
-}
-function stringField(path, fields, field, max, errors) {
-    const value = fields[field];
-    if (value === undefined || value === null) {
-        errors.push(`${path}.${field} is missing.`);
-        return undefined;
-    }
-    if (typeof value !== 'string') {
-        errors.push(`${path}.${field} must be a string, not ${describe(value)}.`);
-        return undefined;
-    }
-    return checkField(`${path}.${field}`, value.trim(), max, errors, false);
-}
-function checkField(label, value, max, errors, isInput) {
-    if (value === '') {
-        errors.push(`${label} is empty.${isInput ? ' ' + MISSING_OUTPUT_HINT : ''}`);
-    }
-    else if (inputs_CONTROL.test(value)) {
-        errors.push(`${label} contains control characters or line breaks; paste the value alone.`);
-    }
-    else if (value.length > max) {
-        errors.push(`${label} is ${value.length} characters long; at most ${max} are accepted.`);
-    }
-    else {
-        return value;
-    }
-    return undefined;
+
+;// CONCATENATED MODULE: ./src/redact.ts
+// The keys are the only secrets this action holds. GitHub masks only the
+// exact strings registered with it; every other form of a key that a
+// server or an input could carry back is ours to catch.
+/** The secrets to mask and redact, from whatever values may hold a key: trimmed, non-empty, longest first. */
+function secretsOf(values) {
+    const set = new Set(values.map(v => (v ?? '').trim()).filter(v => v !== ''));
+    // Longest first, so a secret that contains another is replaced whole.
+    return [...set].sort((a, b) => b.length - a.length);
 }
 /**
- * A test's public ID, or a pasted test URL whose path holds one. Anything
- * that could change the request path is refused; the ID is URL-encoded
- * into the path all the same.
+ * Replaces every occurrence of each secret, as written, URL-encoded or JSON
+ * escaped. With `cut`, the text was cut short: a beginning of a secret at
+ * its very end goes too, since the runner masks only whole secrets.
  */
-function parseTestId(value, label, errors, warnings) {
-    const named = label === 'test-id' ? `Input "test-id"` : label;
-    if (value === '') {
-        errors.push(`${named} is empty: give the public ID of the Synthetic test (like abc-def-123).`);
-        return undefined;
+function redact(text, secrets, cut = false) {
+    let out = text;
+    const ordered = secretsOf(secrets);
+    for (const secret of ordered) {
+        if (secret.length < 4)
+            continue;
+        for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+            out = out.split(form).join('***');
+        }
     }
-    if (/^https?:\/\//i.test(value)) {
-        let segments = [];
+    if (cut) {
+        for (const secret of ordered) {
+            for (let n = secret.length - 1; n >= 4; n--) {
+                if (out.endsWith(secret.slice(0, n))) {
+                    out = out.slice(0, out.length - n) + '***';
+                    break;
+                }
+            }
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+// Kept equal to package.json's version by a test; importing package.json
+// would put the whole manifest into the bundle.
+const ACTION_NAME = 'datadog-synthetics-abort-upload-action';
+const ACTION_VERSION = '1.0.0';
+
+;// CONCATENATED MODULE: ./src/datadog.ts
+
+
+const MAX_ERRORS = 20;
+function abortUrl(baseUrl, testId) {
+    return `${baseUrl}/api/v2/synthetics/tests/${encodeURIComponent(testId)}/files/multipart-upload-abort`;
+}
+function abortBody(upload) {
+    return JSON.stringify({ key: upload.key, uploadId: upload.uploadId });
+}
+function userAgent() {
+    return `${ACTION_NAME}/${ACTION_VERSION} (node ${process.version}; ${process.platform} ${process.arch})`;
+}
+function abortRequest(baseUrl, upload, keys) {
+    return {
+        method: 'POST',
+        url: abortUrl(baseUrl, upload.testId),
+        headers: {
+            'DD-API-KEY': keys.apiKey,
+            'DD-APPLICATION-KEY': keys.appKey,
+            'Content-Type': 'application/json',
+            Accept: 'application/json',
+            'User-Agent': userAgent()
+        },
+        body: abortBody(upload)
+    };
+}
+/**
+ * The error messages in an answer's body, whatever its shape: Datadog's
+ * `{"errors": ["..."]}`, JSON:API error objects, other JSON, an HTML page
+ * from a proxy, plain text, or nothing. Each message is one bounded line.
+ */
+function errorMessages(body, contentType, truncated = false) {
+    const text = body.trim();
+    if (text === '')
+        return [];
+    const type = (contentType ?? '').toLowerCase();
+    const looksJson = /^[[{]/.test(text);
+    if (looksJson || type.includes('json')) {
         try {
-            segments = new URL(value).pathname.split('/').filter(Boolean);
+            return fromJson(JSON.parse(text));
         }
         catch {
-            /* reported below */
+            if (looksJson && truncated)
+                return [oneLine(`(a JSON body cut at the size limit) ${text.slice(0, MAX_MESSAGE_CHARS)}`, MAX_MESSAGE_CHARS)];
+            // Said to be JSON but is not: fall through to plain text.
         }
-        const id = [...segments].reverse().find(s => PUBLIC_ID_SHAPE.test(s.toLowerCase()));
-        if (id === undefined) {
-            errors.push(`${named} is a URL with no test public ID (like abc-def-123) in its path.`);
-            return undefined;
+    }
+    if (type.includes('html') || /^<(!doctype|html|head|body|\?xml)/i.test(text))
+        return [fromHtml(text)];
+    return [oneLine(text, MAX_MESSAGE_CHARS)];
+}
+function fromJson(data) {
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+        const record = data;
+        const errors = record['errors'];
+        if (Array.isArray(errors)) {
+            const list = errors.map(describeError).filter(s => s !== '');
+            return bound(list.length > 0 ? list : [oneLine(JSON.stringify(data), MAX_MESSAGE_CHARS)]);
         }
-        return id.toLowerCase();
+        if (errors !== undefined)
+            return bound([describeError(errors)]);
+        for (const field of ['message', 'error', 'detail', 'title']) {
+            if (typeof record[field] === 'string' && record[field] !== '')
+                return [oneLine(record[field], MAX_MESSAGE_CHARS)];
+        }
     }
-    if (inputs_CONTROL.test(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
-        errors.push(`${named} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`);
+    return [oneLine(JSON.stringify(data), MAX_MESSAGE_CHARS)];
+}
+function describeError(error) {
+    if (typeof error === 'string')
+        return oneLine(error, MAX_MESSAGE_CHARS);
+    if (error !== null && typeof error === 'object' && !Array.isArray(error)) {
+        const e = error;
+        const part = (field) => typeof e[field] === 'string' && e[field] !== '' ? e[field] : undefined;
+        const title = part('title');
+        const detail = part('detail') ?? part('message');
+        const source = e['source'] !== null && typeof e['source'] === 'object' ? e['source'] : {};
+        const pointer = source['pointer'] ?? source['parameter'];
+        const text = [title, detail && detail !== title ? detail : undefined].filter(Boolean).join(': ');
+        const located = typeof pointer === 'string' && pointer !== '' ? `${text} (at ${pointer})` : text;
+        if (located !== '')
+            return oneLine(located, MAX_MESSAGE_CHARS);
+    }
+    return oneLine(JSON.stringify(error) ?? String(error), MAX_MESSAGE_CHARS);
+}
+function fromHtml(html) {
+    const plain = (fragment) => decodeEntities((fragment ?? '').replace(/<[^>]*>/g, ' ')).trim();
+    const title = plain(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]);
+    const heading = plain(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]);
+    const text = title || heading || plain(html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' '));
+    return oneLine(`(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`, MAX_MESSAGE_CHARS);
+}
+function decodeEntities(text) {
+    return text
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&nbsp;/g, ' ')
+        .replace(/&amp;/g, '&');
+}
+function bound(list) {
+    if (list.length <= MAX_ERRORS)
+        return list;
+    return [...list.slice(0, MAX_ERRORS), `(and ${list.length - MAX_ERRORS} more errors)`];
+}
+
+;// CONCATENATED MODULE: ./src/outcomes.ts
+
+
+
+function countOutcomes(results) {
+    const counts = { aborted: 0, 'not-found': 0, failed: 0, cancelled: 0, 'dry-run': 0 };
+    for (const r of results)
+        counts[r.outcome]++;
+    return counts;
+}
+function replyErrors(reply) {
+    return errorMessages(reply.body, reply.headers['content-type'], reply.truncated);
+}
+const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
+function aborted(state, status, nowMs) {
+    const { upload } = state;
+    return {
+        outcome: 'aborted',
+        status,
+        errors: [],
+        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
+    };
+}
+/** A 404 after an attempt whose reply was lost: that attempt most likely aborted the upload. */
+function goneAfterLostReply(state, reply, nowMs) {
+    return {
+        ...aborted(state, 404, nowMs),
+        errors: replyErrors(reply),
+        warning: `Upload ${state.upload.uploadId}: an earlier attempt reached Datadog but its answer was lost, and the retry found the upload gone (404): the earlier attempt most likely aborted it.`
+    };
+}
+function notFound(state, reply) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'not-found',
+        status: 404,
+        errors,
+        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted (ignore-not-found is on).`,
+        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
+    };
+}
+/** The step was cancelled or ran out of time before this upload's abort came to an end. */
+function stopped(state, cancelled) {
+    const { upload, last } = state;
+    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
+    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
+    const what = state.attempts === 0
+        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
+        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
+    return {
+        outcome: cancelled ? 'cancelled' : 'failed',
+        kind: cancelled ? 'cancelled' : 'timeout',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors,
+        message: `${what}.`,
+        hint: state.outcomeUnknown
+            ? MAYBE
+            : cancelled
+                ? 'The abort did not go through: the upload may still be open; run the step again.'
+                : 'Raise "timeout" if Datadog or the network is slow.'
+    };
+}
+/** The last request failed for good; `after` says why no retry followed, when one could have. */
+function failed(state, sent, after = '') {
+    const suffix = after ? ` ${after}` : '';
+    if (sent.kind !== 'reply')
+        return networkFailure(state, sent, suffix);
+    const { status } = sent;
+    const errors = replyErrors(sent);
+    const redirect = status >= 300 && status < 400;
+    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
+    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
+    const { upload } = state;
+    return {
+        outcome: 'failed',
+        kind: redirect ? 'redirect' : 'http',
+        status,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
+        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
+        hint: hintFor(status) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    };
+}
+function networkFailure(state, failure, suffix) {
+    const tls = isTlsError(failure.code);
+    const { host } = state;
+    const what = failure.kind === 'timeout'
+        ? `No answer in time from ${host}`
+        : failure.code.startsWith('HPE_')
+            ? `Unreadable answer from ${host}`
+            : `Could not reach ${host}`;
+    return {
+        outcome: 'failed',
+        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
+        status: undefined,
+        errors: [failure.message],
+        message: `${what}: ${failure.message}${suffix}.`,
+        hint: tls
+            ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+            : state.outcomeUnknown
+                ? MAYBE
+                : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+    };
+}
+/** What an attempt came to, in a few words, for the retry lines of the log. */
+function reasonOf(sent) {
+    if (sent.kind === 'reply')
+        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
+    return sent.message;
+}
+/** What the person reading the failed step should check, by status. */
+function hintFor(status) {
+    if (status === 400)
+        return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).';
+    if (status === 401 || status === 403)
+        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.';
+    if (status === 404)
+        return 'Check "test-id" and "site" (or "api-url"), and that "key" and "upload-id" come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
+    if (status === 408)
+        return 'The request timed out on the way; it is safe to run the step again.';
+    if (status === 413)
+        return 'The request body was refused as too large.';
+    if (status === 429)
+        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
+    if (status >= 500 && status < 600)
+        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
+    if (status >= 300 && status < 400)
+        return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".';
+    return 'Unexpected answer from the API.';
+}
+const STATUS_NAMES = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    408: 'Request Timeout',
+    413: 'Payload Too Large',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout'
+};
+function describeStatus(status) {
+    const name = STATUS_NAMES[status];
+    return name ? `${status} ${name}` : String(status);
+}
+function shortLocation(location) {
+    if (!location)
+        return '(no Location header)';
+    try {
+        const url = new URL(location);
+        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
+    }
+    catch {
+        return oneLine(location, 200);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/summary.ts
+
+
+const MAX_ROWS = 500;
+const TITLE = '### Datadog Synthetics: abort multipart upload';
+const ICONS = {
+    aborted: '✅ aborted',
+    'not-found': '⚪ not found',
+    failed: '❌ failed',
+    cancelled: '⛔ cancelled',
+    'dry-run': '🔎 dry run'
+};
+/** The job summary of a step that stopped at its inputs. */
+function renderInputErrors(errors) {
+    return ([TITLE, '', '❌ Invalid inputs: no request was sent.', '', ...errors.map(e => `- ${markdownCell(e, 600)}`)].join('\n') + '\n');
+}
+/** The job summary: what was aborted, where, and how it went. */
+function renderSummary(results, siteLabel, dryRun) {
+    const count = countOutcomes(results);
+    const failed = count.failed + count.cancelled;
+    const headline = dryRun
+        ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
+        : failed > 0
+            ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
+            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}.`;
+    const lines = [
+        TITLE,
+        '',
+        headline,
+        '',
+        `Site: ${markdownCell(siteLabel)}`,
+        '',
+        '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
+        '| --- | --- | --- | --- | --- | --- | --- |'
+    ];
+    for (const r of results.slice(0, MAX_ROWS)) {
+        const details = [...r.errors, ...(r.outcome === 'failed' || r.outcome === 'cancelled' ? [r.hint ?? ''] : [])]
+            .filter(Boolean)
+            .join('; ');
+        lines.push(`| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`);
+    }
+    if (results.length > MAX_ROWS)
+        lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`);
+    return lines.join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+
+
+
+// GitHub shows about ten annotations of a kind per step; past that, the
+// log keeps the rest and the final failure stays visible.
+const MAX_ANNOTATIONS = 9;
+const MAX_FAILURE_LINES = 50;
+/** The report of a step that stopped at its inputs: nothing was sent. */
+function reportInvalidInputs(errors, dryRun) {
+    return {
+        messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
+        outputs: outputsOf([], { batch: true, dryRun, errors }),
+        summary: renderInputErrors(errors),
+        failure: `${errors.length} input problem(s), listed above; no request was sent.`
+    };
+}
+function reportResults(results, facts) {
+    const failures = results.filter(isFailure);
+    const counts = countOutcomes(results);
+    const messages = [];
+    for (const r of results) {
+        const upload = oneLine(r.upload.uploadId, 80);
+        if (r.warning)
+            messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
+        if (isFailure(r)) {
+            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
+            for (const text of r.errors)
+                messages.push({ level: 'error', text, title });
+        }
+        else {
+            messages.push({ level: 'info', text: r.message });
+        }
+    }
+    const report = {
+        outputs: outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) }),
+        summary: renderSummary(results, facts.siteLabel, facts.dryRun)
+    };
+    const capped = capAnnotations(messages);
+    if (failures.length === 0) {
+        const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${counts.aborted} aborted, ${counts['not-found']} not found, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`;
+        const closing = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : [];
+        return { ...report, messages: [...capped, ...closing] };
+    }
+    if (!facts.batch && results[0]) {
+        const only = results[0];
+        return { ...report, messages: capped, failure: [only.message, only.hint].filter(Boolean).join(' ') };
+    }
+    const listed = failures
+        .slice(0, MAX_FAILURE_LINES)
+        .map(r => ({ level: 'info', text: `Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}` }));
+    if (failures.length > MAX_FAILURE_LINES) {
+        listed.push({
+            level: 'info',
+            text: `... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`
+        });
+    }
+    return {
+        ...report,
+        messages: [...capped, ...listed],
+        failure: `${failures.length} of ${results.length} uploads could not be aborted (${counts.aborted} aborted, ${counts['not-found']} not found); see the errors above and the results output.`
+    };
+}
+function isFailure(r) {
+    return r.outcome === 'failed' || r.outcome === 'cancelled';
+}
+/** Past the cap, warnings and errors go to the log as plain lines. */
+function capAnnotations(messages) {
+    const shown = { error: 0, warning: 0, info: 0 };
+    return messages.map(m => {
+        if (m.level === 'info' || shown[m.level]++ < MAX_ANNOTATIONS)
+            return m;
+        return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` };
+    });
+}
+/** Every declared output, whatever happened, so later steps can branch on them. */
+function outputsOf(results, facts) {
+    const counts = countOutcomes(results);
+    const only = facts.batch ? undefined : results[0];
+    return {
+        status: only?.status === undefined ? '' : String(only.status),
+        aborted: String(results.length > 0 && counts.aborted === results.length),
+        errors: JSON.stringify(facts.errors),
+        attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
+        'aborted-count': String(counts.aborted),
+        'not-found-count': String(counts['not-found']),
+        'failed-count': String(counts.failed + counts.cancelled),
+        'dry-run': String(facts.dryRun),
+        results: JSON.stringify(results.map(r => ({
+            testId: r.upload.testId,
+            key: r.upload.key,
+            uploadId: r.upload.uploadId,
+            status: r.status ?? null,
+            outcome: r.outcome,
+            kind: r.kind ?? null,
+            attempts: r.attempts,
+            errors: r.errors
+        })))
+    };
+}
+
+;// CONCATENATED MODULE: ./src/retry.ts
+
+const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
+function classify(sent) {
+    // A certificate that fails verification fails it again: no retry.
+    if (sent.kind === 'network' && isTlsError(sent.code))
+        return { retry: false, outcomeUnknown: false };
+    if (sent.kind !== 'reply')
+        return { retry: true, outcomeUnknown: sent.requestSent };
+    const { status } = sent;
+    if (status >= 200 && status < 300)
+        return { retry: false, outcomeUnknown: false };
+    if (RETRY_STATUSES.has(status))
+        return { retry: true, outcomeUnknown: status >= 500 };
+    // A 4xx is the server's considered refusal even when its body broke off.
+    return { retry: false, outcomeUnknown: false };
+}
+// Seconds values from here on can only be absolute times (2001 onwards),
+// never a countdown.
+const UNIX_TIME_THRESHOLD = 1_000_000_000;
+/**
+ * How long to wait before retry number `retry` (1 for the first): the
+ * server's rate-limit reset when it gave one, else its Retry-After, else
+ * exponential backoff with full jitter. Always within [0, maxDelayMs].
+ */
+function retryDelay(retry, headers, clock, policy = DEFAULT_POLICY) {
+    const delay = (wanted, source) => {
+        const wantedMs = Math.max(0, Math.ceil(wanted));
+        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
+    };
+    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
+    // back only once the window is spent, not for a 503 with budget left.
+    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
+    const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, clock.nowMs) : undefined;
+    if (reset !== undefined)
+        return delay(reset, 'x-ratelimit-reset');
+    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
+    if (after !== undefined)
+        return delay(after, 'retry-after');
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
+    return delay(clock.random() * ceiling, 'backoff');
+}
+/** Milliseconds until the rate-limit window resets, if the answer says. */
+function rateLimitResetMs(headers, nowMs) {
+    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
+    if (seconds === undefined)
         return undefined;
-    }
-    if (value.length > LIMITS.testIdChars) {
-        errors.push(`${named} is ${value.length} characters long; a public ID is like abc-def-123.`);
+    return seconds >= UNIX_TIME_THRESHOLD ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000;
+}
+function retryAfterMs(value, nowMs) {
+    if (value === undefined)
         return undefined;
-    }
-    // Public IDs are lower case; one typed in capitals is the same test.
-    if (PUBLIC_ID_SHAPE.test(value.toLowerCase()))
-        return value.toLowerCase();
-    if (!PUBLIC_ID_SHAPE.test(value)) {
-        warnings.push(`${named} ${JSON.stringify(value)} is not shaped like a public ID (abc-def-123); sending it as given.`);
-    }
-    return value;
+    const seconds = parseSeconds(value);
+    if (seconds !== undefined)
+        return seconds * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
-/** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */
-function testIdFromKey(key) {
-    const segment = key.split('/')[2];
-    return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined;
+/** A header's non-negative number of seconds (or count); undefined when it is not one. */
+function parseSeconds(value) {
+    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
+        return undefined;
+    return Number(value);
 }
-function warnIfKeyOfOtherTest(prefix, testId, key, warnings) {
-    const owner = testIdFromKey(key);
-    if (owner !== undefined && owner !== testId) {
-        warnings.push(`${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${testId}; Datadog answers 404 for an upload of another test.`);
+
+;// CONCATENATED MODULE: ./src/abort.ts
+
+
+
+
+
+
+/** Idle limit for one attempt: well under the step's own timeout. */
+function idleTimeoutFor(timeoutMs) {
+    return Math.min(30_000, Math.max(1_000, Math.floor(timeoutMs / 4)));
+}
+// Time kept back at the deadline for reporting.
+const DEADLINE_MARGIN_MS = 100;
+/** Aborts one upload, retrying what is worth retrying, within the deadline. */
+async function abortUpload(upload, ctx, deps) {
+    const request = abortRequest(ctx.baseUrl, upload, ctx.keys);
+    const secrets = [ctx.keys.apiKey, ctx.keys.appKey];
+    const state = {
+        upload,
+        siteLabel: ctx.siteLabel,
+        host: new URL(ctx.baseUrl).host,
+        started: deps.now(),
+        attempts: 0,
+        last: undefined,
+        outcomeUnknown: false
+    };
+    const idleTimeoutMs = idleTimeoutFor(ctx.deadline - state.started);
+    const finish = (wording) => ({
+        upload,
+        attempts: state.attempts,
+        ...wording,
+        errors: wording.errors.map(e => redact(e, secrets)),
+        message: redact(wording.message, secrets),
+        ...(wording.warning === undefined ? {} : { warning: redact(wording.warning, secrets) })
+    });
+    const stop = () => finish(stopped(state, ctx.signal.reason === 'cancelled'));
+    for (;;) {
+        if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
+            return stop();
+        const remaining = ctx.deadline - deps.now();
+        if (remaining <= DEADLINE_MARGIN_MS)
+            return stop();
+        state.attempts++;
+        const attempt = new AbortController();
+        const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs));
+        const signal = AbortSignal.any([ctx.signal, attempt.signal]);
+        let sent = await deps.send(request, { signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES }).finally(() => {
+            clearTimeout(timer);
+        });
+        // Before anything is cut to length, so no part of a key survives; a body
+        // that was itself cut may end in the first half of one.
+        if (sent.kind === 'reply')
+            sent = redactReply(sent, secrets);
+        if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
+            state.outcomeUnknown ||= sent.requestSent;
+            return stop();
+        }
+        state.last = sent;
+        if (sent.kind === 'reply' && ctx.gate && ctx.pending)
+            ctx.gate.observe(sent.headers, ctx.pending());
+        if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
+            return finish(aborted(state, sent.status, deps.now()));
+        }
+        if (sent.kind === 'reply' && sent.status === 404) {
+            if (state.outcomeUnknown)
+                return finish(goneAfterLostReply(state, sent, deps.now()));
+            if (ctx.ignoreNotFound)
+                return finish(notFound(state, sent));
+        }
+        const verdict = classify(sent);
+        state.outcomeUnknown ||= verdict.outcomeUnknown;
+        if (!verdict.retry)
+            return finish(failed(state, sent));
+        const tried = plural(state.attempts, 'attempt');
+        if (state.attempts > ctx.maxRetries)
+            return finish(failed(state, sent, `after ${tried}`));
+        const headers = sent.kind === 'reply' ? sent.headers : undefined;
+        const delay = retryDelay(state.attempts, headers, { nowMs: deps.now(), random: deps.random });
+        if (delay.wantedMs >= ctx.deadline - deps.now() - DEADLINE_MARGIN_MS) {
+            const next = `the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`;
+            return finish(failed(state, sent, `after ${tried}; ${next}`));
+        }
+        if (sent.kind === 'reply' && sent.status === 429 && ctx.gate)
+            ctx.gate.pauseUntil(deps.now() + delay.ms);
+        deps.log(redact(`Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`, secrets));
+        if (!(await deps.sleep(delay.ms, ctx.signal)))
+            return stop();
     }
 }
-function describe(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+function redactReply(reply, secrets) {
+    const location = header(reply.headers, 'location');
+    return {
+        ...reply,
+        body: redact(reply.body, secrets, reply.truncated || reply.incomplete),
+        headers: location === undefined ? reply.headers : { ...reply.headers, location: redact(location, secrets) }
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/ratelimit.ts
+
 
 // Pace a little under the announced rate, so that timing noise between
 // here and the server does not tip a window over its limit.
@@ -32928,9 +33188,9 @@ class RateGate {
     /** Learns from an answer's X-RateLimit-* headers; `pending` is the work not yet sent. */
     observe(headers, pending) {
         const now = this.now();
-        const remaining = parseSeconds(headerValue(headers, 'x-ratelimit-remaining'));
-        const limit = parseSeconds(headerValue(headers, 'x-ratelimit-limit'));
-        const period = parseSeconds(headerValue(headers, 'x-ratelimit-period'));
+        const remaining = parseSeconds(header(headers, 'x-ratelimit-remaining'));
+        const limit = parseSeconds(header(headers, 'x-ratelimit-limit'));
+        const period = parseSeconds(header(headers, 'x-ratelimit-period'));
         const resetMs = rateLimitResetMs(headers, now);
         if (remaining === undefined)
             return;
@@ -32944,8 +33204,10 @@ class RateGate {
 
 
 
-/** Aborts every upload of the settings: one directly, many through a shared rate gate. */
+/** Aborts every upload of the settings: one directly, a batch through a shared rate gate. */
 async function runAll(settings, deps, signal, deadline) {
+    if (settings.dryRun)
+        return settings.uploads.map(upload => dryRun(settings, upload, deps));
     const base = {
         baseUrl: settings.baseUrl,
         keys: { apiKey: settings.apiKey, appKey: settings.appKey },
@@ -32955,11 +33217,9 @@ async function runAll(settings, deps, signal, deadline) {
         deadline,
         signal
     };
-    if (settings.dryRun)
-        return settings.uploads.map(upload => dryRun(settings, upload, deps));
     const uploads = settings.uploads;
-    if (uploads.length === 1 && uploads[0])
-        return [await abortUpload(uploads[0], base, deps)];
+    if (!settings.batch)
+        return Promise.all(uploads.map(upload => abortUpload(upload, base, deps)));
     const gate = new RateGate(deps.now, deps.sleep);
     let next = 0;
     const ctx = { ...base, gate, pending: () => uploads.length - next + gate.waiting };
@@ -32989,54 +33249,8 @@ function dryRun(settings, upload, deps) {
         status: undefined,
         errors: [],
         attempts: 0,
-        durationMs: 0,
         message: `Dry run: would abort upload ${upload.uploadId} of test ${upload.testId} on ${settings.siteLabel}.`
     };
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-
-const MAX_ROWS = 500;
-const TITLE = '### Datadog Synthetics: abort multipart upload';
-const ICONS = {
-    aborted: '✅ aborted',
-    'not-found': '⚪ not found',
-    failed: '❌ failed',
-    cancelled: '⛔ cancelled',
-    'dry-run': '🔎 dry run'
-};
-/** The job summary of a step that stopped at its inputs. */
-function renderInputErrors(errors) {
-    return ([TITLE, '', '❌ Invalid inputs: no request was sent.', '', ...errors.map(e => `- ${markdownCell(e, 600)}`)].join('\n') + '\n');
-}
-/** The job summary: what was aborted, where, and how it went. */
-function renderSummary(results, siteLabel, dryRun) {
-    const count = (outcome) => results.filter(r => r.outcome === outcome).length;
-    const failed = count('failed') + count('cancelled');
-    const headline = dryRun
-        ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
-        : failed > 0
-            ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-            : `✅ ${count('aborted')} upload(s) aborted${count('not-found') ? `, ${count('not-found')} already gone` : ''}.`;
-    const lines = [
-        TITLE,
-        '',
-        headline,
-        '',
-        `Site: ${markdownCell(siteLabel)}`,
-        '',
-        '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
-        '| --- | --- | --- | --- | --- | --- | --- |'
-    ];
-    for (const r of results.slice(0, MAX_ROWS)) {
-        const details = [...r.errors, ...(r.outcome === 'failed' || r.outcome === 'cancelled' ? [r.hint ?? ''] : [])]
-            .filter(Boolean)
-            .join('; ');
-        lines.push(`| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`);
-    }
-    if (results.length > MAX_ROWS)
-        lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`);
-    return lines.join('\n') + '\n';
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -33055,9 +33269,12 @@ const GRACE_MS = 900;
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
 async function run() {
     // Masked before anything can print them: the inputs and their fallbacks.
-    const secrets = [getInput('api-key'), getInput('app-key'), process.env.DD_API_KEY, process.env.DD_APP_KEY]
-        .map(s => (s ?? '').trim())
-        .filter(s => s !== '');
+    const secrets = secretsOf([
+        getInput('api-key'),
+        getInput('app-key'),
+        process.env.DD_API_KEY,
+        process.env.DD_APP_KEY
+    ]);
     for (const secret of secrets)
         setSecret(secret);
     const raw = Object.fromEntries(INPUT_NAMES.map(name => [name, getInput(name)]));
@@ -33065,23 +33282,17 @@ async function run() {
     for (const warning of parsed.warnings)
         core_warning(redact(warning, secrets));
     if (!parsed.ok) {
-        for (const error of parsed.errors)
-            core_error(redact(error, secrets), { title: 'Invalid input' });
-        setOutputs({
-            status: '',
-            aborted: 'false',
-            errors: JSON.stringify(parsed.errors.map(e => redact(e, secrets))),
-            attempts: '0'
-        });
-        await writeSummary(renderInputErrors(parsed.errors.map(e => redact(e, secrets))));
-        setFailed(`${parsed.errors.length} input problem(s), listed above; no request was sent.`);
+        const dryRun = raw['dry-run']?.trim().toLowerCase() === 'true';
+        await write(reportInvalidInputs(parsed.errors.map(e => redact(e, secrets)), dryRun));
         return;
     }
-    await execute(parsed.settings);
+    const started = Date.now();
+    const results = await execute(parsed.settings);
+    const { batch, dryRun, siteLabel } = parsed.settings;
+    await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }));
 }
 async function execute(settings) {
-    const started = Date.now();
-    const deadline = started + settings.timeoutMs;
+    const deadline = Date.now() + settings.timeoutMs;
     const controller = new AbortController();
     const onSignal = () => {
         controller.abort('cancelled');
@@ -33095,16 +33306,9 @@ async function execute(settings) {
         setTimeout(() => process.exit(1), GRACE_MS).unref();
     }, settings.timeoutMs);
     deadlineTimer.unref();
-    const transport = createTransport(userAgent());
-    let results;
+    const transport = createTransport();
     try {
-        results = await runAll(settings, {
-            send: transport.send,
-            log: line => info(line),
-            now: Date.now,
-            random: Math.random,
-            sleep: sleep
-        }, controller.signal, deadline);
+        return await runAll(settings, { send: transport.send, log: line => info(line), now: Date.now, random: Math.random, sleep }, controller.signal, deadline);
     }
     finally {
         try {
@@ -33117,7 +33321,6 @@ async function execute(settings) {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
     }
-    await report(settings, results, Date.now() - started);
 }
 async function sleep(ms, signal) {
     try {
@@ -33128,84 +33331,26 @@ async function sleep(ms, signal) {
         return false;
     }
 }
-// GitHub shows about ten annotations of a kind per step; past that, the
-// log keeps the rest and the final failure stays visible.
-const MAX_ANNOTATIONS = 9;
-const MAX_FAILURE_LINES = 50;
-async function report(settings, results, tookMs) {
-    const failures = results.filter(r => r.outcome === 'failed' || r.outcome === 'cancelled');
-    const shown = { error: 0, warning: 0 };
-    const annotate = (kind, text, title) => {
-        if (shown[kind]++ < MAX_ANNOTATIONS)
-            core_namespaceObject[kind](text, { title });
+/** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
+async function write(report) {
+    for (const m of report.messages) {
+        if (m.level === 'info')
+            info(m.text);
         else
-            info(`${kind === 'error' ? 'Error' : 'Warning'} (${title}): ${text}`);
-    };
-    for (const r of results) {
-        const upload = oneLine(r.upload.uploadId, 80);
-        if (r.warning)
-            annotate('warning', r.warning, `Upload ${upload}`);
-        if (r.outcome === 'failed' || r.outcome === 'cancelled') {
-            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
-            for (const error of r.errors)
-                annotate('error', error, title);
-        }
-        else {
-            info(r.message);
-        }
+            core_namespaceObject[m.level](m.text, { title: m.title });
     }
-    const count = (outcome) => results.filter(r => r.outcome === outcome).length;
-    const only = settings.batch ? undefined : results[0];
-    setOutputs({
-        status: only?.status === undefined ? '' : String(only.status),
-        aborted: String(results.length > 0 && results.every(r => r.outcome === 'aborted')),
-        errors: JSON.stringify(failures.flatMap(r => r.errors)),
-        attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
-        'aborted-count': String(count('aborted')),
-        'not-found-count': String(count('not-found')),
-        'failed-count': String(failures.length),
-        'dry-run': String(settings.dryRun),
-        results: JSON.stringify(results.map(r => ({
-            testId: r.upload.testId,
-            key: r.upload.key,
-            uploadId: r.upload.uploadId,
-            status: r.status ?? null,
-            outcome: r.outcome,
-            attempts: r.attempts,
-            errors: r.errors
-        })))
-    });
-    await writeSummary(renderSummary(results, settings.siteLabel, settings.dryRun));
-    if (failures.length === 0) {
-        if (settings.batch || settings.dryRun) {
-            info(`${settings.dryRun ? 'Dry run' : 'Done'}: ${count('aborted')} aborted, ${count('not-found')} not found, ${count('dry-run')} dry run, in ${elapsed(tookMs)}.`);
-        }
-        return;
-    }
-    if (only) {
-        setFailed([only.message, only.hint].filter(Boolean).join(' '));
-        return;
-    }
-    for (const r of failures.slice(0, MAX_FAILURE_LINES))
-        info(`Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}`);
-    if (failures.length > MAX_FAILURE_LINES) {
-        info(`... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`);
-    }
-    setFailed(`${failures.length} of ${results.length} uploads could not be aborted (${count('aborted')} aborted, ${count('not-found')} not found); see the errors above and the results output.`);
-}
-async function writeSummary(markdown) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    try {
-        await summary.addRaw(markdown).write();
-    }
-    catch (error) {
-        core_warning(`Could not write the job summary: ${oneLine(error.message, 200)}`);
-    }
-}
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs))
+    for (const [name, value] of Object.entries(report.outputs))
         setOutput(name, value);
+    if (process.env.GITHUB_STEP_SUMMARY) {
+        try {
+            await summary.addRaw(report.summary).write();
+        }
+        catch (error) {
+            core_warning(`Could not write the job summary: ${oneLine(error.message, 200)}`);
+        }
+    }
+    if (report.failure !== undefined)
+        setFailed(report.failure);
 }
 
 ;// CONCATENATED MODULE: ./src/index.ts

@@ -2,9 +2,11 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import { HttpClient } from '@actions/http-client'
 import type { Request } from './datadog.js'
+import { truncate } from './text.js'
 
-export interface Answer {
-  readonly kind: 'answer'
+/** The server's reply to one request. */
+export interface Reply {
+  readonly kind: 'reply'
   readonly status: number
   readonly headers: http.IncomingHttpHeaders
   readonly body: string
@@ -14,7 +16,8 @@ export interface Answer {
   readonly incomplete: boolean
 }
 
-export interface Failure {
+/** No reply: the request failed, timed out or was cancelled. */
+export interface SendFailure {
   readonly kind: 'network' | 'timeout' | 'cancelled'
   /** A short code: ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED, idle... */
   readonly code: string
@@ -23,17 +26,18 @@ export interface Failure {
   readonly requestSent: boolean
 }
 
-export type Outcome = Answer | Failure
+/** What one request came to. */
+export type Sent = Reply | SendFailure
 
 export interface SendOptions {
-  /** Aborts the attempt; its reason tells why (see `abortReason`). */
+  /** Aborts the attempt; its reason ('cancelled', 'deadline' or another) tells why. */
   readonly signal: AbortSignal
   /** No byte in either direction for this long fails the attempt. */
   readonly idleTimeoutMs: number
   readonly maxBodyBytes: number
 }
 
-export type Send = (request: Request, options: SendOptions) => Promise<Outcome>
+export type Send = (request: Request, options: SendOptions) => Promise<Sent>
 
 export interface Transport {
   readonly send: Send
@@ -43,17 +47,15 @@ export interface Transport {
 
 export const MAX_BODY_BYTES = 64 * 1024
 
-/** Why a signal fired, as given to `AbortController.abort(reason)`. */
-export type AbortReason = 'cancelled' | 'deadline' | 'attempt-timeout'
-
 /**
  * Sends requests with node's own http(s), through the agent that
  * `@actions/http-client` picks for the runner's proxy settings
  * (`https_proxy`, `no_proxy`...). Redirects are never followed, the body is
  * read with a cap, and the signal stops the request at any point.
  */
-export function createTransport(userAgent: string): Transport {
-  const client = new HttpClient(userAgent, undefined, { allowRedirects: false, keepAlive: true })
+export function createTransport(): Transport {
+  // The request carries its own User-Agent; the client only picks the agent.
+  const client = new HttpClient(undefined, undefined, { allowRedirects: false, keepAlive: true })
   const agents = new Set<http.Agent>()
   return {
     send: (request, options) => {
@@ -69,23 +71,23 @@ export function createTransport(userAgent: string): Transport {
   }
 }
 
-export function sendWith(agent: http.Agent | undefined, request: Request, options: SendOptions): Promise<Outcome> {
-  return new Promise<Outcome>(resolve => {
+export function sendWith(agent: http.Agent | undefined, request: Request, options: SendOptions): Promise<Sent> {
+  return new Promise<Sent>(resolve => {
     const url = new URL(request.url)
     const module = url.protocol === 'https:' ? https : http
     let requestSent = false
     let settled = false
-    const finish = (outcome: Outcome): void => {
+    const finish = (sent: Sent): void => {
       if (settled) return
       settled = true
       options.signal.removeEventListener('abort', onAbort)
-      resolve(outcome)
+      resolve(sent)
     }
     // Once the status line is in, a stall or a cut later on still leaves a
     // known answer: a 2xx means the abort happened, whatever the body does.
-    let partialAnswer: (() => void) | undefined
-    const fail = (kind: Failure['kind'], code: string, message: string): void =>
-      partialAnswer ? partialAnswer() : finish({ kind, code, message, requestSent })
+    let partialReply: (() => void) | undefined
+    const fail = (kind: SendFailure['kind'], code: string, message: string): void =>
+      partialReply ? partialReply() : finish({ kind, code, message, requestSent })
 
     if (options.signal.aborted) {
       failFromSignal(options.signal, fail)
@@ -119,16 +121,16 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
       const chunks: Buffer[] = []
       let size = 0
       let truncated = false
-      const answer = (incomplete: boolean): void =>
+      const reply = (incomplete: boolean): void =>
         finish({
-          kind: 'answer',
+          kind: 'reply',
           status: response.statusCode ?? 0,
           headers: response.headers,
           body: Buffer.concat(chunks).toString('utf8'),
           truncated,
           incomplete
         })
-      partialAnswer = () => answer(true)
+      partialReply = () => reply(true)
       response.on('data', (chunk: Buffer) => {
         if (truncated) return
         const room = options.maxBodyBytes - size
@@ -136,18 +138,18 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
           chunks.push(chunk.subarray(0, room))
           size += room
           truncated = true
-          answer(false)
+          reply(false)
           req.destroy()
           return
         }
         chunks.push(chunk)
         size += chunk.length
       })
-      response.on('end', () => answer(false))
-      response.on('aborted', () => answer(true))
-      response.on('error', () => answer(true))
+      response.on('end', () => reply(false))
+      response.on('aborted', () => reply(true))
+      response.on('error', () => reply(true))
       response.on('close', () => {
-        if (!response.complete) answer(true)
+        if (!response.complete) reply(true)
       })
     })
     req.end(body)
@@ -156,7 +158,7 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
 
 function failFromSignal(
   signal: AbortSignal,
-  fail: (kind: Failure['kind'], code: string, message: string) => void
+  fail: (kind: SendFailure['kind'], code: string, message: string) => void
 ): void {
   const reason = signal.reason as unknown
   if (reason === 'cancelled') fail('cancelled', 'cancelled', 'the step was cancelled')
@@ -193,5 +195,12 @@ function networkMessage(code: string, fallback: string): string {
   if (isTlsError(code)) return `TLS error (${code})`
   if (code.startsWith('HPE_')) return `the answer is not valid HTTP (${code})`
   // Node's own messages name the address, never a header.
-  return `${fallback.slice(0, 200)} (${code})`
+  return `${truncate(fallback, 200)} (${code})`
+}
+
+/** One header's value; the first, when the header came more than once. */
+export function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name]
+  const first = Array.isArray(value) ? value[0] : value
+  return first === undefined ? undefined : first.trim()
 }

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { headerValue, parseSeconds, rateLimitResetMs } from './retry.js'
+import { header } from './http.js'
+import { parseSeconds, rateLimitResetMs } from './retry.js'
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<boolean>
 
@@ -56,9 +57,9 @@ export class RateGate {
   /** Learns from an answer's X-RateLimit-* headers; `pending` is the work not yet sent. */
   observe(headers: IncomingHttpHeaders, pending: number): void {
     const now = this.now()
-    const remaining = parseSeconds(headerValue(headers, 'x-ratelimit-remaining'))
-    const limit = parseSeconds(headerValue(headers, 'x-ratelimit-limit'))
-    const period = parseSeconds(headerValue(headers, 'x-ratelimit-period'))
+    const remaining = parseSeconds(header(headers, 'x-ratelimit-remaining'))
+    const limit = parseSeconds(header(headers, 'x-ratelimit-limit'))
+    const period = parseSeconds(header(headers, 'x-ratelimit-period'))
     const resetMs = rateLimitResetMs(headers, now)
     if (remaining === undefined) return
     if (remaining <= 0 && resetMs !== undefined) this.pauseUntil(now + resetMs)

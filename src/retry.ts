@@ -1,15 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { isTlsError, type Outcome } from './http.js'
+import { header, isTlsError, type Sent } from './http.js'
 
 export interface RetryPolicy {
-  readonly maxRetries: number
   /** First backoff ceiling; it doubles with each retry. */
   readonly baseDelayMs: number
   /** No single wait is longer than this, whatever a header asks for. */
   readonly maxDelayMs: number
 }
 
-export const DEFAULT_POLICY: Omit<RetryPolicy, 'maxRetries'> = { baseDelayMs: 500, maxDelayMs: 60_000 }
+export const DEFAULT_POLICY: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 60_000 }
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504])
 
@@ -19,20 +18,19 @@ export interface Verdict {
   readonly outcomeUnknown: boolean
 }
 
-/** Whether an attempt's outcome is worth another try. */
-export function classify(outcome: Outcome): Verdict {
-  if (outcome.kind === 'cancelled') return { retry: false, outcomeUnknown: outcome.requestSent }
+/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
+export function classify(sent: Sent): Verdict {
   // A certificate that fails verification fails it again: no retry.
-  if (outcome.kind === 'network' && isTlsError(outcome.code)) return { retry: false, outcomeUnknown: false }
-  if (outcome.kind !== 'answer') return { retry: true, outcomeUnknown: outcome.requestSent }
-  const { status } = outcome
+  if (sent.kind === 'network' && isTlsError(sent.code)) return { retry: false, outcomeUnknown: false }
+  if (sent.kind !== 'reply') return { retry: true, outcomeUnknown: sent.requestSent }
+  const { status } = sent
   if (status >= 200 && status < 300) return { retry: false, outcomeUnknown: false }
   if (RETRY_STATUSES.has(status)) return { retry: true, outcomeUnknown: status >= 500 }
   // A 4xx is the server's considered refusal even when its body broke off.
   return { retry: false, outcomeUnknown: false }
 }
 
-export type DelaySource = 'x-ratelimit-reset' | 'retry-after' | 'backoff'
+type DelaySource = 'x-ratelimit-reset' | 'retry-after' | 'backoff'
 
 export interface Delay {
   /** What to wait: the wanted wait, capped. */
@@ -40,6 +38,12 @@ export interface Delay {
   /** What the source asked for, before the cap: a reset past the deadline is not worth waiting for at all. */
   readonly wantedMs: number
   readonly source: DelaySource
+}
+
+/** The time and the randomness a delay depends on. */
+export interface DelayClock {
+  readonly nowMs: number
+  readonly random: () => number
 }
 
 // Seconds values from here on can only be absolute times (2001 onwards),
@@ -54,9 +58,8 @@ const UNIX_TIME_THRESHOLD = 1_000_000_000
 export function retryDelay(
   retry: number,
   headers: IncomingHttpHeaders | undefined,
-  policy: Omit<RetryPolicy, 'maxRetries'>,
-  nowMs: number,
-  random: () => number
+  clock: DelayClock,
+  policy: RetryPolicy = DEFAULT_POLICY
 ): Delay {
   const delay = (wanted: number, source: DelaySource): Delay => {
     const wantedMs = Math.max(0, Math.ceil(wanted))
@@ -64,23 +67,24 @@ export function retryDelay(
   }
   // Datadog sends X-RateLimit-Reset on every answer: it says when to come
   // back only once the window is spent, not for a 503 with budget left.
-  const remaining = headers ? parseSeconds(headerValue(headers, 'x-ratelimit-remaining')) : undefined
-  const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, nowMs) : undefined
+  const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined
+  const reset =
+    headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, clock.nowMs) : undefined
   if (reset !== undefined) return delay(reset, 'x-ratelimit-reset')
-  const after = headers ? retryAfterMs(headerValue(headers, 'retry-after'), nowMs) : undefined
+  const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined
   if (after !== undefined) return delay(after, 'retry-after')
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30))
-  return delay(random() * ceiling, 'backoff')
+  return delay(clock.random() * ceiling, 'backoff')
 }
 
 /** Milliseconds until the rate-limit window resets, if the answer says. */
 export function rateLimitResetMs(headers: IncomingHttpHeaders, nowMs: number): number | undefined {
-  const seconds = parseSeconds(headerValue(headers, 'x-ratelimit-reset'))
+  const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'))
   if (seconds === undefined) return undefined
   return seconds >= UNIX_TIME_THRESHOLD ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000
 }
 
-export function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
+function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined
   const seconds = parseSeconds(value)
   if (seconds !== undefined) return seconds * 1000
@@ -88,12 +92,7 @@ export function retryAfterMs(value: string | undefined, nowMs: number): number |
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
 }
 
-export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name]
-  const first = Array.isArray(value) ? value[0] : value
-  return first === undefined ? undefined : first.trim()
-}
-
+/** A header's non-negative number of seconds (or count); undefined when it is not one. */
 export function parseSeconds(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value)) return undefined
   return Number(value)

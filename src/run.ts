@@ -1,15 +1,17 @@
-import { abortUpload, type AbortContext, type AbortDeps, type UploadResult } from './abort.js'
+import { abortUpload, type AbortContext, type AbortDeps } from './abort.js'
 import { abortRequest } from './datadog.js'
-import type { Settings } from './inputs.js'
+import type { UploadResult } from './outcomes.js'
 import { RateGate } from './ratelimit.js'
+import type { Settings, Upload } from './settings.js'
 
-/** Aborts every upload of the settings: one directly, many through a shared rate gate. */
+/** Aborts every upload of the settings: one directly, a batch through a shared rate gate. */
 export async function runAll(
   settings: Settings,
   deps: AbortDeps,
   signal: AbortSignal,
   deadline: number
 ): Promise<UploadResult[]> {
+  if (settings.dryRun) return settings.uploads.map(upload => dryRun(settings, upload, deps))
   const base: AbortContext = {
     baseUrl: settings.baseUrl,
     keys: { apiKey: settings.apiKey, appKey: settings.appKey },
@@ -19,9 +21,8 @@ export async function runAll(
     deadline,
     signal
   }
-  if (settings.dryRun) return settings.uploads.map(upload => dryRun(settings, upload, deps))
   const uploads = settings.uploads
-  if (uploads.length === 1 && uploads[0]) return [await abortUpload(uploads[0], base, deps)]
+  if (!settings.batch) return Promise.all(uploads.map(upload => abortUpload(upload, base, deps)))
 
   const gate = new RateGate(deps.now, deps.sleep)
   let next = 0
@@ -42,7 +43,7 @@ export async function runAll(
   return results
 }
 
-function dryRun(settings: Settings, upload: Settings['uploads'][number], deps: AbortDeps): UploadResult {
+function dryRun(settings: Settings, upload: Upload, deps: AbortDeps): UploadResult {
   const request = abortRequest(settings.baseUrl, upload, { apiKey: '***', appKey: '***' })
   deps.log(`Dry run: would send ${request.method} ${request.url} ${request.body}`)
   return {
@@ -51,7 +52,6 @@ function dryRun(settings: Settings, upload: Settings['uploads'][number], deps: A
     status: undefined,
     errors: [],
     attempts: 0,
-    durationMs: 0,
     message: `Dry run: would abort upload ${upload.uploadId} of test ${upload.testId} on ${settings.siteLabel}.`
   }
 }

@@ -1,4 +1,4 @@
-import { editDistance } from './text.js'
+import { editDistance, quote } from './text.js'
 
 export interface Site {
   /** What Datadog calls the site: `datadoghq.com`, `datadoghq.eu`... */
@@ -42,14 +42,13 @@ export function resolveSite(raw: string, label = 'Input "site"'): SiteResult {
   const found = host === undefined ? undefined : lookup(host)
   if (found) return { ok: true, site: found, apiHost: apiHostOf(found) }
 
-  const shown = JSON.stringify(text.length > 80 ? text.slice(0, 80) + '…' : text)
   const nearest = host === undefined ? undefined : suggest(host)
   const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ')
   const hint = nearest ? ` Did you mean "${nearest}"?` : ''
   return {
     ok: false,
     message:
-      `${label} is ${shown}, which is not a Datadog site.${hint} ` +
+      `${label} is ${quote(text, 81)}, which is not a Datadog site.${hint} ` +
       `Valid sites: ${valid}. To reach another host, set "api-url" instead.`
   }
 }

@@ -1,4 +1,4 @@
-import type { UploadResult } from './abort.js'
+import { countOutcomes, type UploadResult } from './outcomes.js'
 import { markdownCell } from './text.js'
 
 const MAX_ROWS = 500
@@ -23,13 +23,13 @@ export function renderInputErrors(errors: readonly string[]): string {
 
 /** The job summary: what was aborted, where, and how it went. */
 export function renderSummary(results: readonly UploadResult[], siteLabel: string, dryRun: boolean): string {
-  const count = (outcome: UploadResult['outcome']): number => results.filter(r => r.outcome === outcome).length
-  const failed = count('failed') + count('cancelled')
+  const count = countOutcomes(results)
+  const failed = count.failed + count.cancelled
   const headline = dryRun
     ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
     : failed > 0
       ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-      : `✅ ${count('aborted')} upload(s) aborted${count('not-found') ? `, ${count('not-found')} already gone` : ''}.`
+      : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}.`
   const lines = [
     TITLE,
     '',

@@ -3,13 +3,22 @@
 
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g
-// C0/C1 controls, the Unicode line and paragraph separators (which some log
-// viewers treat as line breaks) and the bidirectional overrides (which can
-// make a line read differently from what it holds).
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+// The one rule for characters that must never reach a log line as they are:
+// C0/C1 controls (NEL among them), the Unicode line and paragraph separators
+// (which some log viewers treat as line breaks), zero-width and bidi
+// controls and the BOM (which make a line read differently from what it
+// holds), and the invisible tag characters.
+const CONTROL_CLASS =
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2069\\ufeff\\u{e0000}-\\u{e007f}]'
+const CONTROL = new RegExp(CONTROL_CLASS, 'gu')
+const HAS_CONTROL = new RegExp(CONTROL_CLASS, 'u')
 
+/** The longest message, in characters, that any one error line carries. */
 export const MAX_MESSAGE_CHARS = 500
+
+export function hasControl(text: string): boolean {
+  return HAS_CONTROL.test(text)
+}
 
 /**
  * One line of printable text, at most `max` characters: control characters
@@ -21,6 +30,7 @@ export function oneLine(text: string, max: number = MAX_MESSAGE_CHARS): string {
   return truncate(flat, max)
 }
 
+/** At most `max` characters (code points), the last one an ellipsis when cut. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text
   const chars = Array.from(text)
@@ -28,32 +38,17 @@ export function truncate(text: string, max: number): string {
   return chars.slice(0, Math.max(0, max - 1)).join('') + '…'
 }
 
-/**
- * Replaces every occurrence of each secret, as written, URL-encoded or JSON
- * escaped. With `cut`, the text was cut short: a beginning of a secret at
- * its very end goes too, since the runner masks only whole secrets.
- */
-export function redact(text: string, secrets: readonly string[], cut = false): string {
-  let out = text
-  // Longest first, so a secret that contains another is replaced whole.
-  const ordered = [...secrets].sort((a, b) => b.length - a.length)
-  for (const secret of ordered) {
-    if (secret.length < 4) continue
-    for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
-      out = out.split(form).join('***')
-    }
-  }
-  if (cut) {
-    for (const secret of ordered) {
-      for (let n = secret.length - 1; n >= 4; n--) {
-        if (out.endsWith(secret.slice(0, n))) {
-          out = out.slice(0, out.length - n) + '***'
-          break
-        }
-      }
-    }
-  }
-  return out
+/** A short quote of a value, for messages about it. */
+export function quote(text: string, max = 40): string {
+  return JSON.stringify(truncate(text, max))
+}
+
+export function elapsed(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */

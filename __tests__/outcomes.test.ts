@@ -1,0 +1,36 @@
+import { describe, expect, test } from '@jest/globals'
+import { describeStatus, hintFor, shortLocation } from '../src/outcomes.js'
+
+const LINE_BREAK = /[\n\r\u2028\u2029]/
+
+describe('hintFor', () => {
+  test.each([
+    [400, /"key" and "upload-id"/],
+    [401, /synthetics_write/],
+    [403, /same organisation.*"site".*synthetics_write/],
+    [404, /"test-id".*ignore-not-found/],
+    [408, /safe to run the step again/],
+    [429, /Rate limited/],
+    [500, /safe to run the step again/],
+    [503, /safe to run the step again/],
+    [301, /redirect/],
+    [307, /never follows/],
+    [418, /Unexpected/]
+  ])('%d', (status, pattern) => {
+    expect(hintFor(status)).toMatch(pattern)
+  })
+})
+
+describe('describeStatus and shortLocation', () => {
+  test('known statuses get their name, others their number', () => {
+    expect(describeStatus(404)).toBe('404 Not Found')
+    expect(describeStatus(503)).toBe('503 Service Unavailable')
+    expect(describeStatus(418)).toBe('418')
+  })
+
+  test('a Location loses its query (which may hold tokens) but keeps its host', () => {
+    expect(shortLocation('https://evil.example/path?token=secret#x')).toBe('https://evil.example/path')
+    expect(shortLocation(undefined)).toMatch(/no Location/)
+    expect(shortLocation('/relative\n::error::x')).not.toMatch(LINE_BREAK)
+  })
+})

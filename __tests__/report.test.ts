@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, test } from '@jest/globals'
+import { parse } from 'yaml'
+import type { UploadResult } from '../src/outcomes.js'
+import { reportInvalidInputs, reportResults, type RunFacts } from '../src/report.js'
+
+const declared = Object.keys(
+  (parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as { outputs: Record<string, unknown> })
+    .outputs
+).sort()
+
+const SINGLE: RunFacts = { batch: false, dryRun: false, siteLabel: 'datadoghq.com (US1)', tookMs: 1234 }
+const BATCH: RunFacts = { ...SINGLE, batch: true }
+
+function result(n: number, overrides: Partial<UploadResult> = {}): UploadResult {
+  return {
+    upload: { testId: 'abc-def-123', key: `org/api-upload-file/abc-def-123/${n}.json`, uploadId: `u${n}` },
+    outcome: 'aborted',
+    status: 204,
+    errors: [],
+    attempts: 1,
+    message: `Aborted upload u${n}.`,
+    ...overrides
+  }
+}
+
+const refused = (n: number): UploadResult =>
+  result(n, {
+    outcome: 'failed',
+    kind: 'http',
+    status: 403,
+    errors: [`Forbidden ${n}`],
+    message: `Datadog refused to abort upload u${n}.`,
+    hint: 'Check the keys.'
+  })
+
+describe('reportResults', () => {
+  test('one aborted upload: every declared output, the status, no failure and no closing line', () => {
+    const report = reportResults([result(1)], SINGLE)
+    expect(Object.keys(report.outputs).sort()).toEqual(declared)
+    expect(report.outputs).toMatchObject({ status: '204', aborted: 'true', 'aborted-count': '1', errors: '[]' })
+    expect(report.failure).toBeUndefined()
+    expect(report.messages).toEqual([{ level: 'info', text: 'Aborted upload u1.' }])
+  })
+
+  test('one refused upload fails the step with its message and hint', () => {
+    const report = reportResults([refused(1)], SINGLE)
+    expect(report.failure).toBe('Datadog refused to abort upload u1. Check the keys.')
+    expect(report.outputs).toMatchObject({ status: '403', aborted: 'false', 'failed-count': '1' })
+    expect(JSON.parse(report.outputs.errors ?? '')).toEqual(['Forbidden 1'])
+    expect(JSON.parse(report.outputs.results ?? '')).toEqual([
+      expect.objectContaining({ uploadId: 'u1', outcome: 'failed', kind: 'http', status: 403, attempts: 1 })
+    ])
+  })
+
+  test('a batch caps annotations at nine of a kind, keeps the rest in the log and counts exactly', () => {
+    const results = [result(0), ...Array.from({ length: 12 }, (_, i) => refused(i + 1))]
+    const report = reportResults(results, BATCH)
+    const errors = report.messages.filter(m => m.level === 'error')
+    expect(errors).toHaveLength(9)
+    expect(errors[0]).toEqual({ level: 'error', text: 'Forbidden 1', title: 'Datadog 403 for upload u1' })
+    expect(report.messages.filter(m => m.text.startsWith('Error (Datadog 403 for upload u'))).toHaveLength(3)
+    expect(report.messages.filter(m => m.text.startsWith('Failed: '))).toHaveLength(12)
+    expect(report.outputs).toMatchObject({ status: '', 'aborted-count': '1', 'failed-count': '12', attempts: '13' })
+    expect(report.failure).toBe(
+      '12 of 13 uploads could not be aborted (1 aborted, 0 not found); see the errors above and the results output.'
+    )
+  })
+
+  test('a successful batch ends with one closing line and no failure', () => {
+    const notFound = result(2, { outcome: 'not-found', status: 404, message: 'Not found.', warning: 'Gone.' })
+    const report = reportResults([result(1), notFound], BATCH)
+    expect(report.failure).toBeUndefined()
+    expect(report.messages.at(-1)).toEqual({
+      level: 'info',
+      text: 'Done: 1 aborted, 1 not found, 0 dry run, in 1.2 s.'
+    })
+    expect(report.messages).toContainEqual({ level: 'warning', text: 'Gone.', title: 'Upload u2' })
+    expect(report.outputs).toMatchObject({ aborted: 'false', 'not-found-count': '1' })
+  })
+})
+
+describe('reportInvalidInputs', () => {
+  test('sets every declared output with zero counts, and fails naming how many problems', () => {
+    const report = reportInvalidInputs(['Input "key" is empty.', 'Input "timeout" must be a number.'], false)
+    expect(Object.keys(report.outputs).sort()).toEqual(declared)
+    expect(report.outputs).toMatchObject({
+      aborted: 'false',
+      attempts: '0',
+      'aborted-count': '0',
+      'not-found-count': '0',
+      'failed-count': '0',
+      results: '[]',
+      'dry-run': 'false'
+    })
+    expect(JSON.parse(report.outputs.errors ?? '')).toHaveLength(2)
+    expect(report.messages.every(m => m.level === 'error' && m.title === 'Invalid input')).toBe(true)
+    expect(report.failure).toBe('2 input problem(s), listed above; no request was sent.')
+    expect(report.summary).toContain('Invalid inputs: no request was sent.')
+  })
+})

@@ -1,0 +1,148 @@
+import type { Problems } from './problems.js'
+import { LIMITS, type Upload } from './settings.js'
+import { truncate } from './text.js'
+import { checkField, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
+
+// The uploads manifest: the `uploads` input or the `uploads-file` file. It
+// holds entries (`{testId?, key, uploadId}`), Datadog's presigned-URLs
+// answers as received, or a list of either; as one JSON value or as JSON
+// Lines.
+
+/** Parses the manifest named `name`; undefined when any entry is wrong. */
+export function parseManifest(
+  problems: Problems,
+  name: string,
+  text: string,
+  defaultTestId: string | undefined
+): Upload[] | undefined {
+  const data = parseJson(problems, name, text)
+  if (data === undefined) return undefined
+  const entries = Array.isArray(data) ? data : [data]
+  if (entries.length === 0) {
+    // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+    problems.warn(`Input "${name}" is an empty list: there is nothing to abort.`)
+    return []
+  }
+  if (entries.length > LIMITS.uploads) {
+    return problems.error(
+      `Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`
+    )
+  }
+  const list: Upload[] = []
+  const seen = new Set<string>()
+  const before = problems.count
+  entries.forEach((entry, index) => {
+    const where = Array.isArray(data) ? `${name}[${index}]` : name
+    const upload = parseEntry(problems, { where, entry, defaultTestId })
+    if (!upload) return
+    const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId])
+    if (seen.has(identity)) return
+    seen.add(identity)
+    list.push(upload)
+  })
+  return problems.count > before ? undefined : list
+}
+
+function parseJson(problems: Problems, name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch (error) {
+    // A script that appends each answer as it starts an upload writes JSON
+    // Lines: one value a line.
+    const lines = parseJsonLines(text)
+    if (lines !== undefined) return lines
+    return problems.error(
+      `Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${truncate((error as Error).message, 120)}).`
+    )
+  }
+}
+
+function parseJsonLines(text: string): unknown[] | undefined {
+  const lines = text.split('\n').filter(line => line.trim() !== '')
+  if (lines.length < 2) return undefined
+  try {
+    return lines.flatMap(line => {
+      const value = JSON.parse(line) as unknown
+      return Array.isArray(value) ? (value as unknown[]) : [value]
+    })
+  } catch {
+    return undefined
+  }
+}
+
+interface EntryInput {
+  /** `uploads[3]`, or the input's name for a lone value. */
+  readonly where: string
+  readonly entry: unknown
+  readonly defaultTestId: string | undefined
+}
+
+/** Where an entry's key and upload ID are: its own fields, or those of a presigned-URLs answer. */
+interface Fields {
+  readonly record: Record<string, unknown>
+  readonly path: string
+  readonly uploadIdField: string
+}
+
+function fieldsOf(where: string, record: Record<string, unknown>): Fields {
+  const presigned = record['multipart_presigned_urls_params']
+  if (isRecord(presigned)) {
+    return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' }
+  }
+  // Datadog's own answers spell it upload_id.
+  const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
+  return { record, path: where, uploadIdField }
+}
+
+function parseEntry(problems: Problems, input: EntryInput): Upload | undefined {
+  const { where, entry } = input
+  if (!isRecord(entry)) {
+    return problems.error(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`)
+  }
+  const fields = fieldsOf(where, entry)
+  const key = stringField(problems, fields, 'key', LIMITS.keyChars)
+  const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars)
+  const testId = entryTestId(problems, input, entry, key)
+  if (testId === undefined || key === undefined || uploadId === undefined) return undefined
+  warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
+  return { testId, key, uploadId }
+}
+
+function entryTestId(
+  problems: Problems,
+  input: EntryInput,
+  entry: Record<string, unknown>,
+  key: string | undefined
+): string | undefined {
+  const own = entry['testId']
+  if (own !== undefined) {
+    if (typeof own !== 'string') return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`)
+    return parseTestId(problems, `${input.where}.testId`, own.trim(), LIMITS.testIdChars)
+  }
+  if (input.defaultTestId !== undefined) return input.defaultTestId
+  if (key === undefined) return undefined
+  return (
+    testIdFromKey(key) ??
+    problems.error(
+      `${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`
+    )
+  )
+}
+
+function stringField(problems: Problems, fields: Fields, field: string, max: number): string | undefined {
+  const value = fields.record[field]
+  const label = `${fields.path}.${field}`
+  if (value === undefined || value === null) return problems.error(`${label} is missing.`)
+  if (typeof value !== 'string') return problems.error(`${label} must be a string, not ${describe(value)}.`)
+  return checkField(problems, { label, value: value.trim(), max })
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  return typeof value === 'string' ? 'a string' : `a ${typeof value}`
+}

@@ -1,0 +1,135 @@
+import { countOutcomes, type UploadResult } from './outcomes.js'
+import { renderInputErrors, renderSummary } from './summary.js'
+import { elapsed, oneLine } from './text.js'
+
+// What the step says about a run, as plain values: the shell prints the
+// messages in order, sets the outputs, writes the summary and fails the step
+// with the failure line.
+
+interface Message {
+  readonly level: 'info' | 'warning' | 'error'
+  readonly text: string
+  /** The annotation's title, for warnings and errors. */
+  readonly title?: string
+}
+
+export interface Report {
+  /** In the order they are printed. */
+  readonly messages: readonly Message[]
+  readonly outputs: Readonly<Record<string, string>>
+  /** Markdown for the job summary. */
+  readonly summary: string
+  /** The line the step fails with; undefined when it succeeds. */
+  readonly failure?: string
+}
+
+/** What a report needs to know about the run beyond its results. */
+export interface RunFacts {
+  readonly batch: boolean
+  readonly dryRun: boolean
+  readonly siteLabel: string
+  readonly tookMs: number
+}
+
+// GitHub shows about ten annotations of a kind per step; past that, the
+// log keeps the rest and the final failure stays visible.
+const MAX_ANNOTATIONS = 9
+const MAX_FAILURE_LINES = 50
+
+/** The report of a step that stopped at its inputs: nothing was sent. */
+export function reportInvalidInputs(errors: readonly string[], dryRun: boolean): Report {
+  return {
+    messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
+    outputs: outputsOf([], { batch: true, dryRun, errors }),
+    summary: renderInputErrors(errors),
+    failure: `${errors.length} input problem(s), listed above; no request was sent.`
+  }
+}
+
+export function reportResults(results: readonly UploadResult[], facts: RunFacts): Report {
+  const failures = results.filter(isFailure)
+  const counts = countOutcomes(results)
+  const messages: Message[] = []
+  for (const r of results) {
+    const upload = oneLine(r.upload.uploadId, 80)
+    if (r.warning) messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` })
+    if (isFailure(r)) {
+      const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`
+      for (const text of r.errors) messages.push({ level: 'error', text, title })
+    } else {
+      messages.push({ level: 'info', text: r.message })
+    }
+  }
+  const report = {
+    outputs: outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) }),
+    summary: renderSummary(results, facts.siteLabel, facts.dryRun)
+  }
+  const capped = capAnnotations(messages)
+  if (failures.length === 0) {
+    const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${counts.aborted} aborted, ${counts['not-found']} not found, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`
+    const closing: Message[] = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : []
+    return { ...report, messages: [...capped, ...closing] }
+  }
+  if (!facts.batch && results[0]) {
+    const only = results[0]
+    return { ...report, messages: capped, failure: [only.message, only.hint].filter(Boolean).join(' ') }
+  }
+  const listed: Message[] = failures
+    .slice(0, MAX_FAILURE_LINES)
+    .map(r => ({ level: 'info', text: `Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}` }))
+  if (failures.length > MAX_FAILURE_LINES) {
+    listed.push({
+      level: 'info',
+      text: `... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`
+    })
+  }
+  return {
+    ...report,
+    messages: [...capped, ...listed],
+    failure: `${failures.length} of ${results.length} uploads could not be aborted (${counts.aborted} aborted, ${counts['not-found']} not found); see the errors above and the results output.`
+  }
+}
+
+function isFailure(r: UploadResult): boolean {
+  return r.outcome === 'failed' || r.outcome === 'cancelled'
+}
+
+/** Past the cap, warnings and errors go to the log as plain lines. */
+function capAnnotations(messages: readonly Message[]): Message[] {
+  const shown = { error: 0, warning: 0, info: 0 }
+  return messages.map(m => {
+    if (m.level === 'info' || shown[m.level]++ < MAX_ANNOTATIONS) return m
+    return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` }
+  })
+}
+
+/** Every declared output, whatever happened, so later steps can branch on them. */
+function outputsOf(
+  results: readonly UploadResult[],
+  facts: { batch: boolean; dryRun: boolean; errors: readonly string[] }
+): Record<string, string> {
+  const counts = countOutcomes(results)
+  const only = facts.batch ? undefined : results[0]
+  return {
+    status: only?.status === undefined ? '' : String(only.status),
+    aborted: String(results.length > 0 && counts.aborted === results.length),
+    errors: JSON.stringify(facts.errors),
+    attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
+    'aborted-count': String(counts.aborted),
+    'not-found-count': String(counts['not-found']),
+    'failed-count': String(counts.failed + counts.cancelled),
+    'dry-run': String(facts.dryRun),
+    results: JSON.stringify(
+      results.map(r => ({
+        testId: r.upload.testId,
+        key: r.upload.key,
+        uploadId: r.upload.uploadId,
+        status: r.status ?? null,
+        outcome: r.outcome,
+        kind: r.kind ?? null,
+        attempts: r.attempts,
+        errors: r.errors
+      }))
+    )
+  }
+}

@@ -1,0 +1,87 @@
+import type { Problems } from './problems.js'
+import { hasControl, quote } from './text.js'
+
+// The rules for the three values that name one upload: a test's public ID,
+// the file's key and the upload ID.
+
+const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/
+
+export const MISSING_OUTPUT_HINT =
+  'An input wired to a step output arrives empty when that output was never set: ' +
+  'check the step id and output name, or guard this step with ' +
+  "`if: steps.<step id>.outputs.<output name> != ''`."
+
+/** A field that names an upload: where it came from, its value and its length limit. */
+export interface Field {
+  /** `Input "key"` or `uploads[3].uploadId`. */
+  readonly label: string
+  readonly value: string
+  readonly max: number
+  /** Given as a step input, which may be wired to a step output that was never set. */
+  readonly isInput?: boolean
+}
+
+/** The value, trimmed, when it is non-empty, one line and within its limit. */
+export function checkField(problems: Problems, field: Field): string | undefined {
+  const { label, value, max } = field
+  if (value === '') return problems.error(`${label} is empty.${field.isInput ? ' ' + MISSING_OUTPUT_HINT : ''}`)
+  if (hasControl(value))
+    return problems.error(`${label} contains control characters or line breaks; paste the value alone.`)
+  if (value.length > max)
+    return problems.error(`${label} is ${value.length} characters long; at most ${max} are accepted.`)
+  return value
+}
+
+/**
+ * A test's public ID, or a pasted test URL whose path holds one. Anything
+ * that could change the request path is refused; the ID is URL-encoded
+ * into the path all the same.
+ */
+export function parseTestId(problems: Problems, label: string, value: string, maxChars: number): string | undefined {
+  if (value === '')
+    return problems.error(`${label} is empty: give the public ID of the Synthetic test (like abc-def-123).`)
+  if (/^https?:\/\//i.test(value)) {
+    let segments: string[] = []
+    try {
+      segments = new URL(value).pathname.split('/').filter(Boolean)
+    } catch {
+      /* reported below */
+    }
+    const id = [...segments].reverse().find(s => PUBLIC_ID_SHAPE.test(s.toLowerCase()))
+    if (id === undefined)
+      return problems.error(`${label} is a URL with no test public ID (like abc-def-123) in its path.`)
+    return id.toLowerCase()
+  }
+  if (hasControl(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
+    return problems.error(
+      `${label} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`
+    )
+  }
+  if (value.length > maxChars) {
+    return problems.error(`${label} is ${value.length} characters long; a public ID is like abc-def-123.`)
+  }
+  // Public IDs are lower case; one typed in capitals is the same test.
+  if (PUBLIC_ID_SHAPE.test(value.toLowerCase())) return value.toLowerCase()
+  problems.warn(`${label} ${quote(value, 64)} is not shaped like a public ID (abc-def-123); sending it as given.`)
+  return value
+}
+
+/** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */
+export function testIdFromKey(key: string): string | undefined {
+  const segment = key.split('/')[2]
+  return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined
+}
+
+/** Warns when the key names another test than the one the abort goes to. */
+export function warnIfKeyOfOtherTest(
+  problems: Problems,
+  prefix: string,
+  upload: { testId: string; key: string }
+): void {
+  const owner = testIdFromKey(upload.key)
+  if (owner !== undefined && owner !== upload.testId) {
+    problems.warn(
+      `${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${upload.testId}; Datadog answers 404 for an upload of another test.`
+    )
+  }
+}

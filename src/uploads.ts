@@ -1,0 +1,90 @@
+import { parseManifest } from './manifest.js'
+import type { Problems } from './problems.js'
+import { LIMITS, type Upload } from './settings.js'
+import { quote } from './text.js'
+import { checkField, MISSING_OUTPUT_HINT, parseTestId, warnIfKeyOfOtherTest } from './upload.js'
+
+/** The upload inputs, trimmed. */
+export interface UploadInputs {
+  readonly testId: string
+  readonly key: string
+  readonly uploadId: string
+  readonly uploads: string
+  readonly uploadsFile: string
+}
+
+export interface Uploads {
+  readonly list: Upload[]
+  /** Many uploads from a manifest, or the one of test-id / key / upload-id. */
+  readonly batch: boolean
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file (paths are relative to the workspace)',
+  EACCES: 'permission denied',
+  EISDIR: 'a directory, not a file',
+  ENOTREG: 'not a regular file',
+  EFBIG: `larger than ${LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
+}
+
+/**
+ * Decides between one upload (test-id, key, upload-id) and many (uploads or
+ * uploads-file), and parses whichever was given.
+ */
+export function parseUploads(
+  problems: Problems,
+  inputs: UploadInputs,
+  readFile: (path: string) => string
+): Uploads | undefined {
+  const given = (pairs: [string, string][]): string[] => pairs.filter(([, value]) => value !== '').map(([name]) => name)
+  const single = given([
+    ['key', inputs.key],
+    ['upload-id', inputs.uploadId]
+  ])
+  const manifests = given([
+    ['uploads', inputs.uploads],
+    ['uploads-file', inputs.uploadsFile]
+  ])
+  const [manifest] = manifests
+  if (manifests.length === 2) return problems.error('Give either "uploads" or "uploads-file", not both.')
+  if (manifest && single.length > 0) {
+    const named = single.map(n => `"${n}"`).join(' and ')
+    return problems.error(
+      `Give either the single upload ("key" and "upload-id") or the list ("${manifest}"), not both: ${named} ${single.length > 1 ? 'are' : 'is'} set too.`
+    )
+  }
+
+  const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, LIMITS.testIdChars) : undefined
+  if (!manifest) return singleUpload(problems, inputs, testId)
+
+  let text = inputs.uploads
+  if (manifest === 'uploads-file') {
+    try {
+      text = readFile(inputs.uploadsFile)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+      const why = FILE_ERRORS[code] ?? 'unreadable'
+      return problems.error(`Input "uploads-file": cannot read ${quote(inputs.uploadsFile)}: ${why} (${code}).`)
+    }
+  }
+  const list = parseManifest(problems, manifest, text, testId)
+  return list && { list, batch: true }
+}
+
+function singleUpload(problems: Problems, inputs: UploadInputs, testId: string | undefined): Uploads | undefined {
+  if (!inputs.testId) {
+    problems.error(
+      `Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`
+    )
+  }
+  const key = checkField(problems, { label: 'Input "key"', value: inputs.key, max: LIMITS.keyChars, isInput: true })
+  const uploadId = checkField(problems, {
+    label: 'Input "upload-id"',
+    value: inputs.uploadId,
+    max: LIMITS.uploadIdChars,
+    isInput: true
+  })
+  if (testId === undefined || key === undefined || uploadId === undefined) return undefined
+  warnIfKeyOfOtherTest(problems, '', { testId, key })
+  return { list: [{ testId, key, uploadId }], batch: false }
+}
