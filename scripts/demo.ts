@@ -2,7 +2,7 @@
 // it half-uploaded as a dead CI job would, then runs the bundled action
 // against it exactly as a GitHub runner does and shows what a user would see.
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.ts'
-import { runAction, type RunResult } from './runner.ts'
+import { COMMITTED_BUNDLE, runAction, type RunResult } from '../__tests__/support/runner.ts'
 
 const TEST_ID = 'abc-def-123'
 const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
@@ -75,7 +75,7 @@ try {
     key: upload.key,
     'upload-id': upload.uploadId
   }
-  const first = await runAction({ inputs })
+  const first = await runAction({ bundle: COMMITTED_BUNDLE, inputs })
   show('Cleanup step: node dist/index.js (Node 24, as the runner starts it)', first)
   console.log('Job summary:')
   console.log(
@@ -89,9 +89,9 @@ try {
     `\nUpload ${upload.uploadId} is now ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held.`
   )
 
-  const again = await runAction({ inputs })
+  const again = await runAction({ bundle: COMMITTED_BUNDLE, inputs })
   show('The same step again: the upload is gone, Datadog answers 404', again)
-  const tolerant = await runAction({ inputs: { ...inputs, 'ignore-not-found': 'true' } })
+  const tolerant = await runAction({ bundle: COMMITTED_BUNDLE, inputs: { ...inputs, 'ignore-not-found': 'true' } })
   show('Again with ignore-not-found: true', tolerant)
 
   ok =

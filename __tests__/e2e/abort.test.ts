@@ -1,9 +1,9 @@
-// The committed bundle, run as a runner runs it, against the local emulator.
+// A bundle of the current src/, run as a runner runs it, against the local emulator.
 import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
-import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../../scripts/runner.ts'
+import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator
