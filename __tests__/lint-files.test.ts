@@ -89,6 +89,19 @@ function tableNames(markdown: string, title: string): string[] | undefined {
   return names
 }
 
+/** The second column of each row of the table under `title`, by the name in its first column. */
+function secondColumn(markdown: string, title: string): Map<string, string> {
+  const lines = markdown.split('\n')
+  const start = lines.findIndex(line => new RegExp(`^#{1,6}\\s+${title}\\b`, 'i').test(line))
+  const cells = new Map<string, string>()
+  for (const line of lines.slice(start + 1)) {
+    if (/^#{1,6}\s/.test(line)) break
+    const row = /^\|\s*`([^`]+)`\s*\|([^|]*)\|/.exec(line)
+    if (row?.[1] !== undefined) cells.set(row[1], (row[2] ?? '').trim())
+  }
+  return cells
+}
+
 function difference(a: string[], b: string[]): string[] {
   return a.filter(name => !b.includes(name))
 }
@@ -181,6 +194,19 @@ describe('README.md', () => {
 
   readmeTest('lists exactly the inputs of action.yml', () => {
     expect(tableMismatch(README ?? '', 'Inputs', INPUTS)).toEqual({ missing: [], unknown: [] })
+  })
+
+  readmeTest("shows action.yml's default of each input, and no made-up one", () => {
+    // An input without a default may say what it falls back to, but must not
+    // read as a literal default: "none: falls back to ...".
+    const defaults = secondColumn(README ?? '', 'Inputs')
+    const wrong = INPUTS.flatMap(name => {
+      const declared = (ACTION.inputs?.[name] as { default?: string } | undefined)?.default
+      const shown = defaults.get(name) ?? ''
+      const ok = declared === undefined ? shown === '' || shown.startsWith('none') : shown === `\`${declared}\``
+      return ok ? [] : [`${name}: README shows "${shown}", action.yml has ${JSON.stringify(declared)}`]
+    })
+    expect(wrong).toEqual([])
   })
 
   readmeTest('lists exactly the outputs of action.yml', () => {
