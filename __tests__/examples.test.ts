@@ -10,6 +10,10 @@ import { expressionsInRun, yamlBlocks } from './workflow-text.ts'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
 const BLOCKS = yamlBlocks(README)
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string
+  repository?: { type?: string; url?: string }
+}
 const WORKFLOW_DIR = join(ROOT, '.github', 'workflows')
 const WORKFLOWS = readdirSync(WORKFLOW_DIR).filter(name => /\.ya?ml$/.test(name))
 
@@ -63,6 +67,27 @@ describe('README.md examples', () => {
       .filter(path => path !== '')
     expect(scripts.length).toBeGreaterThan(0)
     expect(scripts.filter(path => !existsSync(join(ROOT, path)))).toEqual([])
+  })
+})
+
+describe('the repository users pin', () => {
+  const url = PACKAGE.repository?.url ?? ''
+  const repository = /^git\+https:\/\/github\.com\/([\w.-]+\/[\w.-]+?)\.git$/.exec(url)?.[1]
+
+  test('package.json names it once, as a GitHub repository named after the package', () => {
+    expect(PACKAGE.repository?.type).toBe('git')
+    expect(repository).toBeDefined()
+    expect(repository?.split('/')[1]).toBe(PACKAGE.name)
+  })
+
+  test("every uses: in the README is that repository or one of GitHub's own actions", () => {
+    const refs = [...README.matchAll(/uses:\s*([^\s@`]+)@/g)].map(m => m[1] ?? '')
+    expect(refs.filter(ref => ref === repository).length).toBeGreaterThanOrEqual(3)
+    expect(refs.filter(ref => ref !== repository && !ref.startsWith('actions/'))).toEqual([])
+  })
+
+  test('no placeholder owner is left in the README', () => {
+    expect(README).not.toMatch(/your-org|OWNER\/|<owner>/i)
   })
 })
 
