@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { changelogSection } from '../scripts/changelog-section.ts'
-import { NODE24 } from '../scripts/runner.ts'
+import { NODE24 } from './support/runner.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CHANGELOG = readFileSync(new URL('../CHANGELOG.md', import.meta.url), 'utf8')

