@@ -2,6 +2,15 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import {
+  abortUpload,
+  callApi,
+  completeUpload,
+  putPart,
+  startUpload,
+  uploadStateOf,
+  type CallOptions
+} from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type KeyPair } from '../emulator/server.ts'
 
 const TEST = 'abc-def-123'
@@ -27,39 +36,16 @@ afterEach(() => {
   emu.setLatency(0)
 })
 
-interface CallOptions {
-  keys?: { apiKey?: string; appKey?: string }
-  method?: string
-  signal?: AbortSignal
-  redirect?: 'follow' | 'manual' | 'error'
-}
-
-function call(target: { url: string }, testId: string, op: string, body: unknown, opts: CallOptions = {}) {
-  const keys = opts.keys ?? DEFAULT_KEYS
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
-  if (keys.apiKey !== undefined) headers['DD-API-KEY'] = keys.apiKey
-  if (keys.appKey !== undefined) headers['DD-APPLICATION-KEY'] = keys.appKey
-  const method = opts.method ?? 'POST'
-  return fetch(`${target.url}/api/v2/synthetics/tests/${encodeURIComponent(testId)}/files/${op}`, {
-    method,
-    headers,
-    body: method === 'POST' ? (typeof body === 'string' ? body : JSON.stringify(body)) : undefined,
-    signal: opts.signal,
-    redirect: opts.redirect
-  })
-}
-
 const abort = (
   upload: { key: string; uploadId: string },
   opts: CallOptions = {},
   testId = TEST,
   target: { url: string } = emu
-) => call(target, testId, 'multipart-upload-abort', { key: upload.key, uploadId: upload.uploadId }, opts)
+) => abortUpload(target.url, testId, upload, opts)
 
 async function withPart(testId = TEST) {
   const upload = emu.startUpload(testId)
-  const put = await fetch(upload.urls['1'] ?? '', { method: 'PUT', body: 'part one bytes' })
-  expect(put.status).toBe(200)
+  await putPart(upload.urls['1'] ?? '', 'part one bytes')
   return upload
 }
 
@@ -71,15 +57,7 @@ async function errorsOf(res: Response): Promise<string[]> {
 describe('multipart flow', () => {
   test('start, PUT parts, complete, download', async () => {
     const parts = [Buffer.from('{"hello":'), Buffer.from('"world"}')]
-    const start = await call(emu, TEST, 'multipart-presigned-urls', {
-      bucketKeyPrefix: 'api-upload-file',
-      parts: parts.map((p, i) => ({ md5: createHash('md5').update(p).digest('base64'), partNumber: i + 1 }))
-    })
-    expect(start.status).toBe(200)
-    const started = (await start.json()) as {
-      bucketKey: string
-      multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
-    }
+    const started = await startUpload(emu.url, TEST, parts)
     const { key, upload_id: uploadId, urls } = started.multipart_presigned_urls_params
     expect(key).toMatch(/^org-1\/api-upload-file\/abc-def-123\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d_[0-9a-f-]{36}\.json$/)
     expect(key.endsWith(started.bucketKey)).toBe(true)
@@ -87,22 +65,17 @@ describe('multipart flow', () => {
 
     const etags: string[] = []
     for (const [i, part] of parts.entries()) {
-      const put = await fetch(urls[String(i + 1)] ?? '', { method: 'PUT', body: part })
-      expect(put.status).toBe(200)
-      expect(put.headers.get('etag')).toBe(`"${createHash('md5').update(part).digest('hex')}"`)
-      etags.push(put.headers.get('etag') ?? '')
+      const etag = await putPart(urls[String(i + 1)] ?? '', part)
+      expect(etag).toBe(`"${createHash('md5').update(part).digest('hex')}"`)
+      etags.push(etag)
     }
     expect(emu.storedBytes(uploadId)).toBe(parts[0]!.length + parts[1]!.length)
 
-    const complete = await call(emu, TEST, 'multipart-upload-complete', {
-      key,
-      uploadId,
-      parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 }))
-    })
+    const complete = await completeUpload(emu.url, TEST, { key, uploadId }, etags)
     expect(complete.status).toBe(204)
     expect(emu.uploadState(uploadId)).toBe('completed')
 
-    const download = await call(emu, TEST, 'download', { bucketKey: started.bucketKey })
+    const download = await callApi(emu.url, TEST, 'download', { bucketKey: started.bucketKey })
     expect(download.status).toBe(200)
     const { url } = (await download.json()) as { url: string }
     expect(await (await fetch(url)).text()).toBe('{"hello":"world"}')
@@ -131,9 +104,8 @@ describe('multipart flow', () => {
 
   test('admin endpoints report upload state and stats', async () => {
     const upload = await withPart()
-    const state = await fetch(`${emu.url}/_emulator/uploads/${upload.uploadId}`)
-    expect(await state.json()).toEqual({ state: 'open', storedBytes: 14 })
-    expect((await fetch(`${emu.url}/_emulator/uploads/nope`)).status).toBe(404)
+    expect(await uploadStateOf(emu.url, upload.uploadId)).toEqual({ state: 'open', storedBytes: 14 })
+    expect(await uploadStateOf(emu.url, 'nope')).toBeUndefined()
     const stats = (await (await fetch(`${emu.url}/_emulator/stats`)).json()) as Record<string, number>
     expect(stats.requests).toBe(emu.requests.length)
     expect(Object.keys(stats).sort()).toEqual(['aborts', 'maxConcurrent', 'rateLimited', 'requests'])
@@ -164,11 +136,7 @@ describe('abort errors', () => {
   test('abort after complete gives 404', async () => {
     const upload = await withPart()
     const etag = `"${createHash('md5').update('part one bytes').digest('hex')}"`
-    const complete = await call(emu, TEST, 'multipart-upload-complete', {
-      key: upload.key,
-      uploadId: upload.uploadId,
-      parts: [{ ETag: etag, PartNumber: 1 }]
-    })
+    const complete = await completeUpload(emu.url, TEST, upload, [etag])
     expect(complete.status).toBe(204)
     const res = await abort(upload)
     expect(res.status).toBe(404)
@@ -221,13 +189,13 @@ describe('abort errors', () => {
     ['a numeric uploadId', { key: 'k', uploadId: 42 }, /'uploadId' must be a non-empty string/],
     ['an empty key', { key: '', uploadId: 'u' }, /'key' must be a non-empty string/]
   ])('a body with %s gives 400 naming the problem', async (_label, body, message) => {
-    const res = await call(emu, TEST, 'multipart-upload-abort', body)
+    const res = await callApi(emu.url, TEST, 'multipart-upload-abort', body)
     expect(res.status).toBe(400)
     expect((await errorsOf(res))[0]).toMatch(message)
   })
 
   test('bodies over 1 MiB give 413', async () => {
-    const res = await call(emu, TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
+    const res = await callApi(emu.url, TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
     expect(res.status).toBe(413)
   })
 
@@ -235,7 +203,7 @@ describe('abort errors', () => {
     const unknown = await fetch(`${emu.url}/api/v2/synthetics/tests/${TEST}/files/nope`, { method: 'POST' })
     expect(unknown.status).toBe(404)
     expect(await errorsOf(unknown)).toEqual(['Not found'])
-    const wrong = await call(emu, TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
+    const wrong = await callApi(emu.url, TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
     expect(wrong.status).toBe(405)
     expect(wrong.headers.get('allow')).toBe('POST')
   })
@@ -301,11 +269,7 @@ describe('faults', () => {
       { kind: 'status', status: 503 },
       { kind: 'status', status: 429, headers: { 'X-RateLimit-Reset': '7' } }
     ])
-    const start = await call(emu, TEST, 'multipart-presigned-urls', {
-      bucketKeyPrefix: 'api-upload-file',
-      parts: [{ md5: 'x', partNumber: 1 }]
-    })
-    expect(start.status).toBe(200)
+    await startUpload(emu.url, TEST, ['x'])
     const upload = emu.startUpload(TEST)
     const first = await abort(upload)
     expect(first.status).toBe(503)
@@ -452,8 +416,7 @@ describe('lifecycle', () => {
     const res = await abort(ready.upload, {}, TEST, ready)
     expect(res.status).toBe(204)
     expect(res.headers.get('x-ratelimit-limit')).toBe('10')
-    const state = await fetch(`${ready.url}/_emulator/uploads/${ready.upload.uploadId}`)
-    expect(await state.json()).toEqual({ state: 'aborted', storedBytes: 0 })
+    expect(await uploadStateOf(ready.url, ready.upload.uploadId)).toEqual({ state: 'aborted', storedBytes: 0 })
 
     child.kill('SIGTERM')
     const [code] = (await once(child, 'exit')) as [number | null]
