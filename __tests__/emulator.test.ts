@@ -6,6 +6,7 @@ import {
   abortUpload,
   callApi,
   completeUpload,
+  md5Base64,
   putPart,
   startUpload,
   uploadStateOf,
@@ -16,6 +17,7 @@ import { DEFAULT_KEYS, startEmulator, type Emulator, type KeyPair } from '../emu
 const TEST = 'abc-def-123'
 const OTHER_TEST = 'xyz-uvw-789'
 const READ_ONLY: KeyPair = { apiKey: 'a'.repeat(32), appKey: 'b'.repeat(40), permissions: ['synthetics_read'] }
+const WRITE_ONLY: KeyPair = { apiKey: 'e'.repeat(32), appKey: 'f'.repeat(40), permissions: ['synthetics_write'] }
 const TRIGGER: KeyPair = {
   apiKey: 'c'.repeat(32),
   appKey: 'd'.repeat(40),
@@ -25,7 +27,7 @@ const TRIGGER: KeyPair = {
 let emu: Emulator
 
 beforeAll(async () => {
-  emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, TRIGGER] })
+  emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, WRITE_ONLY, TRIGGER] })
 })
 afterAll(async () => {
   await emu.close()
@@ -79,6 +81,33 @@ describe('multipart flow', () => {
     expect(download.status).toBe(200)
     const { url } = (await download.json()) as { url: string }
     expect(await (await fetch(url)).text()).toBe('{"hello":"world"}')
+  })
+
+  test('downloading a file needs synthetics_read, which a write permission does not include', async () => {
+    const upload = emu.startUpload(TEST)
+    const etag = await putPart(upload.urls['1'] ?? '', 'file')
+    expect((await completeUpload(emu.url, TEST, upload, [etag])).status).toBe(204)
+    const download = (keys: KeyPair) => callApi(emu.url, TEST, 'download', { bucketKey: upload.bucketKey }, { keys })
+    const denied = await download(WRITE_ONLY)
+    expect(denied.status).toBe(403)
+    expect(await errorsOf(denied)).toEqual(['Forbidden', 'Failed permission authorization checks'])
+    expect((await download(READ_ONLY)).status).toBe(200)
+  })
+
+  test.each([
+    ['padded, 24 characters', md5Base64('part'), 200],
+    ['unpadded, 22 characters', md5Base64('part').replace(/=+$/, ''), 200],
+    ['hex, 32 characters', createHash('md5').update('part').digest('hex'), 400],
+    ['too short', 'AA==', 400],
+    ['too long', `${md5Base64('part')}A`, 400],
+    ['not base64', '!'.repeat(22), 400]
+  ])('a part md5 that is %s gives %d', async (_label, md5, status) => {
+    const res = await callApi(emu.url, TEST, 'multipart-presigned-urls', {
+      bucketKeyPrefix: 'api-upload-file',
+      parts: [{ md5, partNumber: 1 }]
+    })
+    expect(res.status).toBe(status)
+    if (status === 400) expect((await errorsOf(res))[0]).toMatch(/'md5'.*22 to 24 characters/)
   })
 
   test('abort frees the stored parts and closes the upload', async () => {
@@ -170,6 +199,15 @@ describe('abort errors', () => {
       expect(await errorsOf(res)).toEqual(['Forbidden'])
     }
     expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test('403 bodies carry status and code beside the list of errors, as Datadog answers', async () => {
+    const upload = emu.startUpload(TEST)
+    for (const keys of [{}, READ_ONLY]) {
+      const body = (await (await abort(upload, { keys })).json()) as Record<string, unknown>
+      expect(body).toMatchObject({ status: 'error', code: 403 })
+      expect(Object.keys(body).sort()).toEqual(['code', 'errors', 'status'])
+    }
   })
 
   test('a key pair without a write permission gives 403; the trigger permission is enough', async () => {
