@@ -2,16 +2,7 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import {
-  abortUpload,
-  callApi,
-  completeUpload,
-  md5Base64,
-  putPart,
-  startUpload,
-  uploadStateOf,
-  type CallOptions
-} from '../emulator/client.ts'
+import { EmulatorClient, md5Base64, putPart, type CallOptions } from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type KeyPair } from '../emulator/server.ts'
 
 const TEST = 'abc-def-123'
@@ -25,9 +16,11 @@ const TRIGGER: KeyPair = {
 }
 
 let emu: Emulator
+let api: EmulatorClient
 
 beforeAll(async () => {
   emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, WRITE_ONLY, TRIGGER] })
+  api = new EmulatorClient(emu.url)
 })
 afterAll(async () => {
   await emu.close()
@@ -43,7 +36,7 @@ const abort = (
   opts: CallOptions = {},
   testId = TEST,
   target: { url: string } = emu
-) => abortUpload(target.url, testId, upload, opts)
+) => new EmulatorClient(target.url).abort(testId, upload, opts)
 
 async function withPart(testId = TEST) {
   const upload = emu.startUpload(testId)
@@ -59,7 +52,7 @@ async function errorsOf(res: Response): Promise<string[]> {
 describe('multipart flow', () => {
   test('start, PUT parts, complete, download', async () => {
     const parts = [Buffer.from('{"hello":'), Buffer.from('"world"}')]
-    const started = await startUpload(emu.url, TEST, parts)
+    const started = await api.start(TEST, parts)
     const { key, upload_id: uploadId, urls } = started.multipart_presigned_urls_params
     expect(key).toMatch(/^org-1\/api-upload-file\/abc-def-123\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d_[0-9a-f-]{36}\.json$/)
     expect(key.endsWith(started.bucketKey)).toBe(true)
@@ -73,11 +66,11 @@ describe('multipart flow', () => {
     }
     expect(emu.storedBytes(uploadId)).toBe(parts[0]!.length + parts[1]!.length)
 
-    const complete = await completeUpload(emu.url, TEST, { key, uploadId }, etags)
+    const complete = await api.complete(TEST, { key, uploadId }, etags)
     expect(complete.status).toBe(204)
     expect(emu.uploadState(uploadId)).toBe('completed')
 
-    const download = await callApi(emu.url, TEST, 'download', { bucketKey: started.bucketKey })
+    const download = await api.call(TEST, 'download', { bucketKey: started.bucketKey })
     expect(download.status).toBe(200)
     const { url } = (await download.json()) as { url: string }
     expect(await (await fetch(url)).text()).toBe('{"hello":"world"}')
@@ -86,8 +79,8 @@ describe('multipart flow', () => {
   test('downloading a file needs synthetics_read, which a write permission does not include', async () => {
     const upload = emu.startUpload(TEST)
     const etag = await putPart(upload.urls['1'] ?? '', 'file')
-    expect((await completeUpload(emu.url, TEST, upload, [etag])).status).toBe(204)
-    const download = (keys: KeyPair) => callApi(emu.url, TEST, 'download', { bucketKey: upload.bucketKey }, { keys })
+    expect((await api.complete(TEST, upload, [etag])).status).toBe(204)
+    const download = (keys: KeyPair) => api.call(TEST, 'download', { bucketKey: upload.bucketKey }, { keys })
     const denied = await download(WRITE_ONLY)
     expect(denied.status).toBe(403)
     expect(await errorsOf(denied)).toEqual(['Forbidden', 'Failed permission authorization checks'])
@@ -102,7 +95,7 @@ describe('multipart flow', () => {
     ['too long', `${md5Base64('part')}A`, 400],
     ['not base64', '!'.repeat(22), 400]
   ])('a part md5 that is %s gives %d', async (_label, md5, status) => {
-    const res = await callApi(emu.url, TEST, 'multipart-presigned-urls', {
+    const res = await api.call(TEST, 'multipart-presigned-urls', {
       bucketKeyPrefix: 'api-upload-file',
       parts: [{ md5, partNumber: 1 }]
     })
@@ -133,8 +126,8 @@ describe('multipart flow', () => {
 
   test('admin endpoints report upload state and stats', async () => {
     const upload = await withPart()
-    expect(await uploadStateOf(emu.url, upload.uploadId)).toEqual({ state: 'open', storedBytes: 14 })
-    expect(await uploadStateOf(emu.url, 'nope')).toBeUndefined()
+    expect(await api.uploadState(upload.uploadId)).toEqual({ state: 'open', storedBytes: 14 })
+    expect(await api.uploadState('nope')).toBeUndefined()
     const stats = (await (await fetch(`${emu.url}/_emulator/stats`)).json()) as Record<string, number>
     expect(stats.requests).toBe(emu.requests.length)
     expect(Object.keys(stats).sort()).toEqual(['aborts', 'maxConcurrent', 'rateLimited', 'requests'])
@@ -165,7 +158,7 @@ describe('abort errors', () => {
   test('abort after complete gives 404', async () => {
     const upload = await withPart()
     const etag = `"${createHash('md5').update('part one bytes').digest('hex')}"`
-    const complete = await completeUpload(emu.url, TEST, upload, [etag])
+    const complete = await api.complete(TEST, upload, [etag])
     expect(complete.status).toBe(204)
     const res = await abort(upload)
     expect(res.status).toBe(404)
@@ -227,13 +220,13 @@ describe('abort errors', () => {
     ['a numeric uploadId', { key: 'k', uploadId: 42 }, /'uploadId' must be a non-empty string/],
     ['an empty key', { key: '', uploadId: 'u' }, /'key' must be a non-empty string/]
   ])('a body with %s gives 400 naming the problem', async (_label, body, message) => {
-    const res = await callApi(emu.url, TEST, 'multipart-upload-abort', body)
+    const res = await api.call(TEST, 'multipart-upload-abort', body)
     expect(res.status).toBe(400)
     expect((await errorsOf(res))[0]).toMatch(message)
   })
 
   test('bodies over 1 MiB give 413', async () => {
-    const res = await callApi(emu.url, TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
+    const res = await api.call(TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
     expect(res.status).toBe(413)
   })
 
@@ -241,7 +234,7 @@ describe('abort errors', () => {
     const unknown = await fetch(`${emu.url}/api/v2/synthetics/tests/${TEST}/files/nope`, { method: 'POST' })
     expect(unknown.status).toBe(404)
     expect(await errorsOf(unknown)).toEqual(['Not found'])
-    const wrong = await callApi(emu.url, TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
+    const wrong = await api.call(TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
     expect(wrong.status).toBe(405)
     expect(wrong.headers.get('allow')).toBe('POST')
   })
@@ -307,7 +300,7 @@ describe('faults', () => {
       { kind: 'status', status: 503 },
       { kind: 'status', status: 429, headers: { 'X-RateLimit-Reset': '7' } }
     ])
-    await startUpload(emu.url, TEST, ['x'])
+    await api.start(TEST, ['x'])
     const upload = emu.startUpload(TEST)
     const first = await abort(upload)
     expect(first.status).toBe(503)
@@ -454,7 +447,10 @@ describe('lifecycle', () => {
     const res = await abort(ready.upload, {}, TEST, ready)
     expect(res.status).toBe(204)
     expect(res.headers.get('x-ratelimit-limit')).toBe('10')
-    expect(await uploadStateOf(ready.url, ready.upload.uploadId)).toEqual({ state: 'aborted', storedBytes: 0 })
+    expect(await new EmulatorClient(ready.url).uploadState(ready.upload.uploadId)).toEqual({
+      state: 'aborted',
+      storedBytes: 0
+    })
 
     child.kill('SIGTERM')
     const [code] = (await once(child, 'exit')) as [number | null]

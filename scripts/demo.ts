@@ -1,7 +1,7 @@
 // npm run demo: opens a multipart upload in the local Datadog emulator, leaves
 // it half-uploaded as a dead CI job would, then runs the bundled action
 // against it exactly as a GitHub runner does and shows what a user would see.
-import { putPart, startUpload } from '../emulator/client.ts'
+import { EmulatorClient, putPart } from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.ts'
 import { COMMITTED_BUNDLE, runAction, type RunResult } from '../__tests__/support/runner.ts'
 
@@ -10,7 +10,7 @@ const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 
 async function openHalfDoneUpload(emulator: Emulator): Promise<{ key: string; uploadId: string }> {
   const parts = ['1', '2', '3'].map(n => Buffer.alloc(256 * 1024, n))
-  const params = (await startUpload(emulator.url, TEST_ID, parts)).multipart_presigned_urls_params
+  const params = (await new EmulatorClient(emulator.url).start(TEST_ID, parts)).multipart_presigned_urls_params
   // Two of three parts go up; then the job "dies".
   for (const [i, part] of parts.slice(0, 2).entries()) await putPart(params.urls[String(i + 1)] as string, part)
   return { key: params.key, uploadId: params.upload_id }

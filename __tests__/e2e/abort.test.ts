@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { completeUpload, putPart, startUpload } from '../../emulator/client.ts'
+import { EmulatorClient, putPart } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
 import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../support/runner.ts'
 
@@ -23,7 +23,7 @@ function inputs(upload: { key: string; uploadId: string }, extra: Record<string,
 /** Starts a real upload through the emulator's HTTP API and uploads one part. */
 async function startRealUpload(testId = 'abc-def-123'): Promise<{ key: string; uploadId: string; etag: string }> {
   const part = 'x'.repeat(1000)
-  const params = (await startUpload(emulator.url, testId, [part])).multipart_presigned_urls_params
+  const params = (await new EmulatorClient(emulator.url).start(testId, [part])).multipart_presigned_urls_params
   const etag = await putPart(params.urls['1'] as string, part)
   return { key: params.key, uploadId: params.upload_id, etag }
 }
@@ -194,7 +194,7 @@ describe('Datadog refuses', () => {
 
   test('abort after complete: 404', async () => {
     const upload = await startRealUpload()
-    const complete = await completeUpload(emulator.url, 'abc-def-123', upload, [upload.etag])
+    const complete = await new EmulatorClient(emulator.url).complete('abc-def-123', upload, [upload.etag])
     expect(complete.status).toBe(204)
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startUpload, type PresignedUrlsAnswer } from '../../emulator/client.ts'
+import { EmulatorClient, type PresignedUrlsAnswer } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/server.ts'
 import { annotations, leakedSecrets, runAction } from '../support/runner.ts'
 
@@ -68,7 +68,7 @@ async function batchOn(options: EmulatorOptions, count: number, concurrency: num
 }
 
 const presignedAnswer = (testId: string): Promise<PresignedUrlsAnswer> =>
-  startUpload(emulator.url, testId, ['step file'], 'browser-upload-file-step')
+  new EmulatorClient(emulator.url).start(testId, ['step file'], 'browser-upload-file-step')
 
 test('a JSON list across two tests: every upload aborted, counts, results and a summary row each', async () => {
   const a = [1, 2, 3].map(() => emulator.startUpload('abc-def-123'))
