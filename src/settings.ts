@@ -50,7 +50,6 @@ export const INPUT_NAMES = [
 export const LIMITS = {
   keyChars: 1024,
   uploadIdChars: 1024,
-  testIdChars: 64,
   secretChars: 256,
   uploads: 10_000,
   uploadsFileBytes: 16 * 1024 * 1024,

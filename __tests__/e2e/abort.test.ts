@@ -318,9 +318,18 @@ describe('bad inputs fail before any request', () => {
   test.each<[string, Record<string, string>, RegExp]>([
     ['empty upload-id (a missing step output)', { 'upload-id': '' }, /Input "upload-id" is empty.*step output/],
     ['empty key', { key: '  ' }, /Input "key" is empty/],
-    ['a test-id with a slash', { 'test-id': 'abc/../def' }, /Input "test-id" must be a test public ID/],
+    ['a test-id with a slash', { 'test-id': 'abc/../def' }, /Input "test-id" is "abc\/..\/def", which is not a test/],
     ['a test-id with a query', { 'test-id': 'abc-def-123?x=1' }, /Input "test-id"/],
-    ['an empty test-id', { 'test-id': '' }, /Input "test-id" is empty/],
+    [
+      'an empty test-id and a key that names no test',
+      { 'test-id': '', key: 'custom/f.json' },
+      /Input "test-id" is empty and the key does not name a test/
+    ],
+    [
+      'a test-id that is not a public ID',
+      { 'test-id': 'abc_def_123' },
+      /three groups of three lower-case letters or digits, like abc-def-123.*The key names test abc-def-123; did you mean that\?/
+    ],
     ['an unknown site', { 'api-url': '', site: 'datadoghq.co' }, /Input "site".*Did you mean "datadoghq.com"/],
     [
       'a plain-http api-url to a remote host',
@@ -337,7 +346,7 @@ describe('bad inputs fail before any request', () => {
       { 'api-key': 'ключ'.repeat(8) },
       /Input "api-key" contains white space, control or non-ASCII characters/
     ],
-    ['a test-id of "."', { 'test-id': '.' }, /Input "test-id" must be a test public ID/],
+    ['a test-id of "."', { 'test-id': '.' }, /Input "test-id" is ".", which is not a test public ID/],
     [
       'a key with a bidi override',
       { key: 'org-1/api-upload-file/abc-def-123/\u202egpj.exe' },
@@ -360,6 +369,14 @@ describe('bad inputs fail before any request', () => {
     const result = await runAction({ inputs: inputs(real, { 'test-id': 'ABC-DEF-123' }) })
     expect(result.code).toBe(0)
     expect(emulator.uploadState(real.uploadId)).toBe('aborted')
+  })
+
+  test('an empty test-id is taken from the key, with no warning', async () => {
+    const real = emulator.startUpload('abc-def-123')
+    const result = await runAction({ inputs: inputs(real, { 'test-id': '' }) })
+    expect(result.code).toBe(0)
+    expect(emulator.uploadState(real.uploadId)).toBe('aborted')
+    expect(annotations(result, 'warning')).toEqual([])
   })
 
   test('a pasted test URL is taken for its public ID', async () => {
