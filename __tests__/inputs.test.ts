@@ -612,6 +612,17 @@ describe('datadog-site, the name Datadog’s own actions use', () => {
     expect(settings.baseUrl).toBe('https://api.us5.datadoghq.com')
   })
 
+  test.each([
+    ['datadoghq.eu', 'EU1', 'https://api.datadoghq.eu'],
+    ['datadoghq.eu', 'https://app.datadoghq.eu/', 'https://api.datadoghq.eu'],
+    ['US5', 'us5.datadoghq.com', 'https://api.us5.datadoghq.com'],
+    ['eu', 'api.datadoghq.eu', 'https://api.datadoghq.eu']
+  ])('site %j and datadog-site %j name the same site', (site, datadogSite, baseUrl) => {
+    const result = parse({ ...SINGLE, site, 'datadog-site': datadogSite })
+    expect(result.ok && result.settings.baseUrl).toBe(baseUrl)
+    expect(result.warnings).toEqual([])
+  })
+
   test('agreeing with site is fine; disagreeing is an error naming both', () => {
     expect(settingsOf({ ...SINGLE, site: 'EU1', 'datadog-site': 'eu1' }).baseUrl).toBe('https://api.datadoghq.eu')
     const message = oneErrorNaming('"datadog-site"', {

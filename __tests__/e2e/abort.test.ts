@@ -117,6 +117,16 @@ test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs
   expect(alias.stdout).toContain('https://api.ap1.datadoghq.com/api/v2/synthetics/tests/abc-def-123/')
 })
 
+test('a short region name, and site with datadog-site spelling the same site two ways, are accepted', async () => {
+  const { 'api-url': _, ...rest } = inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'u-1' })
+  const result = await runAction({
+    inputs: { ...rest, 'dry-run': 'true', site: 'eu', 'datadog-site': 'https://app.datadoghq.eu/' }
+  })
+  expect(result.code).toBe(0)
+  expect(result.stdout).toContain('https://api.datadoghq.eu/api/v2/synthetics/tests/abc-def-123/')
+  expect(annotations(result, 'warning')).toEqual([])
+})
+
 test('works without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, as on a developer machine', async () => {
   const upload = await startRealUpload()
   const result = await runAction({ inputs: inputs(upload), bareEnvironment: true })
