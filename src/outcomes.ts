@@ -1,5 +1,5 @@
 import { errorMessages } from './datadog.js'
-import { header, isTlsError, type Reply, type SendFailure, type Sent } from './http.js'
+import { header, isTlsError, NOT_TLS, type Reply, type SendFailure, type Sent } from './http.js'
 import type { Upload } from './settings.js'
 import { elapsed, oneLine, plural, truncate } from './text.js'
 
@@ -150,11 +150,14 @@ function networkFailure(state: AttemptState, failure: SendFailure, suffix: strin
     status: undefined,
     errors: [failure.message],
     message: `${what}: ${failure.message}${suffix}.`,
-    hint: tls
-      ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-      : state.outcomeUnknown
-        ? MAYBE
-        : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+    hint:
+      failure.code === NOT_TLS
+        ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
+        : tls
+          ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+          : state.outcomeUnknown
+            ? MAYBE
+            : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
   }
 }
 
