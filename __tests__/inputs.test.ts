@@ -410,8 +410,8 @@ describe('batch: uploads', () => {
     })
     expect(settings.batch).toBe(true)
     expect(settings.uploads).toEqual([
-      { testId: 'aaa-bbb-ccc', key: 'k1', uploadId: 'u1' },
-      { testId: 'ddd-eee-fff', key: 'k2', uploadId: 'u2' }
+      { testId: 'aaa-bbb-ccc', key: 'k1', uploadId: 'u1', entry: 'uploads[0]' },
+      { testId: 'ddd-eee-fff', key: 'k2', uploadId: 'u2', entry: 'uploads[1]' }
     ])
   })
 
@@ -428,7 +428,7 @@ describe('batch: uploads', () => {
     ])
     const withoutDefault = JSON.stringify([{ key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3' }])
     expect(settingsOf({ ...KEYS, uploads: withoutDefault }).uploads).toEqual([
-      { testId: 'ddd-eee-fff', key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3' }
+      { testId: 'ddd-eee-fff', key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3', entry: 'uploads[0]' }
     ])
   })
 
@@ -445,7 +445,12 @@ describe('batch: uploads', () => {
   test("Datadog's presigned-URLs answer, alone", () => {
     const settings = settingsOf({ ...KEYS, uploads: JSON.stringify(presigned('abc-def-123', 'U1')) })
     expect(settings.uploads).toEqual([
-      { testId: 'abc-def-123', key: 'org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_U1.json', uploadId: 'U1' }
+      {
+        testId: 'abc-def-123',
+        key: 'org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_U1.json',
+        uploadId: 'U1',
+        entry: 'uploads'
+      }
     ])
     expect(settings.batch).toBe(true)
   })
@@ -472,7 +477,10 @@ describe('batch: uploads', () => {
       ...KEYS,
       uploads: JSON.stringify([entry, { ...entry, key: ' k ' }, { ...entry, uploadId: 'other' }, entry])
     })
-    expect(settings.uploads).toEqual([entry, { ...entry, uploadId: 'other' }])
+    expect(settings.uploads).toEqual([
+      { ...entry, entry: 'uploads[0]' },
+      { ...entry, uploadId: 'other', entry: 'uploads[2]' }
+    ])
   })
 
   test('duplicates are counted in one warning', () => {

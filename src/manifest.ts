@@ -116,7 +116,7 @@ function parseEntry(problems: Problems, input: EntryInput): Upload | undefined {
   const testId = entryTestId(problems, input, entry, key)
   if (testId === undefined || key === undefined || uploadId === undefined) return undefined
   warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
-  return { testId, key, uploadId }
+  return { testId, key, uploadId, entry: where }
 }
 
 function entryTestId(

@@ -6,6 +6,8 @@ export interface Upload {
   readonly testId: string
   readonly key: string
   readonly uploadId: string
+  /** The manifest entry it came from (`uploads[3]`), for hints; none for the single upload. */
+  readonly entry?: string
 }
 
 export interface Settings {

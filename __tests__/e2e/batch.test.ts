@@ -138,6 +138,9 @@ test('duplicated entries are aborted once', async () => {
   expect(result.code).toBe(0)
   expect(emulator.abortRequests().length - before).toBe(1)
   expect(results(result.outputs)).toHaveLength(1)
+  expect(annotations(result, 'warning')).toEqual([
+    'Input "uploads" has 2 duplicates (same test, key and upload ID as an earlier entry); each upload is aborted once.'
+  ])
 })
 
 test('one failing entry: every other entry is still tried, then the step fails', async () => {
@@ -154,6 +157,9 @@ test('one failing entry: every other entry is still tried, then the step fails',
   expect(results(result.outputs)[1]).toMatchObject({ uploadId: 'missing', status: 404, outcome: 'failed' })
   expect(annotations(result, 'error').at(-1)).toMatch(/1 of 4 uploads could not be aborted/)
   expect(result.summary).toContain('❌ failed')
+  const failedLine = result.stdout.split('\n').find(line => line.startsWith('Failed: ')) ?? ''
+  expect(failedLine).toContain('the key and upload ID of uploads[1] come from the same answer')
+  expect(failedLine).not.toMatch(/"key"|"upload-id"|"test-id"/)
 })
 
 test('ignore-not-found counts 404s apart and succeeds', async () => {
