@@ -136,12 +136,11 @@ test('works without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, as on a developer mac
 })
 
 describe('Datadog refuses', () => {
-  test('403 for a wrong key pair: Datadog error annotated, hint on keys, site and permission', async () => {
+  test('403 for a wrong key pair: the answer in the failure line, hint on keys, site and permission', async () => {
     const upload = await startRealUpload()
     const result = await runAction({ inputs: inputs(upload, { 'app-key': 'f'.repeat(40) }) })
     expect(result.code).toBe(1)
     expect(emulator.uploadState(upload.uploadId)).toBe('open')
-    expect(annotations(result, 'error')).toContain('Forbidden')
     const failure = annotations(result, 'error').at(-1) ?? ''
     expect(failure).toContain('403 Forbidden')
     expect(failure).toContain('abc-def-123')
@@ -169,9 +168,9 @@ describe('Datadog refuses', () => {
         }
       })
       expect(result.code).toBe(1)
-      expect(annotations(result, 'error')).toEqual(
-        expect.arrayContaining(['Forbidden', 'Failed permission authorization checks'])
-      )
+      expect(annotations(result, 'error')).toEqual([
+        expect.stringContaining('403 Forbidden. Datadog said: Failed permission authorization checks.')
+      ])
       expect(limited.uploadState(upload.uploadId)).toBe('open')
       expect(leakedSecrets(result, ['a1'.repeat(16), 'b2'.repeat(20)])).toEqual([])
     } finally {
@@ -184,8 +183,9 @@ describe('Datadog refuses', () => {
     emulator.setFaults([{ kind: 'status', status: 400, body: '{"errors":["Invalid uploadId format"]}' }])
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
-    expect(annotations(result, 'error')).toContain('Invalid uploadId format')
-    expect(annotations(result, 'error').at(-1)).toMatch(/400 Bad Request.*"key" and "upload-id"/)
+    expect(annotations(result, 'error')).toEqual([
+      expect.stringMatching(/400 Bad Request.*Datadog said: Invalid uploadId format.*"key" and "upload-id"/)
+    ])
     expect(result.outputs['attempts']).toBe('1')
   })
 
@@ -195,7 +195,11 @@ describe('Datadog refuses', () => {
     })
     expect(result.code).toBe(1)
     expect(result.outputs).toMatchObject({ status: '404', aborted: 'false' })
-    expect(annotations(result, 'error').at(-1)).toMatch(/404 Not Found.*ignore-not-found: true/)
+    // One annotation: the failure line, carrying what Datadog said.
+    const errors = annotations(result, 'error')
+    expect(errors).toHaveLength(1)
+    expect(result.stdout.split('\n').filter(line => line.startsWith('::error'))).toHaveLength(1)
+    expect(errors[0]).toMatch(/404 Not Found.*Datadog said: .+\..*ignore-not-found: true/)
   })
 
   test('404 with ignore-not-found succeeds with a warning', async () => {
@@ -273,7 +277,7 @@ describe('Datadog refuses', () => {
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
     expectNoInjectedCommand(result)
-    expect(annotations(result, 'error')).toEqual(expect.arrayContaining(['first ::error::injected']))
+    expect(annotations(result, 'error').at(-1)).toContain('first ::error::injected')
     expect(JSON.parse(result.outputs['errors'] ?? '[]')).toHaveLength(4)
     for (const line of result.summary.split('\n')) expect(line).not.toMatch(/^::/)
   })
@@ -285,7 +289,7 @@ describe('Datadog refuses', () => {
     ])
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
-    expect(annotations(result, 'error')).toContain('bad key ***')
+    expect(annotations(result, 'error').at(-1)).toContain('Datadog said: bad key ***.')
     expectNoLeak(result)
   })
 })
