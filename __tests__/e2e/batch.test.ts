@@ -189,8 +189,8 @@ describe('bad lists fail before any request, naming the entry and field', () => 
     ],
     [
       'a bad testId',
-      { uploads: '[{"testId":"a/b","key":"k","uploadId":"u"}]' },
-      /uploads\[0\]\.testId must be a test public ID/
+      { uploads: '[{"testId":"abc_def_123","key":"org-1/api-upload-file/abc-def-123/f.json","uploadId":"u"}]' },
+      /uploads\[0\]\.testId is "abc_def_123", which is not a test public ID.*The key names test abc-def-123; did you mean that\?/
     ],
     ['no test anywhere', { uploads: '[{"key":"k","uploadId":"u"}]' }, /uploads\[0\] has no "testId"/],
     ['not JSON', { uploads: '[{key: 1}]' }, /Input "uploads" is not valid JSON/],
