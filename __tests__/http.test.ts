@@ -2,7 +2,7 @@ import { Agent, createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals'
 import { HttpClient } from '@actions/http-client'
-import { sendWith, type Sent } from '../src/http.js'
+import { NOT_TLS, sendWith, type Sent } from '../src/http.js'
 
 let server: Server
 let url: string
@@ -70,6 +70,19 @@ test('a refused connection is a network failure with a readable message', async 
     { signal: new AbortController().signal, idleTimeoutMs: 1000, maxBodyBytes: 10 }
   )
   expect(outcome).toMatchObject({ kind: 'network', code: 'ECONNREFUSED', message: 'connection refused (ECONNREFUSED)' })
+})
+
+test('an https:// request to a plain-HTTP server says so on one line, without OpenSSL text', async () => {
+  const outcome = await sendWith(
+    undefined,
+    { ...request(), url: url.replace('http:', 'https:') + '/' },
+    { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 10 }
+  )
+  expect(outcome).toMatchObject({
+    kind: 'network',
+    code: NOT_TLS,
+    message: 'the server answers in plain HTTP, not TLS (ERR_SSL_WRONG_VERSION_NUMBER)'
+  })
 })
 
 test.each([

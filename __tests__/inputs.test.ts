@@ -206,8 +206,6 @@ describe('test-id', () => {
   })
 
   test.each([
-    '',
-    '   ',
     'abc/def',
     'abc?def',
     'abc#def',
@@ -224,13 +222,37 @@ describe('test-id', () => {
   })
 
   test('an over-long ID is refused', () => {
-    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': 'a'.repeat(LIMITS.testIdChars + 1) })
+    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': 'a'.repeat(65) })
   })
 
-  test('an ID not shaped like abc-def-123 is sent as given, with a warning', () => {
-    const result = parse({ ...SINGLE, 'test-id': 'my_test.v2' })
-    expect(result.ok && result.settings.uploads[0]?.testId).toBe('my_test.v2')
-    expect(result.warnings.join('\n')).toMatch(/"test-id".*not shaped like a public ID/)
+  test.each(['abc_def_123', 'my_test.v2', 'abc-def-1234', 'abcdef123'])(
+    '%j, not a public ID, is refused before any request, naming the shape and the test of the key',
+    testId => {
+      const message = oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': testId })
+      expect(message).toContain('three groups of three lower-case letters or digits, like abc-def-123')
+      expect(message).toContain('The key names test abc-def-123; did you mean that?')
+    }
+  )
+
+  test('a bad ID with a key that names no test gets no guess', () => {
+    const message = oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': 'abc_def_123', key: 'no-test-here' })
+    expect(message).not.toContain('did you mean')
+  })
+
+  test('an ID in capitals is the same test', () => {
+    expect(settingsOf({ ...SINGLE, 'test-id': 'ABC-DEF-123' }).uploads[0]?.testId).toBe('abc-def-123')
+  })
+
+  test('empty: the test the key names is used, with no warning', () => {
+    const result = parse({ ...SINGLE, 'test-id': '' })
+    expect(result.ok && result.settings.uploads).toEqual([{ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' }])
+    expect(result.warnings).toEqual([])
+  })
+
+  test('empty, with a key that names no test: an error saying so, without blaming step outputs', () => {
+    const message = oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': '', key: 'custom/path/f.json' })
+    expect(message).toContain('the key does not name a test')
+    expect(message).not.toMatch(/step output|outputs/)
   })
 
   test('a key of another test is sent as asked, with a warning that Datadog will answer 404', () => {
@@ -241,8 +263,19 @@ describe('test-id', () => {
 })
 
 describe('key and upload-id', () => {
-  test.each(['key', 'upload-id'])('%s: empty is an error naming it, with the step-output hint', name => {
-    expect(oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: '  ' })).toMatch(/step output|outputs/)
+  test.each([
+    ['key', 'upload-id'],
+    ['upload-id', 'key']
+  ])('%s empty while %s is set: an error naming both, with the step-output hint', (name, other) => {
+    const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: '  ' })
+    expect(message).toContain(`"${other}" is set`)
+    expect(message).toMatch(/If it comes from a step output/)
+  })
+
+  test('both empty: one error naming both, the step output only as a possibility', () => {
+    const message = oneErrorNaming('"key" and "upload-id"', { ...SINGLE, key: '', 'upload-id': '' })
+    expect(message).toContain('"uploads"')
+    expect(message).toMatch(/If it comes from a step output/)
   })
 
   test.each(['key', 'upload-id'])('%s: control characters and inner line breaks are refused', name => {
@@ -261,10 +294,6 @@ describe('key and upload-id', () => {
   test('both are trimmed', () => {
     const upload = settingsOf({ ...SINGLE, key: ` ${KEY} `, 'upload-id': '\tupload-1\n' }).uploads[0]
     expect(upload).toEqual({ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' })
-  })
-
-  test('a missing test-id in the single form is an error naming it', () => {
-    oneErrorNaming('"test-id"', { ...SINGLE, 'test-id': '' })
   })
 })
 
@@ -381,8 +410,8 @@ describe('batch: uploads', () => {
     })
     expect(settings.batch).toBe(true)
     expect(settings.uploads).toEqual([
-      { testId: 'aaa-bbb-ccc', key: 'k1', uploadId: 'u1' },
-      { testId: 'ddd-eee-fff', key: 'k2', uploadId: 'u2' }
+      { testId: 'aaa-bbb-ccc', key: 'k1', uploadId: 'u1', entry: 'uploads[0]' },
+      { testId: 'ddd-eee-fff', key: 'k2', uploadId: 'u2', entry: 'uploads[1]' }
     ])
   })
 
@@ -399,7 +428,7 @@ describe('batch: uploads', () => {
     ])
     const withoutDefault = JSON.stringify([{ key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3' }])
     expect(settingsOf({ ...KEYS, uploads: withoutDefault }).uploads).toEqual([
-      { testId: 'ddd-eee-fff', key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3' }
+      { testId: 'ddd-eee-fff', key: 'org/browser-upload-file-step/ddd-eee-fff/f', uploadId: 'u3', entry: 'uploads[0]' }
     ])
   })
 
@@ -416,7 +445,12 @@ describe('batch: uploads', () => {
   test("Datadog's presigned-URLs answer, alone", () => {
     const settings = settingsOf({ ...KEYS, uploads: JSON.stringify(presigned('abc-def-123', 'U1')) })
     expect(settings.uploads).toEqual([
-      { testId: 'abc-def-123', key: 'org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_U1.json', uploadId: 'U1' }
+      {
+        testId: 'abc-def-123',
+        key: 'org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_U1.json',
+        uploadId: 'U1',
+        entry: 'uploads'
+      }
     ])
     expect(settings.batch).toBe(true)
   })
@@ -443,7 +477,28 @@ describe('batch: uploads', () => {
       ...KEYS,
       uploads: JSON.stringify([entry, { ...entry, key: ' k ' }, { ...entry, uploadId: 'other' }, entry])
     })
-    expect(settings.uploads).toEqual([entry, { ...entry, uploadId: 'other' }])
+    expect(settings.uploads).toEqual([
+      { ...entry, entry: 'uploads[0]' },
+      { ...entry, uploadId: 'other', entry: 'uploads[2]' }
+    ])
+  })
+
+  test('duplicates are counted in one warning', () => {
+    const entry = { testId: 'abc-def-123', key: 'k', uploadId: 'u' }
+    const result = parse({ ...KEYS, uploads: JSON.stringify([entry, entry, { ...entry, uploadId: 'v' }, entry]) })
+    expect(result.ok).toBe(true)
+    expect(result.warnings).toEqual([
+      'Input "uploads" has 2 duplicates (same test, key and upload ID as an earlier entry); each upload is aborted once.'
+    ])
+    const once = parse({ ...KEYS, uploads: JSON.stringify([entry, { ...entry, uploadId: 'v' }]) })
+    expect(once.warnings).toEqual([])
+  })
+
+  test('an entry testId that is not a public ID is refused, offering the test its key names', () => {
+    const uploads = JSON.stringify([{ testId: 'abc_def_123', key: KEY, uploadId: 'u' }])
+    const message = oneErrorNaming('uploads[0].testId', { ...KEYS, uploads })
+    expect(message).toContain('like abc-def-123')
+    expect(message).toContain('The key names test abc-def-123; did you mean that?')
   })
 
   test('errors name the entry and field', () => {
@@ -563,6 +618,17 @@ describe('datadog-site, the name Datadog’s own actions use', () => {
   test('is taken as site, ahead of DD_SITE', () => {
     const settings = settingsOf({ ...SINGLE, 'datadog-site': 'us5.datadoghq.com' }, { DD_SITE: 'datadoghq.eu' })
     expect(settings.baseUrl).toBe('https://api.us5.datadoghq.com')
+  })
+
+  test.each([
+    ['datadoghq.eu', 'EU1', 'https://api.datadoghq.eu'],
+    ['datadoghq.eu', 'https://app.datadoghq.eu/', 'https://api.datadoghq.eu'],
+    ['US5', 'us5.datadoghq.com', 'https://api.us5.datadoghq.com'],
+    ['eu', 'api.datadoghq.eu', 'https://api.datadoghq.eu']
+  ])('site %j and datadog-site %j name the same site', (site, datadogSite, baseUrl) => {
+    const result = parse({ ...SINGLE, site, 'datadog-site': datadogSite })
+    expect(result.ok && result.settings.baseUrl).toBe(baseUrl)
+    expect(result.warnings).toEqual([])
   })
 
   test('agreeing with site is fine; disagreeing is an error naming both', () => {

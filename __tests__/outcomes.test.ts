@@ -19,6 +19,12 @@ describe('hintFor', () => {
   ])('%d', (status, pattern) => {
     expect(hintFor(status)).toMatch(pattern)
   })
+
+  test.each([400, 404])('%d in a batch names the entry, not inputs the step was not given', status => {
+    const hint = hintFor(status, 'uploads[3]')
+    expect(hint).toContain('the key and upload ID of uploads[3]')
+    expect(hint).not.toMatch(/"key"|"upload-id"|"test-id"/)
+  })
 })
 
 describe('describeStatus and shortLocation', () => {

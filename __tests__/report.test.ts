@@ -43,14 +43,37 @@ describe('reportResults', () => {
     expect(report.messages).toEqual([{ level: 'info', text: 'Aborted upload u1.' }])
   })
 
-  test('one refused upload fails the step with its message and hint', () => {
+  test("one refused upload: one failure line with its message, Datadog's words and the hint, no other annotation", () => {
     const report = reportResults([refused(1)], SINGLE)
-    expect(report.failure).toBe('Datadog refused to abort upload u1. Check the keys.')
+    expect(report.failure).toBe('Datadog refused to abort upload u1. Datadog said: Forbidden 1. Check the keys.')
+    expect(report.messages.filter(m => m.level === 'error')).toEqual([])
     expect(report.outputs).toMatchObject({ status: '403', aborted: 'false', 'failed-count': '1' })
     expect(JSON.parse(report.outputs.errors ?? '')).toEqual(['Forbidden 1'])
     expect(JSON.parse(report.outputs.results ?? '')).toEqual([
       expect.objectContaining({ uploadId: 'u1', outcome: 'failed', kind: 'http', status: 403, attempts: 1 })
     ])
+  })
+
+  test("Datadog's words are left out only when the message already says them in whole", () => {
+    const said = (errors: string[]) =>
+      reportResults([result(1, { ...refused(1), status: 403, errors, message: 'Refused: 403 Forbidden.' })], SINGLE)
+        .failure
+    expect(said(['Forbidden'])).toBe('Refused: 403 Forbidden. Check the keys.')
+    expect(said(['Forbid', 'no'])).toBe('Refused: 403 Forbidden. Datadog said: Forbid; no. Check the keys.')
+  })
+
+  test('a network failure of one upload is not said twice on its failure line', () => {
+    const unreachable = result(1, {
+      outcome: 'failed',
+      kind: 'network',
+      status: undefined,
+      errors: ['connection refused (ECONNREFUSED)'],
+      message: 'Could not reach host: connection refused (ECONNREFUSED).',
+      hint: 'Check the proxy.'
+    })
+    expect(reportResults([unreachable], SINGLE).failure).toBe(
+      'Could not reach host: connection refused (ECONNREFUSED). Check the proxy.'
+    )
   })
 
   test('a batch caps annotations at nine of a kind, keeps the rest in the log and counts exactly', () => {

@@ -51,7 +51,9 @@ describe('classify', () => {
     'CERT_HAS_EXPIRED',
     'DEPTH_ZERO_SELF_SIGNED_CERT',
     'ERR_TLS_CERT_ALTNAME_INVALID',
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    // An https:// URL on a plain-HTTP port fails the same way every time.
+    'ERR_SSL_WRONG_VERSION_NUMBER'
   ])('TLS failure %s is not retried', code => {
     expect(classify(failure('network', code, false)).retry).toBe(false)
   })

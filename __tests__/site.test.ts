@@ -61,6 +61,23 @@ describe('resolveSite: every spelling of every site', () => {
     })
   })
 
+  test.each([
+    ['eu', 'EU1'],
+    ['EU', 'EU1'],
+    ['uk', 'UK1'],
+    ['us1', 'US1'],
+    ['us3', 'US3'],
+    ['US5', 'US5'],
+    ['ap1', 'AP1'],
+    ['ap2', 'AP2'],
+    ['uk1', 'UK1'],
+    ['us1-fed', 'US1-FED'],
+    ['us2_fed', 'US2-FED']
+  ])('the short name %j names %s alone', (name, region) => {
+    const result = resolveSite(name)
+    expect(result.ok && result.site.region).toBe(region)
+  })
+
   test('the API host is api. plus the site, and only those count as API hosts', () => {
     for (const s of SITES) {
       expect(apiHostOf(s)).toBe(`api.${s.site}`)
@@ -91,6 +108,18 @@ describe('resolveSite: unknown sites', () => {
     ['ddog-gov.co', 'ddog-gov.com']
   ])('%j suggests %j', (typo, nearest) => {
     expect(failureFor(typo)).toContain(`Did you mean "${nearest}"?`)
+  })
+
+  test.each([
+    ['datadoghq', '"datadoghq.com" or "datadoghq.eu"'],
+    ['app.datadoghq', '"datadoghq.com" or "datadoghq.eu"'],
+    ['ddog-gov', '"ddog-gov.com"'],
+    ['us', '"US1" or "US3" or "US5" or "US1-FED" or "US2-FED"'],
+    ['AP', '"AP1" or "AP2"'],
+    ['gov', '"US1-FED" or "US2-FED"'],
+    ['fed', '"US1-FED" or "US2-FED"']
+  ])('%j, which could be more than one site, suggests %s', (name, suggestion) => {
+    expect(failureFor(name)).toContain(`Did you mean ${suggestion}?`)
   })
 
   test('a name far from every site gets no suggestion', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import type { UploadResult } from '../src/outcomes.js'
-import { renderSummary } from '../src/summary.js'
+import { renderInputErrors, renderSummary } from '../src/summary.js'
+import { MISSING_OUTPUT_HINT } from '../src/upload.js'
 
 function result(
   overrides: Partial<UploadResult> & { testId?: string; key?: string; uploadId?: string } = {}
@@ -141,5 +142,31 @@ describe('renderSummary', () => {
     expect(tableRows(md)).toHaveLength(500)
     expect(md).toMatch(/20 more uploads/)
     expect(md).toMatch(/520 upload\(s\) aborted/)
+  })
+})
+
+describe("code in the action's own words", () => {
+  test('the step-output hint of an empty input shows its guard as code, not as quotes', () => {
+    const md = renderInputErrors([`Input "upload-id" is empty while "key" is set. ${MISSING_OUTPUT_HINT}`])
+    expect(md).toContain("<code>if: steps.&lt;step id&gt;.outputs.&lt;output name&gt; \\!= ''</code>")
+    expect(md).not.toContain("'if: steps")
+  })
+
+  test("a failure's hint shows code; Datadog's words never become code", () => {
+    const md = renderSummary(
+      [result({ outcome: 'failed', status: 400, errors: ['`rm -rf` <b>'], hint: 'Set `ignore-not-found: true`.' })],
+      'x',
+      false
+    )
+    expect(tableRows(md)[0]?.[6]).toBe("'rm -rf' &lt;b&gt;; Set <code>ignore-not-found: true</code>.")
+  })
+
+  test('text from elsewhere inside a message stays escaped, in code or not, and an odd backtick is a quote', () => {
+    const md = renderInputErrors([
+      'Input "site" is "`[x](https://evil.example)` <img src=x> `a|b", which is not a site.'
+    ])
+    expect(md).toContain('<code>\\[x\\](https://evil.example)</code>')
+    expect(md).not.toMatch(/<img|[^\\]\[x/)
+    expect(md).toContain("'a\\|b")
   })
 })

@@ -47,12 +47,18 @@ export function parseDestination(problems: Problems, inputs: DestinationInputs, 
  */
 function siteInput(problems: Problems, inputs: DestinationInputs): SiteInput | undefined {
   const { site, datadogSite } = inputs
-  if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
+  if (site && datadogSite && !sameSite(site, datadogSite)) {
     problems.error('Inputs "site" and "datadog-site" name different sites; give only one.')
   }
   if (site) return { value: site, source: { input: 'site' } }
   if (datadogSite) return { value: datadogSite, source: { input: 'datadog-site' } }
   return undefined
+}
+
+/** Whether two spellings name one site (`EU1`, `datadoghq.eu`); a value that is no site counts as different. */
+function sameSite(a: string, b: string): boolean {
+  const [first, second] = [resolveSite(a), resolveSite(b)]
+  return first.ok && second.ok ? first.site === second.site : a.toLowerCase() === b.toLowerCase()
 }
 
 function isLoopback(hostname: string): boolean {

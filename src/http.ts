@@ -2,7 +2,7 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import { HttpClient } from '@actions/http-client'
 import type { Request } from './datadog.js'
-import { truncate } from './text.js'
+import { oneLine } from './text.js'
 
 /** The server's reply to one request. */
 export interface Reply {
@@ -114,7 +114,7 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
       requestSent = true
     })
     req.on('error', error => {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error'
+      const code = isPlainHttpAnswer(error) ? NOT_TLS : ((error as NodeJS.ErrnoException).code ?? 'error')
       fail('network', code, networkMessage(code, error.message))
     })
     req.on('response', response => {
@@ -182,7 +182,19 @@ const NETWORK_MESSAGES: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
   CERT_HAS_EXPIRED: 'TLS certificate has expired',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name'
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server answers in plain HTTP, not TLS'
+}
+
+/** The code of an https:// request answered in plain HTTP (an http:// server, or the wrong port). */
+export const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER'
+
+// OpenSSL reports it as EPROTO, its reason inside a message of several lines.
+function isPlainHttpAnswer(error: NodeJS.ErrnoException): boolean {
+  return (
+    error.code === NOT_TLS ||
+    (error.code === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message))
+  )
 }
 
 export function isTlsError(code: string): boolean {
@@ -194,8 +206,10 @@ function networkMessage(code: string, fallback: string): string {
   if (known) return `${known} (${code})`
   if (isTlsError(code)) return `TLS error (${code})`
   if (code.startsWith('HPE_')) return `the answer is not valid HTTP (${code})`
+  const openssl = /SSL routines:[^:]*:([^:]+)/.exec(fallback)
+  if (openssl?.[1]) return `TLS failure: ${oneLine(openssl[1], 100)} (${code})`
   // Node's own messages name the address, never a header.
-  return `${truncate(fallback, 200)} (${code})`
+  return `${oneLine(fallback, 200)} (${code})`
 }
 
 /** One header's value; the first, when the header came more than once. */

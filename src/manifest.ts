@@ -1,6 +1,6 @@
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
-import { truncate } from './text.js'
+import { plural, truncate } from './text.js'
 import { checkField, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
 
 // The uploads manifest: the `uploads` input or the `uploads-file` file. It
@@ -31,16 +31,27 @@ export function parseManifest(
   const list: Upload[] = []
   const seen = new Set<string>()
   const before = problems.count
+  let duplicates = 0
   entries.forEach((entry, index) => {
     const where = Array.isArray(data) ? `${name}[${index}]` : name
     const upload = parseEntry(problems, { where, entry, defaultTestId })
     if (!upload) return
     const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId])
-    if (seen.has(identity)) return
+    if (seen.has(identity)) {
+      duplicates++
+      return
+    }
     seen.add(identity)
     list.push(upload)
   })
-  return problems.count > before ? undefined : list
+  if (problems.count > before) return undefined
+  if (duplicates > 0) {
+    // A script that appends each answer may have written one twice: harmless, but worth knowing.
+    problems.warn(
+      `Input "${name}" has ${plural(duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`
+    )
+  }
+  return list
 }
 
 function parseJson(problems: Problems, name: string, text: string): unknown {
@@ -105,7 +116,7 @@ function parseEntry(problems: Problems, input: EntryInput): Upload | undefined {
   const testId = entryTestId(problems, input, entry, key)
   if (testId === undefined || key === undefined || uploadId === undefined) return undefined
   warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
-  return { testId, key, uploadId }
+  return { testId, key, uploadId, entry: where }
 }
 
 function entryTestId(
@@ -117,7 +128,7 @@ function entryTestId(
   const own = entry['testId']
   if (own !== undefined) {
     if (typeof own !== 'string') return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`)
-    return parseTestId(problems, `${input.where}.testId`, own.trim(), LIMITS.testIdChars)
+    return parseTestId(problems, `${input.where}.testId`, own.trim(), key)
   }
   if (input.defaultTestId !== undefined) return input.defaultTestId
   if (key === undefined) return undefined

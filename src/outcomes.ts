@@ -1,5 +1,5 @@
 import { errorMessages } from './datadog.js'
-import { header, isTlsError, type Reply, type SendFailure, type Sent } from './http.js'
+import { header, isTlsError, NOT_TLS, type Reply, type SendFailure, type Sent } from './http.js'
 import type { Upload } from './settings.js'
 import { elapsed, oneLine, plural, truncate } from './text.js'
 
@@ -131,7 +131,7 @@ export function failed(state: AttemptState, sent: Sent, after = ''): Wording {
     // A failure always says something in the errors output.
     errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
     message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-    hint: hintFor(status) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    hint: hintFor(status, upload.entry) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
   }
 }
 
@@ -150,11 +150,14 @@ function networkFailure(state: AttemptState, failure: SendFailure, suffix: strin
     status: undefined,
     errors: [failure.message],
     message: `${what}: ${failure.message}${suffix}.`,
-    hint: tls
-      ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-      : state.outcomeUnknown
-        ? MAYBE
-        : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+    hint:
+      failure.code === NOT_TLS
+        ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
+        : tls
+          ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+          : state.outcomeUnknown
+            ? MAYBE
+            : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
   }
 }
 
@@ -164,14 +167,17 @@ export function reasonOf(sent: Sent): string {
   return sent.message
 }
 
-/** What the person reading the failed step should check, by status. */
-export function hintFor(status: number): string {
-  if (status === 400)
-    return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).'
+/**
+ * What the person reading the failed step should check, by status; `entry`
+ * names the manifest entry of a batch, whose fields are not inputs.
+ */
+export function hintFor(status: number, entry?: string): string {
+  const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`
+  if (status === 400) return `Datadog refused the request itself: check ${pair} (the errors above say which field).`
   if (status === 401 || status === 403)
     return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.'
   if (status === 404)
-    return 'Check "test-id" and "site" (or "api-url"), and that "key" and "upload-id" come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).'
+    return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`
   if (status === 408) return 'The request timed out on the way; it is safe to run the step again.'
   if (status === 413) return 'The request body was refused as too large.'
   if (status === 429)

@@ -54,6 +54,8 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
     const upload = oneLine(r.upload.uploadId, 80)
     if (r.warning) messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` })
     if (isFailure(r)) {
+      // A single upload's failure line carries these: a second annotation would only repeat it.
+      if (!facts.batch) continue
       const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`
       for (const text of r.errors) messages.push({ level: 'error', text, title })
     } else {
@@ -72,7 +74,7 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
   }
   if (!facts.batch && results[0]) {
     const only = results[0]
-    return { ...report, messages: capped, failure: [only.message, only.hint].filter(Boolean).join(' ') }
+    return { ...report, messages: capped, failure: failureLine(only) }
   }
   const listed: Message[] = failures
     .slice(0, MAX_FAILURE_LINES)
@@ -88,6 +90,24 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
     messages: [...capped, ...listed],
     failure: `${failures.length} of ${results.length} uploads could not be aborted (${counts.aborted} aborted, ${counts['not-found']} not found); see the errors above and the results output.`
   }
+}
+
+/** What happened, what the server said that the message does not, and what to check. */
+function failureLine(r: UploadResult): string {
+  const unsaid = r.errors.filter(e => !says(r.message, e))
+  const source = r.status === undefined ? 'Details' : 'Datadog said'
+  const said = unsaid.length > 0 ? `${source}: ${unsaid.join('; ')}` : ''
+  return [r.message, said && (/[.!?]$/.test(said) ? said : `${said}.`), r.hint].filter(Boolean).join(' ')
+}
+
+/** Whether `text` holds `part` as whole words: "403 Forbidden" says "Forbidden", "not" does not say "no". */
+function says(text: string, part: string): boolean {
+  for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+    const before = text.charAt(at - 1)
+    const after = text.charAt(at + part.length)
+    if (!/\w/.test(before) && !/\w/.test(after)) return true
+  }
+  return false
 }
 
 function isFailure(r: UploadResult): boolean {

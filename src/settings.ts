@@ -6,6 +6,8 @@ export interface Upload {
   readonly testId: string
   readonly key: string
   readonly uploadId: string
+  /** The manifest entry it came from (`uploads[3]`), for hints; none for the single upload. */
+  readonly entry?: string
 }
 
 export interface Settings {
@@ -50,7 +52,6 @@ export const INPUT_NAMES = [
 export const LIMITS = {
   keyChars: 1024,
   uploadIdChars: 1024,
-  testIdChars: 64,
   secretChars: 256,
   uploads: 10_000,
   uploadsFileBytes: 16 * 1024 * 1024,

@@ -34,7 +34,8 @@ export function isDatadogApiHost(host: string): boolean {
 
 /**
  * Maps every spelling people paste for a site (bare site, web-app host, API
- * host, a URL of either, a region name, any letter case) to the site.
+ * host, a URL of either, a region name or a short one that names a single
+ * region, any letter case) to the site.
  */
 export function resolveSite(raw: string, label = 'Input "site"'): SiteResult {
   const text = raw.trim()
@@ -42,9 +43,9 @@ export function resolveSite(raw: string, label = 'Input "site"'): SiteResult {
   const found = host === undefined ? undefined : lookup(host)
   if (found) return { ok: true, site: found, apiHost: apiHostOf(found) }
 
-  const nearest = host === undefined ? undefined : suggest(host)
+  const nearest = host === undefined ? [] : suggest(host)
   const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ')
-  const hint = nearest ? ` Did you mean "${nearest}"?` : ''
+  const hint = nearest.length > 0 ? ` Did you mean ${nearest.map(n => `"${n}"`).join(' or ')}?` : ''
   return {
     ok: false,
     message:
@@ -73,12 +74,35 @@ function hostPart(text: string): string | undefined {
 function lookup(host: string): Site | undefined {
   const region = SITES.find(s => s.region.toLowerCase() === host.replace(/_/g, '-'))
   if (region) return region
+  const short = regionsNamed(host)
+  if (short.length === 1) return short[0]
   const bare = host.replace(/^(app|api)\./, '')
   return SITES.find(s => s.site === bare)
 }
 
-function suggest(host: string): string | undefined {
+/**
+ * The regions a short name without a number could mean: `eu` is EU1 alone,
+ * `us` five of them; `gov` and `fed` the two US-FED ones.
+ */
+function regionsNamed(host: string): Site[] {
+  const word = host === 'gov' ? 'fed' : host
+  if (!/^[a-z]{2,3}$/.test(word)) return []
+  return SITES.filter(s =>
+    s.region
+      .toLowerCase()
+      .split(/[\d-]+/)
+      .includes(word)
+  )
+}
+
+/** The sites meant most likely, the default first when it is one of them. */
+function suggest(host: string): string[] {
+  const regions = regionsNamed(host)
+  if (regions.length > 0) return regions.map(s => s.region)
   const bare = host.replace(/^(app|api)\./, '')
+  // `datadoghq` alone: the site with its domain ending left off.
+  const truncated = SITES.filter(s => s.site.startsWith(`${bare}.`) && !s.site.slice(bare.length + 1).includes('.'))
+  if (truncated.length > 0) return truncated.map(s => s.site)
   let best: { name: string; distance: number } | undefined
   for (const s of SITES) {
     for (const candidate of [s.site, s.region.toLowerCase()]) {
@@ -88,7 +112,7 @@ function suggest(host: string): string | undefined {
       }
     }
   }
-  if (!best) return undefined
+  if (!best) return []
   // Farther than a third of the name is a different word, not a typo.
-  return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined
+  return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? [best.name] : []
 }

@@ -1,5 +1,5 @@
 import { countOutcomes, type UploadResult } from './outcomes.js'
-import { markdownCell } from './text.js'
+import { markdownCell, markdownCellWithCode } from './text.js'
 
 const MAX_ROWS = 500
 const TITLE = '### Datadog Synthetics: abort multipart upload'
@@ -15,9 +15,13 @@ const ICONS: Record<UploadResult['outcome'], string> = {
 /** The job summary of a step that stopped at its inputs. */
 export function renderInputErrors(errors: readonly string[]): string {
   return (
-    [TITLE, '', '❌ Invalid inputs: no request was sent.', '', ...errors.map(e => `- ${markdownCell(e, 600)}`)].join(
-      '\n'
-    ) + '\n'
+    [
+      TITLE,
+      '',
+      '❌ Invalid inputs: no request was sent.',
+      '',
+      ...errors.map(e => `- ${markdownCellWithCode(e, 600)}`)
+    ].join('\n') + '\n'
   )
 }
 
@@ -41,11 +45,11 @@ export function renderSummary(results: readonly UploadResult[], siteLabel: strin
     '| --- | --- | --- | --- | --- | --- | --- |'
   ]
   for (const r of results.slice(0, MAX_ROWS)) {
-    const details = [...r.errors, ...(r.outcome === 'failed' || r.outcome === 'cancelled' ? [r.hint ?? ''] : [])]
-      .filter(Boolean)
-      .join('; ')
+    // Datadog's words are escaped whole; the hint is the action's own, code and all.
+    const hint = r.outcome === 'failed' || r.outcome === 'cancelled' ? (r.hint ?? '') : ''
+    const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ')
     lines.push(
-      `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`
+      `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`
     )
   }
   if (results.length > MAX_ROWS)

@@ -67,13 +67,34 @@ export function editDistance(a: string, b: string): number {
 
 /** Escapes text for a Markdown table cell. */
 export function markdownCell(text: string, max = 200): string {
+  return escapeMarkdown(oneLine(text, max)).replace(/`/g, "'")
+}
+
+/**
+ * Like markdownCell, for text the action wrote: a `span` in backticks shows
+ * as code. It becomes a <code> element whose content is escaped like the
+ * rest, so text from elsewhere inside a message still cannot turn into a
+ * link, an image or HTML; a backtick left unpaired becomes a quote.
+ */
+export function markdownCellWithCode(text: string, max = 200): string {
+  const parts = oneLine(text, max).split('`')
+  return parts
+    .map((part, i) => {
+      const escaped = escapeMarkdown(part)
+      if (i === 0) return escaped
+      if (i % 2 === 1 && i < parts.length - 1) return `<code>${escaped}</code>`
+      return i % 2 === 1 ? `'${escaped}` : escaped
+    })
+    .join('')
+}
+
+function escapeMarkdown(text: string): string {
   return (
-    oneLine(text, max)
+    text
       .replace(/&/g, '&amp;')
       .replace(/</g, '&lt;')
       .replace(/>/g, '&gt;')
       .replace(/\|/g, '\\|')
-      .replace(/`/g, "'")
       // No link or image syntax: server text must not pull content into the page.
       .replace(/([[\]!])/g, '\\$1')
   )

@@ -6,10 +6,15 @@ import { hasControl, quote } from './text.js'
 
 const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/
 
+/**
+ * Said only where wiring is likely: one of key / upload-id empty while the
+ * other is set, or both empty while nothing else names an upload.
+ */
 export const MISSING_OUTPUT_HINT =
-  'An input wired to a step output arrives empty when that output was never set: ' +
-  'check the step id and output name, or guard this step with ' +
-  "`if: steps.<step id>.outputs.<output name> != ''`."
+  'If it comes from a step output, that output was never set: check the step id and output name, ' +
+  "or guard this step with `if: steps.<step id>.outputs.<output name> != ''`."
+
+const SHAPE_WORDS = 'three groups of three lower-case letters or digits, like abc-def-123'
 
 /** A field that names an upload: where it came from, its value and its length limit. */
 export interface Field {
@@ -17,14 +22,12 @@ export interface Field {
   readonly label: string
   readonly value: string
   readonly max: number
-  /** Given as a step input, which may be wired to a step output that was never set. */
-  readonly isInput?: boolean
 }
 
 /** The value, trimmed, when it is non-empty, one line and within its limit. */
 export function checkField(problems: Problems, field: Field): string | undefined {
   const { label, value, max } = field
-  if (value === '') return problems.error(`${label} is empty.${field.isInput ? ' ' + MISSING_OUTPUT_HINT : ''}`)
+  if (value === '') return problems.error(`${label} is empty.`)
   if (hasControl(value))
     return problems.error(`${label} contains control characters or line breaks; paste the value alone.`)
   if (value.length > max)
@@ -34,10 +37,10 @@ export function checkField(problems: Problems, field: Field): string | undefined
 
 /**
  * A test's public ID, or a pasted test URL whose path holds one. Anything
- * that could change the request path is refused; the ID is URL-encoded
- * into the path all the same.
+ * else is refused before a request that could only come back 404; `key`,
+ * when it names a test, is offered as the likely one.
  */
-export function parseTestId(problems: Problems, label: string, value: string, maxChars: number): string | undefined {
+export function parseTestId(problems: Problems, label: string, value: string, key = ''): string | undefined {
   if (value === '')
     return problems.error(`${label} is empty: give the public ID of the Synthetic test (like abc-def-123).`)
   if (/^https?:\/\//i.test(value)) {
@@ -52,18 +55,13 @@ export function parseTestId(problems: Problems, label: string, value: string, ma
       return problems.error(`${label} is a URL with no test public ID (like abc-def-123) in its path.`)
     return id.toLowerCase()
   }
-  if (hasControl(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
-    return problems.error(
-      `${label} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`
-    )
-  }
-  if (value.length > maxChars) {
-    return problems.error(`${label} is ${value.length} characters long; a public ID is like abc-def-123.`)
-  }
   // Public IDs are lower case; one typed in capitals is the same test.
   if (PUBLIC_ID_SHAPE.test(value.toLowerCase())) return value.toLowerCase()
-  problems.warn(`${label} ${quote(value, 64)} is not shaped like a public ID (abc-def-123); sending it as given.`)
-  return value
+  const owner = testIdFromKey(key)
+  const guess = owner === undefined ? '' : ` The key names test ${owner}; did you mean that?`
+  return problems.error(
+    `${label} is ${quote(value, 64)}, which is not a test public ID: that is ${SHAPE_WORDS} (on the test's page).${guess}`
+  )
 }
 
 /** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */

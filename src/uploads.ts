@@ -2,7 +2,7 @@ import { parseManifest } from './manifest.js'
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
 import { quote } from './text.js'
-import { checkField, MISSING_OUTPUT_HINT, parseTestId, warnIfKeyOfOtherTest } from './upload.js'
+import { checkField, MISSING_OUTPUT_HINT, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
 
 /** The upload inputs, trimmed. */
 export interface UploadInputs {
@@ -54,7 +54,7 @@ export function parseUploads(
     )
   }
 
-  const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, LIMITS.testIdChars) : undefined
+  const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, inputs.key) : undefined
   if (!manifest) return singleUpload(problems, inputs, testId)
 
   let text = inputs.uploads
@@ -72,19 +72,30 @@ export function parseUploads(
 }
 
 function singleUpload(problems: Problems, inputs: UploadInputs, testId: string | undefined): Uploads | undefined {
-  if (!inputs.testId) {
-    problems.error(
-      `Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`
+  if (!inputs.key && !inputs.uploadId) {
+    return problems.error(
+      'Inputs "key" and "upload-id" are empty: give both, from the answer that started the upload, ' +
+        `or many uploads in "uploads" or "uploads-file". ${MISSING_OUTPUT_HINT}`
     )
   }
-  const key = checkField(problems, { label: 'Input "key"', value: inputs.key, max: LIMITS.keyChars, isInput: true })
-  const uploadId = checkField(problems, {
-    label: 'Input "upload-id"',
-    value: inputs.uploadId,
-    max: LIMITS.uploadIdChars,
-    isInput: true
-  })
-  if (testId === undefined || key === undefined || uploadId === undefined) return undefined
-  warnIfKeyOfOtherTest(problems, '', { testId, key })
-  return { list: [{ testId, key, uploadId }], batch: false }
+  const field = (name: string, value: string, other: string, max: number): string | undefined =>
+    value === ''
+      ? problems.error(`Input "${name}" is empty while "${other}" is set. ${MISSING_OUTPUT_HINT}`)
+      : checkField(problems, { label: `Input "${name}"`, value, max })
+  const key = field('key', inputs.key, 'upload-id', LIMITS.keyChars)
+  const uploadId = field('upload-id', inputs.uploadId, 'key', LIMITS.uploadIdChars)
+  if (key === undefined || uploadId === undefined) return undefined
+  if (inputs.testId) {
+    if (testId === undefined) return undefined
+    warnIfKeyOfOtherTest(problems, '', { testId, key })
+    return { list: [{ testId, key, uploadId }], batch: false }
+  }
+  const owner = testIdFromKey(key)
+  if (owner === undefined) {
+    return problems.error(
+      'Input "test-id" is empty and the key does not name a test (Datadog\'s keys hold it: <org>/<kind>/<public id>/<file>): ' +
+        'give the public ID of the Synthetic test, like abc-def-123.'
+    )
+  }
+  return { list: [{ testId: owner, key, uploadId }], batch: false }
 }

@@ -104,6 +104,16 @@ test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs
   expect(alias.stdout).toContain('https://api.ap1.datadoghq.com/api/v2/synthetics/tests/abc-def-123/')
 })
 
+test('a short region name, and site with datadog-site spelling the same site two ways, are accepted', async () => {
+  const { 'api-url': _, ...rest } = inputs({ key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'u-1' })
+  const result = await runAction({
+    inputs: { ...rest, 'dry-run': 'true', site: 'eu', 'datadog-site': 'https://app.datadoghq.eu/' }
+  })
+  expect(result.code).toBe(0)
+  expect(result.stdout).toContain('https://api.datadoghq.eu/api/v2/synthetics/tests/abc-def-123/')
+  expect(annotations(result, 'warning')).toEqual([])
+})
+
 test('works without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, as on a developer machine', async () => {
   const upload = await startRealUpload()
   const result = await runAction({ inputs: inputs(upload), bareEnvironment: true })
@@ -113,12 +123,11 @@ test('works without GITHUB_OUTPUT and GITHUB_STEP_SUMMARY, as on a developer mac
 })
 
 describe('Datadog refuses', () => {
-  test('403 for a wrong key pair: Datadog error annotated, hint on keys, site and permission', async () => {
+  test('403 for a wrong key pair: the answer in the failure line, hint on keys, site and permission', async () => {
     const upload = await startRealUpload()
     const result = await runAction({ inputs: inputs(upload, { 'app-key': 'f'.repeat(40) }) })
     expect(result.code).toBe(1)
     expect(emulator.uploadState(upload.uploadId)).toBe('open')
-    expect(annotations(result, 'error')).toContain('Forbidden')
     const failure = annotations(result, 'error').at(-1) ?? ''
     expect(failure).toContain('403 Forbidden')
     expect(failure).toContain('abc-def-123')
@@ -146,9 +155,9 @@ describe('Datadog refuses', () => {
         }
       })
       expect(result.code).toBe(1)
-      expect(annotations(result, 'error')).toEqual(
-        expect.arrayContaining(['Forbidden', 'Failed permission authorization checks'])
-      )
+      expect(annotations(result, 'error')).toEqual([
+        expect.stringContaining('403 Forbidden. Datadog said: Failed permission authorization checks.')
+      ])
       expect(limited.uploadState(upload.uploadId)).toBe('open')
       expect(leakedSecrets(result, ['a1'.repeat(16), 'b2'.repeat(20)])).toEqual([])
     } finally {
@@ -161,8 +170,9 @@ describe('Datadog refuses', () => {
     emulator.setFaults([{ kind: 'status', status: 400, body: '{"errors":["Invalid uploadId format"]}' }])
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
-    expect(annotations(result, 'error')).toContain('Invalid uploadId format')
-    expect(annotations(result, 'error').at(-1)).toMatch(/400 Bad Request.*"key" and "upload-id"/)
+    expect(annotations(result, 'error')).toEqual([
+      expect.stringMatching(/400 Bad Request.*Datadog said: Invalid uploadId format.*"key" and "upload-id"/)
+    ])
     expect(result.outputs['attempts']).toBe('1')
   })
 
@@ -172,7 +182,11 @@ describe('Datadog refuses', () => {
     })
     expect(result.code).toBe(1)
     expect(result.outputs).toMatchObject({ status: '404', aborted: 'false' })
-    expect(annotations(result, 'error').at(-1)).toMatch(/404 Not Found.*ignore-not-found: true/)
+    // One annotation: the failure line, carrying what Datadog said.
+    const errors = annotations(result, 'error')
+    expect(errors).toHaveLength(1)
+    expect(result.stdout.split('\n').filter(line => line.startsWith('::error'))).toHaveLength(1)
+    expect(errors[0]).toMatch(/404 Not Found.*Datadog said: .+\..*ignore-not-found: true/)
   })
 
   test('404 with ignore-not-found succeeds with a warning', async () => {
@@ -235,7 +249,7 @@ describe('Datadog refuses', () => {
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
     expectNoInjectedCommand(result)
-    expect(annotations(result, 'error')).toEqual(expect.arrayContaining(['first ::error::injected']))
+    expect(annotations(result, 'error').at(-1)).toContain('first ::error::injected')
     expect(JSON.parse(result.outputs['errors'] ?? '[]')).toHaveLength(4)
     for (const line of result.summary.split('\n')) expect(line).not.toMatch(/^::/)
   })
@@ -247,7 +261,7 @@ describe('Datadog refuses', () => {
     ])
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)
-    expect(annotations(result, 'error')).toContain('bad key ***')
+    expect(annotations(result, 'error').at(-1)).toContain('Datadog said: bad key ***.')
     expectNoLeak(result)
   })
 })
@@ -290,9 +304,18 @@ describe('bad inputs fail before any request', () => {
   test.each<[string, Record<string, string>, RegExp]>([
     ['empty upload-id (a missing step output)', { 'upload-id': '' }, /Input "upload-id" is empty.*step output/],
     ['empty key', { key: '  ' }, /Input "key" is empty/],
-    ['a test-id with a slash', { 'test-id': 'abc/../def' }, /Input "test-id" must be a test public ID/],
+    ['a test-id with a slash', { 'test-id': 'abc/../def' }, /Input "test-id" is "abc\/..\/def", which is not a test/],
     ['a test-id with a query', { 'test-id': 'abc-def-123?x=1' }, /Input "test-id"/],
-    ['an empty test-id', { 'test-id': '' }, /Input "test-id" is empty/],
+    [
+      'an empty test-id and a key that names no test',
+      { 'test-id': '', key: 'custom/f.json' },
+      /Input "test-id" is empty and the key does not name a test/
+    ],
+    [
+      'a test-id that is not a public ID',
+      { 'test-id': 'abc_def_123' },
+      /three groups of three lower-case letters or digits, like abc-def-123.*The key names test abc-def-123; did you mean that\?/
+    ],
     ['an unknown site', { 'api-url': '', site: 'datadoghq.co' }, /Input "site".*Did you mean "datadoghq.com"/],
     [
       'a plain-http api-url to a remote host',
@@ -309,7 +332,7 @@ describe('bad inputs fail before any request', () => {
       { 'api-key': 'ключ'.repeat(8) },
       /Input "api-key" contains white space, control or non-ASCII characters/
     ],
-    ['a test-id of "."', { 'test-id': '.' }, /Input "test-id" must be a test public ID/],
+    ['a test-id of "."', { 'test-id': '.' }, /Input "test-id" is ".", which is not a test public ID/],
     [
       'a key with a bidi override',
       { key: 'org-1/api-upload-file/abc-def-123/\u202egpj.exe' },
@@ -332,6 +355,14 @@ describe('bad inputs fail before any request', () => {
     const result = await runAction({ inputs: inputs(real, { 'test-id': 'ABC-DEF-123' }) })
     expect(result.code).toBe(0)
     expect(emulator.uploadState(real.uploadId)).toBe('aborted')
+  })
+
+  test('an empty test-id is taken from the key, with no warning', async () => {
+    const real = emulator.startUpload('abc-def-123')
+    const result = await runAction({ inputs: inputs(real, { 'test-id': '' }) })
+    expect(result.code).toBe(0)
+    expect(emulator.uploadState(real.uploadId)).toBe('aborted')
+    expect(annotations(result, 'warning')).toEqual([])
   })
 
   test('a pasted test URL is taken for its public ID', async () => {

@@ -129,6 +129,9 @@ test('duplicated entries are aborted once', async () => {
   expect(result.code).toBe(0)
   expect(emulator.abortRequests().length - before).toBe(1)
   expect(results(result.outputs)).toHaveLength(1)
+  expect(annotations(result, 'warning')).toEqual([
+    'Input "uploads" has 2 duplicates (same test, key and upload ID as an earlier entry); each upload is aborted once.'
+  ])
 })
 
 test('one failing entry: every other entry is still tried, then the step fails', async () => {
@@ -145,6 +148,9 @@ test('one failing entry: every other entry is still tried, then the step fails',
   expect(results(result.outputs)[1]).toMatchObject({ uploadId: 'missing', status: 404, outcome: 'failed' })
   expect(annotations(result, 'error').at(-1)).toMatch(/1 of 4 uploads could not be aborted/)
   expect(result.summary).toContain('❌ failed')
+  const failedLine = result.stdout.split('\n').find(line => line.startsWith('Failed: ')) ?? ''
+  expect(failedLine).toContain('the key and upload ID of uploads[1] come from the same answer')
+  expect(failedLine).not.toMatch(/"key"|"upload-id"|"test-id"/)
 })
 
 test('ignore-not-found counts 404s apart and succeeds', async () => {
@@ -174,8 +180,8 @@ describe('bad lists fail before any request, naming the entry and field', () => 
     ],
     [
       'a bad testId',
-      { uploads: '[{"testId":"a/b","key":"k","uploadId":"u"}]' },
-      /uploads\[0\]\.testId must be a test public ID/
+      { uploads: '[{"testId":"abc_def_123","key":"org-1/api-upload-file/abc-def-123/f.json","uploadId":"u"}]' },
+      /uploads\[0\]\.testId is "abc_def_123", which is not a test public ID.*The key names test abc-def-123; did you mean that\?/
     ],
     ['no test anywhere', { uploads: '[{"key":"k","uploadId":"u"}]' }, /uploads\[0\] has no "testId"/],
     ['not JSON', { uploads: '[{key: 1}]' }, /Input "uploads" is not valid JSON/],

@@ -254,11 +254,11 @@ test('an endless body is cut at the size cap: no memory blow-up, no stall', asyn
 describe('answers that are not what Datadog sends are reported sensibly', () => {
   test.each<[string, Fault, RegExp]>([
     ['an HTML page from a proxy', { kind: 'html', status: 403 }, /HTML page, not a Datadog answer.*403 Forbidden/],
-    ['invalid JSON', { kind: 'status', status: 400, body: '{"errors": [oops' }, /^\{"errors": \[oops$/],
+    ['invalid JSON', { kind: 'status', status: 400, body: '{"errors": [oops' }, /Datadog said: \{"errors": \[oops\. /],
     [
       'errors that is not a list',
       { kind: 'status', status: 400, body: '{"errors": "key is wrong"}' },
-      /^key is wrong$/
+      /Datadog said: key is wrong\. /
     ],
     [
       'JSON:API error objects',
@@ -267,18 +267,19 @@ describe('answers that are not what Datadog sends are reported sensibly', () => 
         status: 400,
         body: '{"errors":[{"status":"400","title":"Bad Request","detail":"uploadId is malformed"}]}'
       },
-      /^Bad Request: uploadId is malformed$/
+      /Datadog said: Bad Request: uploadId is malformed\. /
     ],
     [
       'plain text with a JSON content type',
       { kind: 'status', status: 400, body: 'upstream said no' },
-      /^upstream said no$/
+      /Datadog said: upstream said no\. /
     ],
-    ['a message field', { kind: 'status', status: 400, body: '{"message":"nope"}' }, /^nope$/]
+    ['a message field', { kind: 'status', status: 400, body: '{"message":"nope"}' }, /Datadog said: nope\. /]
   ])('%s', async (_name, fault, expected) => {
     const { result } = await run([fault])
     expect(result.code).toBe(1)
-    expect(annotations(result, 'error')).toEqual(expect.arrayContaining([expect.stringMatching(expected)]))
+    // One upload: one annotation, the failure line, carrying the server's words.
+    expect(annotations(result, 'error')).toEqual([expect.stringMatching(expected)])
   })
 
   test('an empty body with an error status', async () => {

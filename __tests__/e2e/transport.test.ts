@@ -3,6 +3,7 @@
 // certificate is not trusted.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -240,4 +241,38 @@ test('the same certificate is accepted once its CA is trusted (verification stay
   const { result, received } = await againstSelfSigned({ NODE_EXTRA_CA_CERTS: certs.selfSignedCert })
   expect(result.code).toBe(0)
   expect(received).toHaveLength(1)
+})
+
+test('an https:// api-url on a plain-HTTP server: one attempt, the mistake named on one line, no OpenSSL text', async () => {
+  const received: string[] = []
+  const sockets = new Set<Duplex>()
+  const plain = createHttpServer((req, res) => {
+    received.push(req.url ?? '')
+    res.writeHead(204).end()
+  })
+  plain.on('connection', socket => sockets.add(socket))
+  const port = await listen(plain)
+  try {
+    const result = await runAction({
+      inputs: {
+        'api-key': API_KEY,
+        'app-key': APP_KEY,
+        'api-url': `https://127.0.0.1:${port}`,
+        key: UPLOAD.key,
+        'upload-id': UPLOAD.uploadId
+      }
+    })
+    expect(result.code).toBe(1)
+    expect(result.outputs['attempts']).toBe('1')
+    expect(result.stdout).not.toMatch(/^Attempt \d+ of/m)
+    const errors = annotations(result, 'error')
+    const failure = errors.at(-1) ?? ''
+    expect(failure).toContain('the server answers in plain HTTP, not TLS (ERR_SSL_WRONG_VERSION_NUMBER)')
+    expect(failure).toContain('for a local emulator, start "api-url" with http://; otherwise check the port')
+    expect(failure).not.toMatch(/proxy|SSL routines|openssl|EPROTO/i)
+    for (const text of [...errors, ...JSON.parse(result.outputs['errors'] ?? '[]')]) expect(text).not.toMatch(/[\r\n]/)
+    expect(leakedSecrets(result, [API_KEY, APP_KEY])).toEqual([])
+  } finally {
+    await stop(plain, sockets)
+  }
 })
