@@ -54,7 +54,7 @@ export function countOutcomes(results: readonly UploadResult[]): Record<UploadOu
 }
 
 function replyErrors(reply: Reply): string[] {
-  return errorMessages(reply.body, reply.headers['content-type'], reply.truncated)
+  return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated)
 }
 
 const MAYBE =
