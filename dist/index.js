@@ -32599,7 +32599,7 @@ function errorMessages(body, contentType, truncated = false) {
         }
         catch {
             if (looksJson && truncated)
-                return [oneLine(`(a JSON body cut at the size limit) ${text.slice(0, MAX_MESSAGE_CHARS)}`, MAX_MESSAGE_CHARS)];
+                return [oneLine(`(a JSON body cut at the size limit) ${text}`, MAX_MESSAGE_CHARS)];
             // Said to be JSON but is not: fall through to plain text.
         }
     }
@@ -32674,7 +32674,7 @@ function countOutcomes(results) {
     return counts;
 }
 function replyErrors(reply) {
-    return errorMessages(reply.body, reply.headers['content-type'], reply.truncated);
+    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
 }
 const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
 function aborted(state, status, nowMs) {

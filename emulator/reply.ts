@@ -16,6 +16,9 @@ export const jsonReply = (status: number, value: unknown): Reply => ({
 
 export const errorReply = (status: number, ...errors: string[]): Reply => jsonReply(status, { errors })
 
+// Recorded 403s of Datadog's API carry these two fields beside `errors`.
+export const forbiddenReply = (...errors: string[]): Reply => jsonReply(403, { errors, status: 'error', code: 403 })
+
 export const withHeaders = (reply: Reply, headers: OutgoingHttpHeaders): Reply => ({
   ...reply,
   headers: { ...reply.headers, ...headers }

@@ -4,7 +4,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { RateLimiter } from './ratelimit.ts'
-import { errorReply, isRecord, jsonReply, withHeaders, type Reply } from './reply.ts'
+import { errorReply, forbiddenReply, isRecord, jsonReply, withHeaders, type Reply } from './reply.ts'
 import type { UploadStore } from './storage.ts'
 import type { EmulatorStats, KeyPair, StartedUpload } from './types.ts'
 
@@ -19,13 +19,15 @@ const ADMIN_UPLOAD_PATH = /^\/_emulator\/uploads\/([^/]+)$/
 // S3 caps a multipart upload at 10,000 parts; Datadog inherits that.
 const MAX_PART_NUMBER = 10_000
 const BUCKET_PREFIXES = new Set(['api-upload-file', 'browser-upload-file-step'])
+// Base64 of the 16 bytes of an MD5: 24 characters padded, 22 without the padding.
+const MD5_BASE64 = /^[A-Za-z0-9+/]{22}={0,2}$/
 const WRITE = ['synthetics_write', 'synthetics_create_edit_trigger']
 // Any one of these lets a key pair call the operation.
 const PERMISSIONS: Record<Operation, string[]> = {
   'multipart-presigned-urls': WRITE,
   'multipart-upload-complete': WRITE,
   'multipart-upload-abort': WRITE,
-  download: WRITE
+  download: ['synthetics_read']
 }
 
 const xmlError = (status: number, code: string): Reply => ({
@@ -55,8 +57,8 @@ function partNumbersOf(parts: unknown): number[] | Reply {
   if (!Array.isArray(parts) || parts.length === 0) return errorReply(400, `Field 'parts' must be a non-empty array`)
   const numbers: number[] = []
   for (const part of parts) {
-    if (!isRecord(part) || typeof part.md5 !== 'string') {
-      return errorReply(400, `Each of 'parts' needs a string 'md5'`)
+    if (!isRecord(part) || typeof part.md5 !== 'string' || !MD5_BASE64.test(part.md5)) {
+      return errorReply(400, `Each of 'parts' needs an 'md5': the base64 MD5 of the part, 22 to 24 characters`)
     }
     const n = part.partNumber
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PART_NUMBER) {
@@ -121,9 +123,9 @@ export class Router {
     const pair = this.options.keyPairs.find(
       p => p.apiKey === req.headers['dd-api-key'] && p.appKey === req.headers['dd-application-key']
     )
-    if (!pair) return errorReply(403, 'Forbidden')
+    if (!pair) return forbiddenReply('Forbidden')
     if (!pair.permissions.some(p => PERMISSIONS[op].includes(p))) {
-      return errorReply(403, 'Forbidden', 'Failed permission authorization checks')
+      return forbiddenReply('Forbidden', 'Failed permission authorization checks')
     }
     if (!this.options.tests.has(testId)) return errorReply(404, `Synthetic test ${testId} not found`)
     let body: unknown

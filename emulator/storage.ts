@@ -3,7 +3,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { UploadState } from './types.ts'
 
-export interface StoredPart {
+interface StoredPart {
   bytes: Buffer
   etag: string
 }

@@ -51,7 +51,8 @@ export const DEFAULT_KEYS: KeyPair = {
   // Distinct, unrelated hex strings, so a test can spot any piece of either.
   apiKey: '5f0c3a9e1b7d4c2e8a6f0b1d3e5c7a92',
   appKey: 'c81e4b7a2d9f6035e1b8c4a7d2f9063b5e8a1c47',
-  permissions: ['synthetics_write']
+  // A role that may write tests may read them too, as Datadog's standard role can.
+  permissions: ['synthetics_read', 'synthetics_write']
 }
 
 export interface RecordedRequest {

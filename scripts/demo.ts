@@ -3,6 +3,7 @@
 // against it exactly as a GitHub runner does and shows what a user would see.
 // Then the guard: its main step, an upload script killed mid-write, and the
 // post step that cleans up after it.
+import { EmulatorClient, putPart } from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.ts'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,30 +20,12 @@ import { COMMITTED_BUNDLE, runAction, type RunResult } from '../__tests__/suppor
 
 const TEST_ID = 'abc-def-123'
 const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
-const headers = {
-  'DD-API-KEY': DEFAULT_KEYS.apiKey,
-  'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
-  'Content-Type': 'application/json'
-}
 
 async function openHalfDoneUpload(emulator: Emulator): Promise<{ key: string; uploadId: string }> {
-  const answer = await fetch(`${emulator.url}/api/v2/synthetics/tests/${TEST_ID}/files/multipart-presigned-urls`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      bucketKeyPrefix: 'api-upload-file',
-      parts: [1, 2, 3].map(partNumber => ({ md5: 'AAAAAAAAAAAAAAAAAAAAAA==', partNumber }))
-    })
-  })
-  const params = (
-    (await answer.json()) as {
-      multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
-    }
-  ).multipart_presigned_urls_params
+  const parts = ['1', '2', '3'].map(n => Buffer.alloc(256 * 1024, n))
+  const params = (await new EmulatorClient(emulator.url).start(TEST_ID, parts)).multipart_presigned_urls_params
   // Two of three parts go up; then the job "dies".
-  for (const part of ['1', '2']) {
-    await fetch(params.urls[part] as string, { method: 'PUT', body: Buffer.alloc(256 * 1024, part) })
-  }
+  for (const [i, part] of parts.slice(0, 2).entries()) await putPart(params.urls[String(i + 1)] as string, part)
   return { key: params.key, uploadId: params.upload_id }
 }
 
