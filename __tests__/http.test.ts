@@ -107,3 +107,15 @@ test.each([
     }
   }
 )
+
+test('a signal that fired before the request: cancelled at once, nothing sent', async () => {
+  let hits = 0
+  handler = (_req, res) => {
+    hits++
+    res.end()
+  }
+  const controller = new AbortController()
+  controller.abort('cancelled')
+  await expect(send(controller.signal)).resolves.toMatchObject({ kind: 'cancelled', requestSent: false })
+  expect(hits).toBe(0)
+})

@@ -33,6 +33,7 @@ interface ActionMetadata {
 const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionMetadata
 const INPUTS = Object.keys(ACTION.inputs ?? {})
 const OUTPUTS = Object.keys(ACTION.outputs ?? {})
+const GUARD = parse(readFileSync(join(ROOT, 'guard', 'action.yml'), 'utf8')) as ActionMetadata
 
 function compileSchema(file: string): ValidateFunction {
   // strict: false because the published schemas use keywords without the
@@ -123,8 +124,12 @@ beforeAll(async () => {
 })
 
 describe('action.yml', () => {
-  test('matches the schema of action metadata', () => {
-    expect(schemaProblems(compileSchema('github-action.json'), ACTION)).toEqual([])
+  test('and guard/action.yml match the schema of action metadata', () => {
+    const validate = compileSchema('github-action.json')
+    expect({ action: schemaProblems(validate, ACTION), guard: schemaProblems(validate, GUARD) }).toEqual({
+      action: [],
+      guard: []
+    })
   })
 
   test('has an INPUT_ line in .env.example for every input, and no other', () => {
@@ -193,12 +198,28 @@ describe('README.md', () => {
     expect(tableMismatch(README ?? '', 'Inputs', INPUTS)).toEqual({ missing: [], unknown: [] })
   })
 
-  readmeTest("shows action.yml's default of each input, and no made-up one", () => {
+  readmeTest('lists exactly the inputs and outputs of guard/action.yml', () => {
+    expect({
+      inputs: tableMismatch(README ?? '', 'Guard inputs', Object.keys(GUARD.inputs ?? {})),
+      outputs: tableMismatch(README ?? '', 'Guard outputs', Object.keys(GUARD.outputs ?? {}))
+    }).toEqual({ inputs: { missing: [], unknown: [] }, outputs: { missing: [], unknown: [] } })
+  })
+
+  readmeTest('shows the upload script of guard mode as it is in examples/, which the tests run', () => {
+    const script = readFileSync(join(ROOT, 'examples', 'upload-test-file.sh'), 'utf8')
+    const shown = /```bash\n([\s\S]*?)```/.exec(README ?? '')?.[1]
+    expect(shown).toBe(script)
+  })
+
+  readmeTest.each([
+    ['action.yml', 'Inputs', ACTION],
+    ['guard/action.yml', 'Guard inputs', GUARD]
+  ])("shows %s's default of each input, and no made-up one", (_, title, action) => {
     // An input without a default may say what it falls back to, but must not
     // read as a literal default: "none: falls back to ...".
-    const defaults = secondColumn(README ?? '', 'Inputs')
-    const wrong = INPUTS.flatMap(name => {
-      const declared = (ACTION.inputs?.[name] as { default?: string } | undefined)?.default
+    const defaults = secondColumn(README ?? '', title)
+    const wrong = Object.keys(action.inputs ?? {}).flatMap(name => {
+      const declared = (action.inputs?.[name] as { default?: string } | undefined)?.default
       const shown = defaults.get(name) ?? ''
       const ok = declared === undefined ? shown === '' || shown.startsWith('none') : shown === `\`${declared}\``
       return ok ? [] : [`${name}: README shows "${shown}", action.yml has ${JSON.stringify(declared)}`]

@@ -31760,12 +31760,33 @@ function editDistance(a, b) {
 }
 /** Escapes text for a Markdown table cell. */
 function markdownCell(text, max = 200) {
-    return (oneLine(text, max)
+    return escapeMarkdown(oneLine(text, max)).replace(/`/g, "'");
+}
+/**
+ * Like markdownCell, for text the action wrote: a `span` in backticks shows
+ * as code. It becomes a <code> element whose content is escaped like the
+ * rest, so text from elsewhere inside a message still cannot turn into a
+ * link, an image or HTML; a backtick left unpaired becomes a quote.
+ */
+function markdownCellWithCode(text, max = 200) {
+    const parts = oneLine(text, max).split('`');
+    return parts
+        .map((part, i) => {
+        const escaped = escapeMarkdown(part);
+        if (i === 0)
+            return escaped;
+        if (i % 2 === 1 && i < parts.length - 1)
+            return `<code>${escaped}</code>`;
+        return i % 2 === 1 ? `'${escaped}` : escaped;
+    })
+        .join('');
+}
+function escapeMarkdown(text) {
+    return (text
         .replace(/&/g, '&amp;')
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
         .replace(/\|/g, '\\|')
-        .replace(/`/g, "'")
         // No link or image syntax: server text must not pull content into the page.
         .replace(/([[\]!])/g, '\\$1'));
 }
@@ -31807,6 +31828,9 @@ function sendWith(agent, request, options) {
         const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
         let requestSent = false;
         let settled = false;
+        // Assigned once the request exists; a signal that fired before then
+        // finishes through here too, with nothing to remove.
+        let onAbort = () => { };
         const finish = (sent) => {
             if (settled)
                 return;
@@ -31828,7 +31852,7 @@ function sendWith(agent, request, options) {
             agent,
             headers: { ...request.headers, 'Content-Length': String(body.length) }
         });
-        const onAbort = () => {
+        onAbort = () => {
             failFromSignal(options.signal, fail);
             req.destroy();
         };
@@ -31841,7 +31865,7 @@ function sendWith(agent, request, options) {
             requestSent = true;
         });
         req.on('error', error => {
-            const code = error.code ?? 'error';
+            const code = isPlainHttpAnswer(error) ? NOT_TLS : (error.code ?? 'error');
             fail('network', code, networkMessage(code, error.message));
         });
         req.on('response', response => {
@@ -31908,8 +31932,16 @@ const NETWORK_MESSAGES = {
     UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
     UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
     CERT_HAS_EXPIRED: 'TLS certificate has expired',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name'
+    ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
+    ERR_SSL_WRONG_VERSION_NUMBER: 'the server answers in plain HTTP, not TLS'
 };
+/** The code of an https:// request answered in plain HTTP (an http:// server, or the wrong port). */
+const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
+// OpenSSL reports it as EPROTO, its reason inside a message of several lines.
+function isPlainHttpAnswer(error) {
+    return (error.code === NOT_TLS ||
+        (error.code === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message)));
+}
 function isTlsError(code) {
     return /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code);
 }
@@ -31921,8 +31953,11 @@ function networkMessage(code, fallback) {
         return `TLS error (${code})`;
     if (code.startsWith('HPE_'))
         return `the answer is not valid HTTP (${code})`;
+    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(fallback);
+    if (openssl?.[1])
+        return `TLS failure: ${oneLine(openssl[1], 100)} (${code})`;
     // Node's own messages name the address, never a header.
-    return `${truncate(fallback, 200)} (${code})`;
+    return `${oneLine(fallback, 200)} (${code})`;
 }
 /** One header's value; the first, when the header came more than once. */
 function header(headers, name) {
@@ -31978,7 +32013,8 @@ function isDatadogApiHost(host) {
 }
 /**
  * Maps every spelling people paste for a site (bare site, web-app host, API
- * host, a URL of either, a region name, any letter case) to the site.
+ * host, a URL of either, a region name or a short one that names a single
+ * region, any letter case) to the site.
  */
 function resolveSite(raw, label = 'Input "site"') {
     const text = raw.trim();
@@ -31986,9 +32022,9 @@ function resolveSite(raw, label = 'Input "site"') {
     const found = host === undefined ? undefined : lookup(host);
     if (found)
         return { ok: true, site: found, apiHost: apiHostOf(found) };
-    const nearest = host === undefined ? undefined : suggest(host);
+    const nearest = host === undefined ? [] : suggest(host);
     const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ');
-    const hint = nearest ? ` Did you mean "${nearest}"?` : '';
+    const hint = nearest.length > 0 ? ` Did you mean ${nearest.map(n => `"${n}"`).join(' or ')}?` : '';
     return {
         ok: false,
         message: `${label} is ${quote(text, 81)}, which is not a Datadog site.${hint} ` +
@@ -32019,11 +32055,35 @@ function lookup(host) {
     const region = SITES.find(s => s.region.toLowerCase() === host.replace(/_/g, '-'));
     if (region)
         return region;
+    const short = regionsNamed(host);
+    if (short.length === 1)
+        return short[0];
     const bare = host.replace(/^(app|api)\./, '');
     return SITES.find(s => s.site === bare);
 }
+/**
+ * The regions a short name without a number could mean: `eu` is EU1 alone,
+ * `us` five of them; `gov` and `fed` the two US-FED ones.
+ */
+function regionsNamed(host) {
+    const word = host === 'gov' ? 'fed' : host;
+    if (!/^[a-z]{2,3}$/.test(word))
+        return [];
+    return SITES.filter(s => s.region
+        .toLowerCase()
+        .split(/[\d-]+/)
+        .includes(word));
+}
+/** The sites meant most likely, the default first when it is one of them. */
 function suggest(host) {
+    const regions = regionsNamed(host);
+    if (regions.length > 0)
+        return regions.map(s => s.region);
     const bare = host.replace(/^(app|api)\./, '');
+    // `datadoghq` alone: the site with its domain ending left off.
+    const truncated = SITES.filter(s => s.site.startsWith(`${bare}.`) && !s.site.slice(bare.length + 1).includes('.'));
+    if (truncated.length > 0)
+        return truncated.map(s => s.site);
     let best;
     for (const s of SITES) {
         for (const candidate of [s.site, s.region.toLowerCase()]) {
@@ -32034,9 +32094,9 @@ function suggest(host) {
         }
     }
     if (!best)
-        return undefined;
+        return [];
     // Farther than a third of the name is a different word, not a typo.
-    return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;
+    return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? [best.name] : [];
 }
 
 ;// CONCATENATED MODULE: ./src/destination.ts
@@ -32064,7 +32124,7 @@ function parseDestination(problems, inputs, env) {
  */
 function siteInput(problems, inputs) {
     const { site, datadogSite } = inputs;
-    if (site && datadogSite && site.toLowerCase() !== datadogSite.toLowerCase()) {
+    if (site && datadogSite && !sameSite(site, datadogSite)) {
         problems.error('Inputs "site" and "datadog-site" name different sites; give only one.');
     }
     if (site)
@@ -32072,6 +32132,11 @@ function siteInput(problems, inputs) {
     if (datadogSite)
         return { value: datadogSite, source: { input: 'datadog-site' } };
     return undefined;
+}
+/** Whether two spellings name one site (`EU1`, `datadoghq.eu`); a value that is no site counts as different. */
+function sameSite(a, b) {
+    const [first, second] = [resolveSite(a), resolveSite(b)];
+    return first.ok && second.ok ? first.site === second.site : a.toLowerCase() === b.toLowerCase();
 }
 function isLoopback(hostname) {
     const host = hostname.replace(/^\[|\]$/g, '');
@@ -32125,10 +32190,20 @@ const INPUT_NAMES = [
     'concurrency',
     'dry-run'
 ];
+/** Every input of guard/action.yml: the connection inputs of the action. */
+const GUARD_INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'api-key',
+    'app-key',
+    'site',
+    'datadog-site',
+    'api-url',
+    'max-retries',
+    'timeout',
+    'concurrency'
+]));
 const LIMITS = {
     keyChars: 1024,
     uploadIdChars: 1024,
-    testIdChars: 64,
     secretChars: 256,
     uploads: 10_000,
     uploadsFileBytes: 16 * 1024 * 1024,
@@ -32137,19 +32212,142 @@ const LIMITS = {
     concurrency: 32
 };
 
+;// CONCATENATED MODULE: ./src/json-values.ts
+// Splits a text into the JSON values written one after another into it, as
+// a shell script appends them: separated by white space, or by nothing at
+// all (`}{`, since curl prints no final newline). One pass over the text,
+// so a 16 MiB manifest costs no more than reading it.
+const OPENERS = { '{': '}', '[': ']' };
+function isSpace(c) {
+    return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\uFEFF';
+}
+/** Where a scalar written at top level (`42`, `true`) ends. */
+function scalarEnd(text, from) {
+    let i = from;
+    while (i < text.length) {
+        const c = text[i];
+        if (isSpace(c) || c in OPENERS || c === '"')
+            break;
+        i++;
+    }
+    return i;
+}
+/** Where the string starting at `from` (its opening quote) ends, past its closing quote; -1 when it never closes. */
+function stringEnd(text, from) {
+    for (let i = from + 1; i < text.length; i++) {
+        const c = text[i];
+        if (c === '\\')
+            i++;
+        else if (c === '"')
+            return i + 1;
+    }
+    return -1;
+}
+/** Scans the object or array that starts at `from`, tracking where it could be closed early. */
+function scanContainer(text, from) {
+    const stack = [];
+    let safeEnd = from;
+    let safeDepth = 0;
+    let i = from;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+            const end = stringEnd(text, i);
+            if (end === -1)
+                break;
+            i = end;
+            continue;
+        }
+        const closer = OPENERS[c];
+        if (closer !== undefined) {
+            stack.push(closer);
+        }
+        else if (c === '}' || c === ']') {
+            stack.pop();
+            if (stack.length === 0)
+                return { end: i + 1, safeEnd: i + 1, closers: '' };
+            // Closing a container completes a member of the one around it.
+            safeEnd = i + 1;
+            safeDepth = stack.length;
+        }
+        else if (c === ',') {
+            // Everything before a comma is complete members; the containers below
+            // this depth cannot change before the next safe point replaces this one.
+            safeEnd = i;
+            safeDepth = stack.length;
+        }
+        i++;
+    }
+    const closers = stack.slice(0, safeDepth).reverse().join('');
+    return { end: -1, safeEnd, closers };
+}
+function parse(text, offset) {
+    try {
+        return { ok: true, value: JSON.parse(text), offset };
+    }
+    catch (error) {
+        return { ok: false, error: error.message, offset };
+    }
+}
+function repair(text, from, scan) {
+    if (scan.safeEnd <= from)
+        return undefined;
+    try {
+        return JSON.parse(text.slice(from, scan.safeEnd) + scan.closers);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Every value of `text` in order; a last value the text ends inside is returned apart, as `cut`. */
+function splitJsonValues(text) {
+    const values = [];
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (isSpace(c)) {
+            i++;
+            continue;
+        }
+        let end;
+        if (c in OPENERS) {
+            const scan = scanContainer(text, i);
+            if (scan.end === -1)
+                return { values, cut: { offset: i, text: text.slice(i), repaired: repair(text, i, scan) } };
+            end = scan.end;
+        }
+        else if (c === '"') {
+            end = stringEnd(text, i);
+            if (end === -1)
+                return { values, cut: { offset: i, text: text.slice(i), repaired: undefined } };
+        }
+        else {
+            // A closing bracket with nothing open is taken as a scalar, and refused as one.
+            end = Math.max(scalarEnd(text, i), i + 1);
+        }
+        values.push(parse(text.slice(i, end), i));
+        i = end;
+    }
+    return { values };
+}
+
 ;// CONCATENATED MODULE: ./src/upload.ts
 
 // The rules for the three values that name one upload: a test's public ID,
 // the file's key and the upload ID.
 const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
-const MISSING_OUTPUT_HINT = 'An input wired to a step output arrives empty when that output was never set: ' +
-    'check the step id and output name, or guard this step with ' +
-    "`if: steps.<step id>.outputs.<output name> != ''`.";
+/**
+ * Said only where wiring is likely: one of key / upload-id empty while the
+ * other is set, or both empty while nothing else names an upload.
+ */
+const MISSING_OUTPUT_HINT = 'If it comes from a step output, that output was never set: check the step id and output name, ' +
+    "or guard this step with `if: steps.<step id>.outputs.<output name> != ''`.";
+const SHAPE_WORDS = 'three groups of three lower-case letters or digits, like abc-def-123';
 /** The value, trimmed, when it is non-empty, one line and within its limit. */
 function checkField(problems, field) {
     const { label, value, max } = field;
     if (value === '')
-        return problems.error(`${label} is empty.${field.isInput ? ' ' + MISSING_OUTPUT_HINT : ''}`);
+        return problems.error(`${label} is empty.`);
     if (hasControl(value))
         return problems.error(`${label} contains control characters or line breaks; paste the value alone.`);
     if (value.length > max)
@@ -32158,10 +32356,10 @@ function checkField(problems, field) {
 }
 /**
  * A test's public ID, or a pasted test URL whose path holds one. Anything
- * that could change the request path is refused; the ID is URL-encoded
- * into the path all the same.
+ * else is refused before a request that could only come back 404; `key`,
+ * when it names a test, is offered as the likely one.
  */
-function parseTestId(problems, label, value, maxChars) {
+function parseTestId(problems, label, value, key = '') {
     if (value === '')
         return problems.error(`${label} is empty: give the public ID of the Synthetic test (like abc-def-123).`);
     if (/^https?:\/\//i.test(value)) {
@@ -32177,17 +32375,12 @@ function parseTestId(problems, label, value, maxChars) {
             return problems.error(`${label} is a URL with no test public ID (like abc-def-123) in its path.`);
         return id.toLowerCase();
     }
-    if (hasControl(value) || /[\s/?#%\\]/.test(value) || value.includes('..') || value === '.') {
-        return problems.error(`${label} must be a test public ID like abc-def-123; it contains a character that is not allowed (white space, control characters, / ? # % \\, "." alone or "..").`);
-    }
-    if (value.length > maxChars) {
-        return problems.error(`${label} is ${value.length} characters long; a public ID is like abc-def-123.`);
-    }
     // Public IDs are lower case; one typed in capitals is the same test.
     if (PUBLIC_ID_SHAPE.test(value.toLowerCase()))
         return value.toLowerCase();
-    problems.warn(`${label} ${quote(value, 64)} is not shaped like a public ID (abc-def-123); sending it as given.`);
-    return value;
+    const owner = testIdFromKey(key);
+    const guess = owner === undefined ? '' : ` The key names test ${owner}; did you mean that?`;
+    return problems.error(`${label} is ${quote(value, 64)}, which is not a test public ID: that is ${SHAPE_WORDS} (on the test's page).${guess}`);
 }
 /** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */
 function testIdFromKey(key) {
@@ -32206,66 +32399,108 @@ function warnIfKeyOfOtherTest(problems, prefix, upload) {
 
 
 
-// The uploads manifest: the `uploads` input or the `uploads-file` file. It
-// holds entries (`{testId?, key, uploadId}`), Datadog's presigned-URLs
-// answers as received, or a list of either; as one JSON value or as JSON
-// Lines.
+
+
 /** Parses the manifest named `name`; undefined when any entry is wrong. */
 function parseManifest(problems, name, text, defaultTestId) {
-    const data = parseJson(problems, name, text);
-    if (data === undefined)
-        return undefined;
-    const entries = Array.isArray(data) ? data : [data];
-    if (entries.length === 0) {
-        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
-        problems.warn(`Input "${name}" is an empty list: there is nothing to abort.`);
-        return [];
-    }
-    if (entries.length > LIMITS.uploads) {
-        return problems.error(`Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
-    }
-    const list = [];
-    const seen = new Set();
     const before = problems.count;
-    entries.forEach((entry, index) => {
-        const where = Array.isArray(data) ? `${name}[${index}]` : name;
-        const upload = parseEntry(problems, { where, entry, defaultTestId });
-        if (!upload)
-            return;
-        const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId]);
-        if (seen.has(identity))
-            return;
-        seen.add(identity);
-        list.push(upload);
+    const { uploads } = readManifest(problems, name, text, defaultTestId);
+    return problems.count > before ? undefined : uploads;
+}
+/**
+ * Every upload that can be identified, even when other entries are wrong
+ * (they are recorded in `problems`): cleanup after a failed job aborts what
+ * it can.
+ */
+function readManifest(problems, name, text, defaultTestId) {
+    const none = { uploads: [], completed: 0 };
+    const appended = name !== 'uploads';
+    const split = splitJsonValues(text);
+    const { values, cut } = split;
+    // Inputs are named as inputs; the guard's manifest by its variable.
+    const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name;
+    if (values.length === 0 && !cut) {
+        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+        problems.warn(`${label} is empty: there is nothing to abort.`);
+        return none;
+    }
+    if (cut && !appended) {
+        problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`);
+        return none;
+    }
+    const entries = [];
+    values.forEach((v, n) => {
+        const where = values.length + (cut ? 1 : 0) > 1 ? `${name} value ${n + 1}` : name;
+        if (!v.ok) {
+            const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : '';
+            problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`);
+        }
+        else if (Array.isArray(v.value)) {
+            const list = v.value;
+            if (list.length === 0 && values.length === 1)
+                problems.warn(`${label} is an empty list: there is nothing to abort.`);
+            list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }));
+        }
+        else {
+            entries.push({ where, entry: v.value });
+        }
     });
-    return problems.count > before ? undefined : list;
+    if (entries.length > LIMITS.uploads) {
+        problems.error(`${label} has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
+        return none;
+    }
+    const found = new Found();
+    for (const { where, entry } of entries)
+        found.add(parseEntry(problems, { where, entry, defaultTestId }));
+    if (cut)
+        found.add(salvage(problems, { label, name, defaultTestId, cut, index: values.length + 1 }));
+    if (found.duplicates > 0) {
+        // A script that appends each answer may have written one twice: harmless, but worth knowing.
+        problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
+    }
+    return found.result();
 }
-function parseJson(problems, name, text) {
-    try {
-        return JSON.parse(text);
+/** Uploads in manifest order, each once, and the completion marks seen. */
+class Found {
+    uploads = new Map();
+    completed = new Set();
+    duplicates = 0;
+    add(parsed) {
+        if (!parsed)
+            return;
+        const { upload } = parsed;
+        const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId]);
+        if (parsed.completed)
+            this.completed.add(JSON.stringify([upload.key, upload.uploadId]));
+        else if (this.uploads.has(identity))
+            this.duplicates++;
+        else
+            this.uploads.set(identity, upload);
     }
-    catch (error) {
-        // A script that appends each answer as it starts an upload writes JSON
-        // Lines: one value a line.
-        const lines = parseJsonLines(text);
-        if (lines !== undefined)
-            return lines;
-        return problems.error(`Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${truncate(error.message, 120)}).`);
+    result() {
+        const all = [...this.uploads.values()];
+        const uploads = all.filter(u => !this.completed.has(JSON.stringify([u.key, u.uploadId])));
+        return { uploads, completed: all.length - uploads.length };
     }
 }
-function parseJsonLines(text) {
-    const lines = text.split('\n').filter(line => line.trim() !== '');
-    if (lines.length < 2)
-        return undefined;
-    try {
-        return lines.flatMap(line => {
-            const value = JSON.parse(line);
-            return Array.isArray(value) ? value : [value];
-        });
+/** The value a killed script left half written: used when it still names its upload, else skipped. */
+function salvage(problems, input) {
+    const { cut } = input;
+    // Presigned URLs carry their signature in the query: never quoted.
+    const tail = cut.text.slice(-40).replace(/([?&][^=&"]*=)[^&"]*/g, '$1...');
+    const stop = `${input.label}: value ${input.index} (from character ${cut.offset}) stops in the middle: it ends with ${quote('...' + tail, 48)}, as when a script is killed while writing it`;
+    const scratch = new Problems();
+    const where = `${input.name} value ${input.index}`;
+    const parsed = cut.repaired === undefined
+        ? undefined
+        : parseEntry(scratch, { where, entry: cut.repaired, defaultTestId: input.defaultTestId });
+    if (parsed && scratch.count === 0) {
+        const what = parsed.completed ? 'a completion mark for upload' : 'upload';
+        problems.warn(`${stop}; what it holds still names ${what} ${parsed.upload.uploadId}, which is used.`);
+        return parsed;
     }
-    catch {
-        return undefined;
-    }
+    problems.warn(`${stop}; it is skipped. If it was the answer that started an upload, that upload cannot be identified and stays open until it expires.`);
+    return undefined;
 }
 function fieldsOf(where, record) {
     const presigned = record['multipart_presigned_urls_params'];
@@ -32281,21 +32516,40 @@ function parseEntry(problems, input) {
     if (!isRecord(entry)) {
         return problems.error(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`);
     }
+    const mark = entry['completed'];
+    if (mark !== undefined) {
+        if (!isRecord(mark))
+            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describe(mark)}.`);
+        // A mark is matched by key and upload ID: it needs no test.
+        const upload = uploadOf(problems, {
+            where: `${where}.completed`,
+            entry: mark,
+            defaultTestId: input.defaultTestId ?? ''
+        });
+        return upload && { upload, completed: true };
+    }
+    const upload = uploadOf(problems, { ...input, entry });
+    return upload && { upload, completed: false };
+}
+function uploadOf(problems, input) {
+    const { where, entry } = input;
     const fields = fieldsOf(where, entry);
     const key = stringField(problems, fields, 'key', LIMITS.keyChars);
     const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars);
     const testId = entryTestId(problems, input, entry, key);
     if (testId === undefined || key === undefined || uploadId === undefined)
         return undefined;
-    warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key });
-    return { testId, key, uploadId };
+    // A completion mark carries no test ('').
+    if (testId !== '')
+        warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key });
+    return { testId, key, uploadId, entry: where };
 }
 function entryTestId(problems, input, entry, key) {
     const own = entry['testId'];
     if (own !== undefined) {
         if (typeof own !== 'string')
             return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`);
-        return parseTestId(problems, `${input.where}.testId`, own.trim(), LIMITS.testIdChars);
+        return parseTestId(problems, `${input.where}.testId`, own.trim(), key);
     }
     if (input.defaultTestId !== undefined)
         return input.defaultTestId;
@@ -32357,7 +32611,7 @@ function parseUploads(problems, inputs, readFile) {
         const named = single.map(n => `"${n}"`).join(' and ');
         return problems.error(`Give either the single upload ("key" and "upload-id") or the list ("${manifest}"), not both: ${named} ${single.length > 1 ? 'are' : 'is'} set too.`);
     }
-    const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, LIMITS.testIdChars) : undefined;
+    const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, inputs.key) : undefined;
     if (!manifest)
         return singleUpload(problems, inputs, testId);
     let text = inputs.uploads;
@@ -32375,20 +32629,29 @@ function parseUploads(problems, inputs, readFile) {
     return list && { list, batch: true };
 }
 function singleUpload(problems, inputs, testId) {
-    if (!inputs.testId) {
-        problems.error(`Input "test-id" is empty: give the public ID of the Synthetic test (like abc-def-123). ${MISSING_OUTPUT_HINT}`);
+    if (!inputs.key && !inputs.uploadId) {
+        return problems.error('Inputs "key" and "upload-id" are empty: give both, from the answer that started the upload, ' +
+            `or many uploads in "uploads" or "uploads-file". ${MISSING_OUTPUT_HINT}`);
     }
-    const key = checkField(problems, { label: 'Input "key"', value: inputs.key, max: LIMITS.keyChars, isInput: true });
-    const uploadId = checkField(problems, {
-        label: 'Input "upload-id"',
-        value: inputs.uploadId,
-        max: LIMITS.uploadIdChars,
-        isInput: true
-    });
-    if (testId === undefined || key === undefined || uploadId === undefined)
+    const field = (name, value, other, max) => value === ''
+        ? problems.error(`Input "${name}" is empty while "${other}" is set. ${MISSING_OUTPUT_HINT}`)
+        : checkField(problems, { label: `Input "${name}"`, value, max });
+    const key = field('key', inputs.key, 'upload-id', LIMITS.keyChars);
+    const uploadId = field('upload-id', inputs.uploadId, 'key', LIMITS.uploadIdChars);
+    if (key === undefined || uploadId === undefined)
         return undefined;
-    warnIfKeyOfOtherTest(problems, '', { testId, key });
-    return { list: [{ testId, key, uploadId }], batch: false };
+    if (inputs.testId) {
+        if (testId === undefined)
+            return undefined;
+        warnIfKeyOfOtherTest(problems, '', { testId, key });
+        return { list: [{ testId, key, uploadId }], batch: false };
+    }
+    const owner = testIdFromKey(key);
+    if (owner === undefined) {
+        return problems.error('Input "test-id" is empty and the key does not name a test (Datadog\'s keys hold it: <org>/<kind>/<public id>/<file>): ' +
+            'give the public ID of the Synthetic test, like abc-def-123.');
+    }
+    return { list: [{ testId: owner, key, uploadId }], batch: false };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs.ts
@@ -32404,14 +32667,41 @@ function singleUpload(problems, inputs, testId) {
  */
 function parseInputs(raw, env, readFile) {
     const problems = new Problems();
-    const input = (name) => (raw[name] ?? '').trim();
+    const input = inputReader(raw);
+    const connection = parseConnection(problems, input, env);
+    const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'));
+    const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'));
+    const uploads = parseUploads(problems, {
+        testId: input('test-id'),
+        key: input('key'),
+        uploadId: input('upload-id'),
+        uploads: input('uploads'),
+        uploadsFile: input('uploads-file')
+    }, readFile);
+    const { errors, warnings } = problems;
+    if (errors.length > 0 || !connection || !uploads)
+        return { ok: false, errors, warnings };
+    return {
+        ok: true,
+        warnings,
+        settings: { ...connection, uploads: uploads.list, batch: uploads.batch, ignoreNotFound, dryRun }
+    };
+}
+/** An input's value, trimmed; '' when not given. */
+function inputReader(raw) {
+    return name => (raw[name] ?? '').trim();
+}
+/**
+ * The inputs that say where and how to call Datadog, shared by the action
+ * and the guard; undefined when any is wrong (recorded in `problems`).
+ */
+function parseConnection(problems, input, env) {
+    const before = problems.count;
     const apiKey = key(problems, { input: 'api-key' }, input('api-key'), env);
     const appKey = key(problems, { input: 'app-key' }, input('app-key'), env);
     if (apiKey && appKey)
         checkKeyPair(problems, apiKey, appKey);
     const destination = parseDestination(problems, { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') }, env);
-    const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'));
-    const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'));
     const maxRetries = parseNumber(problems, 'max-retries', input('max-retries'), {
         fallback: 5,
         min: 0,
@@ -32429,32 +32719,16 @@ function parseInputs(raw, env, readFile) {
         max: LIMITS.concurrency,
         whole: true
     });
-    const uploads = parseUploads(problems, {
-        testId: input('test-id'),
-        key: input('key'),
-        uploadId: input('upload-id'),
-        uploads: input('uploads'),
-        uploadsFile: input('uploads-file')
-    }, readFile);
-    const { errors, warnings } = problems;
-    if (errors.length > 0 || !destination || !uploads)
-        return { ok: false, errors, warnings };
+    if (problems.count > before || !destination)
+        return undefined;
     return {
-        ok: true,
-        warnings,
-        settings: {
-            apiKey,
-            appKey,
-            baseUrl: destination.baseUrl,
-            siteLabel: destination.label,
-            uploads: uploads.list,
-            batch: uploads.batch,
-            ignoreNotFound,
-            maxRetries,
-            timeoutMs: Math.round(timeoutSeconds * 1000),
-            concurrency,
-            dryRun
-        }
+        apiKey,
+        appKey,
+        baseUrl: destination.baseUrl,
+        siteLabel: destination.label,
+        maxRetries,
+        timeoutMs: Math.round(timeoutSeconds * 1000),
+        concurrency
     };
 }
 const KEY_VARIABLES = { 'api-key': 'DD_API_KEY', 'app-key': 'DD_APP_KEY' };
@@ -32744,7 +33018,7 @@ function failed(state, sent, after = '') {
         // A failure always says something in the errors output.
         errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
         message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-        hint: hintFor(status) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+        hint: hintFor(status, upload.entry) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
     };
 }
 function networkFailure(state, failure, suffix) {
@@ -32761,11 +33035,13 @@ function networkFailure(state, failure, suffix) {
         status: undefined,
         errors: [failure.message],
         message: `${what}: ${failure.message}${suffix}.`,
-        hint: tls
-            ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-            : state.outcomeUnknown
-                ? MAYBE
-                : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+        hint: failure.code === NOT_TLS
+            ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
+            : tls
+                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+                : state.outcomeUnknown
+                    ? MAYBE
+                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
     };
 }
 /** What an attempt came to, in a few words, for the retry lines of the log. */
@@ -32774,14 +33050,18 @@ function reasonOf(sent) {
         return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
     return sent.message;
 }
-/** What the person reading the failed step should check, by status. */
-function hintFor(status) {
+/**
+ * What the person reading the failed step should check, by status; `entry`
+ * names the manifest entry of a batch, whose fields are not inputs.
+ */
+function hintFor(status, entry) {
+    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
     if (status === 400)
-        return 'Datadog refused the request itself: check "key" and "upload-id" (the errors above say which field).';
+        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
     if (status === 401 || status === 403)
         return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.';
     if (status === 404)
-        return 'Check "test-id" and "site" (or "api-url"), and that "key" and "upload-id" come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).';
+        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
     if (status === 408)
         return 'The request timed out on the way; it is safe to run the step again.';
     if (status === 413)
@@ -32838,7 +33118,13 @@ const ICONS = {
 };
 /** The job summary of a step that stopped at its inputs. */
 function renderInputErrors(errors) {
-    return ([TITLE, '', '❌ Invalid inputs: no request was sent.', '', ...errors.map(e => `- ${markdownCell(e, 600)}`)].join('\n') + '\n');
+    return ([
+        TITLE,
+        '',
+        '❌ Invalid inputs: no request was sent.',
+        '',
+        ...errors.map(e => `- ${markdownCellWithCode(e, 600)}`)
+    ].join('\n') + '\n');
 }
 /** The job summary: what was aborted, where, and how it went. */
 function renderSummary(results, siteLabel, dryRun) {
@@ -32860,10 +33146,10 @@ function renderSummary(results, siteLabel, dryRun) {
         '| --- | --- | --- | --- | --- | --- | --- |'
     ];
     for (const r of results.slice(0, MAX_ROWS)) {
-        const details = [...r.errors, ...(r.outcome === 'failed' || r.outcome === 'cancelled' ? [r.hint ?? ''] : [])]
-            .filter(Boolean)
-            .join('; ');
-        lines.push(`| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`);
+        // Datadog's words are escaped whole; the hint is the action's own, code and all.
+        const hint = r.outcome === 'failed' || r.outcome === 'cancelled' ? (r.hint ?? '') : '';
+        const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
+        lines.push(`| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`);
     }
     if (results.length > MAX_ROWS)
         lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`);
@@ -32896,6 +33182,9 @@ function reportResults(results, facts) {
         if (r.warning)
             messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
         if (isFailure(r)) {
+            // A single upload's failure line carries these: a second annotation would only repeat it.
+            if (!facts.batch)
+                continue;
             const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
             for (const text of r.errors)
                 messages.push({ level: 'error', text, title });
@@ -32916,7 +33205,7 @@ function reportResults(results, facts) {
     }
     if (!facts.batch && results[0]) {
         const only = results[0];
-        return { ...report, messages: capped, failure: [only.message, only.hint].filter(Boolean).join(' ') };
+        return { ...report, messages: capped, failure: failureLine(only) };
     }
     const listed = failures
         .slice(0, MAX_FAILURE_LINES)
@@ -32932,6 +33221,23 @@ function reportResults(results, facts) {
         messages: [...capped, ...listed],
         failure: `${failures.length} of ${results.length} uploads could not be aborted (${counts.aborted} aborted, ${counts['not-found']} not found); see the errors above and the results output.`
     };
+}
+/** What happened, what the server said that the message does not, and what to check. */
+function failureLine(r) {
+    const unsaid = r.errors.filter(e => !says(r.message, e));
+    const source = r.status === undefined ? 'Details' : 'Datadog said';
+    const said = unsaid.length > 0 ? `${source}: ${unsaid.join('; ')}` : '';
+    return [r.message, said && (/[.!?]$/.test(said) ? said : `${said}.`), r.hint].filter(Boolean).join(' ');
+}
+/** Whether `text` holds `part` as whole words: "403 Forbidden" says "Forbidden", "not" does not say "no". */
+function says(text, part) {
+    for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+        const before = text.charAt(at - 1);
+        const after = text.charAt(at + part.length);
+        if (!/\w/.test(before) && !/\w/.test(after))
+            return true;
+    }
+    return false;
 }
 function isFailure(r) {
     return r.outcome === 'failed' || r.outcome === 'cancelled';
@@ -33268,15 +33574,7 @@ function dryRun(settings, upload, deps) {
 const GRACE_MS = 900;
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
 async function run() {
-    // Masked before anything can print them: the inputs and their fallbacks.
-    const secrets = secretsOf([
-        getInput('api-key'),
-        getInput('app-key'),
-        process.env.DD_API_KEY,
-        process.env.DD_APP_KEY
-    ]);
-    for (const secret of secrets)
-        setSecret(secret);
+    const secrets = maskKeys();
     const raw = Object.fromEntries(INPUT_NAMES.map(name => [name, getInput(name)]));
     const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes));
     for (const warning of parsed.warnings)
@@ -33291,6 +33589,19 @@ async function run() {
     const { batch, dryRun, siteLabel } = parsed.settings;
     await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }));
 }
+/** Masks the keys before anything can print them: the inputs and their fallbacks. */
+function maskKeys() {
+    const secrets = secretsOf([
+        getInput('api-key'),
+        getInput('app-key'),
+        process.env.DD_API_KEY,
+        process.env.DD_APP_KEY
+    ]);
+    for (const secret of secrets)
+        setSecret(secret);
+    return secrets;
+}
+/** Aborts the uploads of the settings within their deadline, stopping on SIGINT / SIGTERM. */
 async function execute(settings) {
     const deadline = Date.now() + settings.timeoutMs;
     const controller = new AbortController();

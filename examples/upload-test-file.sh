@@ -11,8 +11,10 @@
 #                                 (a local emulator, say)
 #   DD_BUCKET_KEY_PREFIX          api-upload-file (default) or
 #                                 browser-upload-file-step
-#   DD_SYNTHETICS_UPLOADS_FILE    if set, Datadog's answer that started the
-#                                 upload is appended to it, one a line, for
+#   DD_SYNTHETICS_UPLOADS_FILE    if set (the guard sets it), Datadog's answer
+#                                 that started the upload is appended to it,
+#                                 one a line, then a completion mark once the
+#                                 upload is complete: the guard's manifest, or
 #                                 the action's uploads-file input
 #   UPLOAD_PART_BYTES             part size (default 5 MiB, the smallest part
 #                                 S3 takes for all parts but the last)
@@ -136,4 +138,8 @@ completed+=']'
 
 printf '{"key":"%s","uploadId":"%s","parts":%s}' "$key" "$upload_id" "$completed" >"$tmp/complete.json"
 api_post multipart-upload-complete "$tmp/complete.json"
+# A completed upload must not be aborted by the cleanup.
+if [ -n "${DD_SYNTHETICS_UPLOADS_FILE:-}" ]; then
+  printf '{"completed":{"key":"%s","uploadId":"%s"}}\n' "$key" "$upload_id" >>"$DD_SYNTHETICS_UPLOADS_FILE"
+fi
 echo "Completed upload $upload_id" >&2

@@ -1,8 +1,21 @@
 // npm run demo: opens a multipart upload in the local Datadog emulator, leaves
 // it half-uploaded as a dead CI job would, then runs the bundled action
 // against it exactly as a GitHub runner does and shows what a user would see.
+// Then the guard: its main step, an upload script killed mid-write, and the
+// post step that cleans up after it.
 import { EmulatorClient, putPart } from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.ts'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import {
+  guardInputs,
+  guardMain,
+  guardPost,
+  KILLED_UPLOAD_STEP,
+  runStep,
+  UPLOAD_SCRIPT
+} from '../__tests__/support/guard-job.ts'
 import { COMMITTED_BUNDLE, runAction, type RunResult } from '../__tests__/support/runner.ts'
 
 const TEST_ID = 'abc-def-123'
@@ -39,6 +52,50 @@ function show(title: string, result: RunResult): void {
   console.log(stepLog(result))
   console.log('Outputs:')
   for (const [name, value] of Object.entries(result.outputs)) console.log(`  ${name} = ${value}`)
+}
+
+/** The guard against a fresh emulator: true when it left no upload open and the completed one alone. */
+async function guardDemo(): Promise<boolean> {
+  const emulator = await startEmulator()
+  const runnerTemp = mkdtempSync(join(tmpdir(), 'guard-demo-'))
+  try {
+    console.log(`\n════ Guard mode: uses: .../guard, then an upload script that gets killed ════`)
+    const step = {
+      bundle: join(dirname(COMMITTED_BUNDLE), 'guard', 'index.js'),
+      inputs: guardInputs(emulator.url),
+      runnerTemp
+    }
+    const main = await guardMain(step)
+    show('Guard, main step: node dist/guard/index.js', main)
+    console.log(`Exported to later steps: ${JSON.stringify(main.exported)}`)
+
+    const run = await runStep(KILLED_UPLOAD_STEP, [], {
+      cwd: runnerTemp,
+      killWhen: stderr => stderr.includes('half written'),
+      env: {
+        ...main.exported,
+        DD_API_KEY: DEFAULT_KEYS.apiKey,
+        DD_APP_KEY: DEFAULT_KEYS.appKey,
+        DD_API_URL: emulator.url,
+        UPLOAD_SCRIPT
+      }
+    })
+    const manifest = readFileSync(main.outputs['uploads-file'] ?? '', 'utf8')
+    console.log(
+      `\n── Upload step: one upload completed, three started, killed by ${run.signal} while writing the last answer ──`
+    )
+    console.log(`Manifest (${manifest.length} characters), as the script left it, URLs cut short:`)
+    console.log(`  | ${manifest.replace(/"urls":\{[^}]*\}/g, '"urls":{...}').replace(/\n/g, '\n  | ')}`)
+    console.log(`Open uploads in the emulator: ${emulator.openUploads()}`)
+
+    const post = await guardPost(step, main)
+    show('Guard, post step (the job failed): node dist/guard/index.js with STATE_* set', post)
+    console.log(`\nOpen uploads in the emulator now: ${emulator.openUploads()}`)
+    return post.code === 0 && emulator.openUploads() === 0 && emulator.abortRequests().length === 3
+  } finally {
+    await emulator.close()
+    rmSync(runnerTemp, { recursive: true, force: true })
+  }
 }
 
 const emulator = await startEmulator()
@@ -82,7 +139,8 @@ try {
     emulator.uploadState(upload.uploadId) === 'aborted' &&
     emulator.storedBytes(upload.uploadId) === 0 &&
     again.code === 1 &&
-    tolerant.code === 0
+    tolerant.code === 0 &&
+    (await guardDemo())
   console.log(ok ? '\nDemo finished as expected.' : '\nDemo did NOT behave as expected.')
 } finally {
   await emulator.close()

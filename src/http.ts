@@ -77,6 +77,9 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
     const module = url.protocol === 'https:' ? https : http
     let requestSent = false
     let settled = false
+    // Assigned once the request exists; a signal that fired before then
+    // finishes through here too, with nothing to remove.
+    let onAbort = (): void => {}
     const finish = (sent: Sent): void => {
       if (settled) return
       settled = true
@@ -100,7 +103,7 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
       agent,
       headers: { ...request.headers, 'Content-Length': String(body.length) }
     })
-    const onAbort = (): void => {
+    onAbort = (): void => {
       failFromSignal(options.signal, fail)
       req.destroy()
     }

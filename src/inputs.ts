@@ -1,6 +1,6 @@
 import { parseDestination } from './destination.js'
 import { Problems, sourceName, type Source } from './problems.js'
-import { LIMITS, type Env, type RawInputs, type Settings } from './settings.js'
+import { LIMITS, type Connection, type Env, type RawInputs, type Settings } from './settings.js'
 import { quote } from './text.js'
 import { parseUploads } from './uploads.js'
 
@@ -14,8 +14,42 @@ export type ParseResult =
  */
 export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) => string): ParseResult {
   const problems = new Problems()
-  const input = (name: string): string => (raw[name] ?? '').trim()
+  const input = inputReader(raw)
+  const connection = parseConnection(problems, input, env)
+  const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'))
+  const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'))
+  const uploads = parseUploads(
+    problems,
+    {
+      testId: input('test-id'),
+      key: input('key'),
+      uploadId: input('upload-id'),
+      uploads: input('uploads'),
+      uploadsFile: input('uploads-file')
+    },
+    readFile
+  )
 
+  const { errors, warnings } = problems
+  if (errors.length > 0 || !connection || !uploads) return { ok: false, errors, warnings }
+  return {
+    ok: true,
+    warnings,
+    settings: { ...connection, uploads: uploads.list, batch: uploads.batch, ignoreNotFound, dryRun }
+  }
+}
+
+/** An input's value, trimmed; '' when not given. */
+export function inputReader(raw: RawInputs): (name: string) => string {
+  return name => (raw[name] ?? '').trim()
+}
+
+/**
+ * The inputs that say where and how to call Datadog, shared by the action
+ * and the guard; undefined when any is wrong (recorded in `problems`).
+ */
+export function parseConnection(problems: Problems, input: (name: string) => string, env: Env): Connection | undefined {
+  const before = problems.count
   const apiKey = key(problems, { input: 'api-key' }, input('api-key'), env)
   const appKey = key(problems, { input: 'app-key' }, input('app-key'), env)
   if (apiKey && appKey) checkKeyPair(problems, apiKey, appKey)
@@ -25,8 +59,6 @@ export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) =
     { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') },
     env
   )
-  const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'))
-  const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'))
   const maxRetries = parseNumber(problems, 'max-retries', input('max-retries'), {
     fallback: 5,
     min: 0,
@@ -44,36 +76,15 @@ export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) =
     max: LIMITS.concurrency,
     whole: true
   })
-  const uploads = parseUploads(
-    problems,
-    {
-      testId: input('test-id'),
-      key: input('key'),
-      uploadId: input('upload-id'),
-      uploads: input('uploads'),
-      uploadsFile: input('uploads-file')
-    },
-    readFile
-  )
-
-  const { errors, warnings } = problems
-  if (errors.length > 0 || !destination || !uploads) return { ok: false, errors, warnings }
+  if (problems.count > before || !destination) return undefined
   return {
-    ok: true,
-    warnings,
-    settings: {
-      apiKey,
-      appKey,
-      baseUrl: destination.baseUrl,
-      siteLabel: destination.label,
-      uploads: uploads.list,
-      batch: uploads.batch,
-      ignoreNotFound,
-      maxRetries,
-      timeoutMs: Math.round(timeoutSeconds * 1000),
-      concurrency,
-      dryRun
-    }
+    apiKey,
+    appKey,
+    baseUrl: destination.baseUrl,
+    siteLabel: destination.label,
+    maxRetries,
+    timeoutMs: Math.round(timeoutSeconds * 1000),
+    concurrency
   }
 }
 

@@ -15,15 +15,7 @@ const GRACE_MS = 900
 
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
 export async function run(): Promise<void> {
-  // Masked before anything can print them: the inputs and their fallbacks.
-  const secrets = secretsOf([
-    core.getInput('api-key'),
-    core.getInput('app-key'),
-    process.env.DD_API_KEY,
-    process.env.DD_APP_KEY
-  ])
-  for (const secret of secrets) core.setSecret(secret)
-
+  const secrets = maskKeys()
   const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
   const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes))
   for (const warning of parsed.warnings) core.warning(redact(warning, secrets))
@@ -43,7 +35,20 @@ export async function run(): Promise<void> {
   await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }))
 }
 
-async function execute(settings: Settings): Promise<UploadResult[]> {
+/** Masks the keys before anything can print them: the inputs and their fallbacks. */
+export function maskKeys(): string[] {
+  const secrets = secretsOf([
+    core.getInput('api-key'),
+    core.getInput('app-key'),
+    process.env.DD_API_KEY,
+    process.env.DD_APP_KEY
+  ])
+  for (const secret of secrets) core.setSecret(secret)
+  return secrets
+}
+
+/** Aborts the uploads of the settings within their deadline, stopping on SIGINT / SIGTERM. */
+export async function execute(settings: Settings): Promise<UploadResult[]> {
   const deadline = Date.now() + settings.timeoutMs
   const controller = new AbortController()
   const onSignal = (): void => {
@@ -89,7 +94,7 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
-async function write(report: Report): Promise<void> {
+export async function write(report: Report): Promise<void> {
   for (const m of report.messages) {
     if (m.level === 'info') core.info(m.text)
     else core[m.level](m.text, { title: m.title })

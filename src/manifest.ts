@@ -1,12 +1,24 @@
-import type { Problems } from './problems.js'
+import { splitJsonValues, type CutValue } from './json-values.js'
+import { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
-import { plural, truncate } from './text.js'
+import { plural, quote, truncate } from './text.js'
 import { checkField, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
 
-// The uploads manifest: the `uploads` input or the `uploads-file` file. It
-// holds entries (`{testId?, key, uploadId}`), Datadog's presigned-URLs
-// answers as received, or a list of either; as one JSON value or as JSON
-// Lines.
+// The uploads manifest: the `uploads` input, the `uploads-file` file or the
+// guard's manifest. It holds entries (`{testId?, key, uploadId}`), Datadog's
+// presigned-URLs answers as received, lists of either, and completion marks
+// (`{"completed": <entry>}`): one value, or many written one after another.
+// A file is appended to by scripts that may be killed mid-write, so there a
+// cut-off last value is skipped with a warning, and an empty file is no
+// error; in the `uploads` input, written by hand, both are errors.
+
+/** What a manifest names, once completion marks are applied. */
+export interface ManifestUploads {
+  /** The uploads to abort: each once, none marked completed. */
+  readonly uploads: Upload[]
+  /** Uploads left out because a completion mark names them. */
+  readonly completed: number
+}
 
 /** Parses the manifest named `name`; undefined when any entry is wrong. */
 export function parseManifest(
@@ -15,70 +27,126 @@ export function parseManifest(
   text: string,
   defaultTestId: string | undefined
 ): Upload[] | undefined {
-  const data = parseJson(problems, name, text)
-  if (data === undefined) return undefined
-  const entries = Array.isArray(data) ? data : [data]
-  if (entries.length === 0) {
-    // A cleanup step whose manifest stayed empty has nothing to do: not an error.
-    problems.warn(`Input "${name}" is an empty list: there is nothing to abort.`)
-    return []
-  }
-  if (entries.length > LIMITS.uploads) {
-    return problems.error(
-      `Input "${name}" has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`
-    )
-  }
-  const list: Upload[] = []
-  const seen = new Set<string>()
   const before = problems.count
-  let duplicates = 0
-  entries.forEach((entry, index) => {
-    const where = Array.isArray(data) ? `${name}[${index}]` : name
-    const upload = parseEntry(problems, { where, entry, defaultTestId })
-    if (!upload) return
-    const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId])
-    if (seen.has(identity)) {
-      duplicates++
-      return
+  const { uploads } = readManifest(problems, name, text, defaultTestId)
+  return problems.count > before ? undefined : uploads
+}
+
+/**
+ * Every upload that can be identified, even when other entries are wrong
+ * (they are recorded in `problems`): cleanup after a failed job aborts what
+ * it can.
+ */
+export function readManifest(
+  problems: Problems,
+  name: string,
+  text: string,
+  defaultTestId: string | undefined
+): ManifestUploads {
+  const none = { uploads: [], completed: 0 }
+  const appended = name !== 'uploads'
+  const split = splitJsonValues(text)
+  const { values, cut } = split
+  // Inputs are named as inputs; the guard's manifest by its variable.
+  const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name
+  if (values.length === 0 && !cut) {
+    // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+    problems.warn(`${label} is empty: there is nothing to abort.`)
+    return none
+  }
+  if (cut && !appended) {
+    problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`)
+    return none
+  }
+  const entries: Located[] = []
+  values.forEach((v, n) => {
+    const where = values.length + (cut ? 1 : 0) > 1 ? `${name} value ${n + 1}` : name
+    if (!v.ok) {
+      const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : ''
+      problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`)
+    } else if (Array.isArray(v.value)) {
+      const list = v.value as unknown[]
+      if (list.length === 0 && values.length === 1)
+        problems.warn(`${label} is an empty list: there is nothing to abort.`)
+      list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }))
+    } else {
+      entries.push({ where, entry: v.value })
     }
-    seen.add(identity)
-    list.push(upload)
   })
-  if (problems.count > before) return undefined
-  if (duplicates > 0) {
+  if (entries.length > LIMITS.uploads) {
+    problems.error(`${label} has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`)
+    return none
+  }
+  const found = new Found()
+  for (const { where, entry } of entries) found.add(parseEntry(problems, { where, entry, defaultTestId }))
+  if (cut) found.add(salvage(problems, { label, name, defaultTestId, cut, index: values.length + 1 }))
+  if (found.duplicates > 0) {
     // A script that appends each answer may have written one twice: harmless, but worth knowing.
     problems.warn(
-      `Input "${name}" has ${plural(duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`
+      `${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`
     )
   }
-  return list
+  return found.result()
 }
 
-function parseJson(problems: Problems, name: string, text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown
-  } catch (error) {
-    // A script that appends each answer as it starts an upload writes JSON
-    // Lines: one value a line.
-    const lines = parseJsonLines(text)
-    if (lines !== undefined) return lines
-    return problems.error(
-      `Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${truncate((error as Error).message, 120)}).`
-    )
+interface Located {
+  readonly where: string
+  readonly entry: unknown
+}
+
+type Parsed = { readonly upload: Upload; readonly completed: boolean } | undefined
+
+/** Uploads in manifest order, each once, and the completion marks seen. */
+class Found {
+  private readonly uploads = new Map<string, Upload>()
+  private readonly completed = new Set<string>()
+  duplicates = 0
+
+  add(parsed: Parsed): void {
+    if (!parsed) return
+    const { upload } = parsed
+    const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId])
+    if (parsed.completed) this.completed.add(JSON.stringify([upload.key, upload.uploadId]))
+    else if (this.uploads.has(identity)) this.duplicates++
+    else this.uploads.set(identity, upload)
+  }
+
+  result(): ManifestUploads {
+    const all = [...this.uploads.values()]
+    const uploads = all.filter(u => !this.completed.has(JSON.stringify([u.key, u.uploadId])))
+    return { uploads, completed: all.length - uploads.length }
   }
 }
 
-function parseJsonLines(text: string): unknown[] | undefined {
-  const lines = text.split('\n').filter(line => line.trim() !== '')
-  if (lines.length < 2) return undefined
-  try {
-    return lines.flatMap(line => {
-      const value = JSON.parse(line) as unknown
-      return Array.isArray(value) ? (value as unknown[]) : [value]
-    })
-  } catch {
-    return undefined
+interface CutInput {
+  readonly label: string
+  readonly name: string
+  readonly defaultTestId: string | undefined
+  readonly cut: CutValue
+  readonly index: number
+}
+
+/** The value a killed script left half written: used when it still names its upload, else skipped. */
+function salvage(problems: Problems, input: CutInput): Parsed {
+  const { cut } = input
+  // Presigned URLs carry their signature in the query: never quoted.
+  const tail = cut.text.slice(-40).replace(/([?&][^=&"]*=)[^&"]*/g, '$1...')
+  const stop = `${input.label}: value ${input.index} (from character ${cut.offset}) stops in the middle: it ends with ${quote('...' + tail, 48)}, as when a script is killed while writing it`
+  const scratch = new Problems()
+  const where = `${input.name} value ${input.index}`
+  const parsed =
+    cut.repaired === undefined
+      ? undefined
+      : parseEntry(scratch, { where, entry: cut.repaired, defaultTestId: input.defaultTestId })
+  if (parsed && scratch.count === 0) {
+    const what = parsed.completed ? 'a completion mark for upload' : 'upload'
+    problems.warn(`${stop}; what it holds still names ${what} ${parsed.upload.uploadId}, which is used.`)
+    return parsed
   }
+  problems.warn(
+    `${stop}; it is skipped. If it was the answer that started an upload, that upload cannot be identified and stays open until it expires.`
+  )
+  return undefined
 }
 
 interface EntryInput {
@@ -105,17 +173,36 @@ function fieldsOf(where: string, record: Record<string, unknown>): Fields {
   return { record, path: where, uploadIdField }
 }
 
-function parseEntry(problems: Problems, input: EntryInput): Upload | undefined {
+function parseEntry(problems: Problems, input: EntryInput): Parsed {
   const { where, entry } = input
   if (!isRecord(entry)) {
     return problems.error(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`)
   }
+  const mark = entry['completed']
+  if (mark !== undefined) {
+    if (!isRecord(mark))
+      return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describe(mark)}.`)
+    // A mark is matched by key and upload ID: it needs no test.
+    const upload = uploadOf(problems, {
+      where: `${where}.completed`,
+      entry: mark,
+      defaultTestId: input.defaultTestId ?? ''
+    })
+    return upload && { upload, completed: true }
+  }
+  const upload = uploadOf(problems, { ...input, entry })
+  return upload && { upload, completed: false }
+}
+
+function uploadOf(problems: Problems, input: EntryInput & { entry: Record<string, unknown> }): Upload | undefined {
+  const { where, entry } = input
   const fields = fieldsOf(where, entry)
   const key = stringField(problems, fields, 'key', LIMITS.keyChars)
   const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars)
   const testId = entryTestId(problems, input, entry, key)
   if (testId === undefined || key === undefined || uploadId === undefined) return undefined
-  warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
+  // A completion mark carries no test ('').
+  if (testId !== '') warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
   return { testId, key, uploadId, entry: where }
 }
 

@@ -10,13 +10,20 @@ export interface Upload {
   readonly entry?: string
 }
 
-export interface Settings {
+/** Where and how to call Datadog: what the action and the guard share. */
+export interface Connection {
   readonly apiKey: string
   readonly appKey: string
   /** Scheme, host and optional path prefix, no trailing slash. */
   readonly baseUrl: string
   /** How the destination is named in logs: `datadoghq.eu (EU1)` or the api-url host. */
   readonly siteLabel: string
+  readonly maxRetries: number
+  readonly timeoutMs: number
+  readonly concurrency: number
+}
+
+export interface Settings extends Connection {
   readonly uploads: readonly Upload[]
   /**
    * True when the uploads came from `uploads` / `uploads-file`: the one
@@ -24,9 +31,6 @@ export interface Settings {
    */
   readonly batch: boolean
   readonly ignoreNotFound: boolean
-  readonly maxRetries: number
-  readonly timeoutMs: number
-  readonly concurrency: number
   readonly dryRun: boolean
 }
 
@@ -47,6 +51,18 @@ export const INPUT_NAMES = [
   'timeout',
   'concurrency',
   'dry-run'
+] as const
+
+/** Every input of guard/action.yml: the connection inputs of the action. */
+export const GUARD_INPUT_NAMES = [
+  'api-key',
+  'app-key',
+  'site',
+  'datadog-site',
+  'api-url',
+  'max-retries',
+  'timeout',
+  'concurrency'
 ] as const
 
 export const LIMITS = {

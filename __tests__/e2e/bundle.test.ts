@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
-import { ROOT, testedBundle } from '../support/runner.ts'
+import { ROOT, testedBundle, testedGuardBundle } from '../support/runner.ts'
 
 const sha256 = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex')
 
@@ -29,4 +29,6 @@ test('the bundle under test is a fresh build of the current src/, not dist/', ()
   const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as { sources: string; bundleSha256: string }
   expect(sha256(readFileSync(bundle))).toBe(stamp.bundleSha256)
   expect(stamp.sources).toBe(currentSourcesHash())
+  // The guard's bundle is built in the same run, from the same sources.
+  expect(existsSync(testedGuardBundle())).toBe(true)
 })

@@ -123,8 +123,10 @@ test('uploads a file in parts, writes key and upload-id, and completes the uploa
   })
 
   const manifest = readFileSync(join(dir, 'uploads.jsonl'), 'utf8').trimEnd().split('\n')
-  expect(manifest).toHaveLength(1)
+  expect(manifest).toHaveLength(2)
   expect(JSON.parse(manifest[0]!).multipart_presigned_urls_params).toMatchObject({ key, upload_id: uploadId })
+  // The completion mark: the guard leaves this upload alone.
+  expect(JSON.parse(manifest[1]!)).toEqual({ completed: { key, uploadId } })
 })
 
 test('killed right after it wrote GITHUB_OUTPUT, it leaves an open upload that the outputs name', async () => {

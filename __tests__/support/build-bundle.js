@@ -1,7 +1,7 @@
 // Jest globalSetup of the e2e project: bundles src/ as it is in the working
 // tree, with the flags of `npm run build` but into a temporary folder, so the
 // end-to-end tests never run a dist/ that predates the code being edited.
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,21 +26,39 @@ function sourcesHash(root) {
   return hash.digest('hex')
 }
 
-/** `npm run build` with its output folder swapped, so the two builds cannot drift apart. */
-function nccArguments(outDir) {
+/**
+ * `npm run build` with dist/ swapped for `outDir`: one ncc argument list per
+ * `&&`-joined command (the action, then the guard in dist/guard), so the
+ * test builds and the release build cannot drift apart.
+ */
+function nccCommands(outDir) {
   const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build
-  const args = script.split(/\s+/)
-  const out = args.indexOf('-o')
-  if (args[0] !== 'ncc' || out === -1) throw new Error(`the build script is not "ncc build ... -o DIR ...": ${script}`)
-  args[out + 1] = outDir
-  return args.slice(1)
+  return script.split('&&').map(command => {
+    const args = command.trim().split(/\s+/)
+    const out = args.indexOf('-o')
+    const dist = out === -1 ? '..' : relative('dist', args[out + 1])
+    if (args[0] !== 'ncc' || dist.startsWith('..')) {
+      throw new Error(`the build script is not "ncc build ... -o dist[/DIR] ..." joined by &&: ${script}`)
+    }
+    args[out + 1] = join(outDir, dist)
+    return args.slice(1)
+  })
 }
 
-export default function buildBundle() {
+function ncc(args) {
+  return new Promise((resolve, reject) =>
+    execFile(join(ROOT, 'node_modules', '.bin', 'ncc'), args, { cwd: ROOT }, (error, _stdout, stderr) =>
+      error ? reject(Object.assign(error, { stderr })) : resolve()
+    )
+  )
+}
+
+export default async function buildBundle() {
   const dir = mkdtempSync(join(tmpdir(), 'abort-action-bundle-'))
   const sources = sourcesHash(ROOT)
   try {
-    execFileSync(join(ROOT, 'node_modules', '.bin', 'ncc'), nccArguments(dir), { cwd: ROOT, stdio: 'pipe' })
+    // The two bundles build side by side: they share nothing but the sources.
+    await Promise.all(nccCommands(dir).map(ncc))
   } catch (error) {
     throw new Error(`building src/ for the end-to-end tests failed:\n${error.stderr ?? error.message}`, {
       cause: error

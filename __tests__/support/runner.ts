@@ -1,10 +1,11 @@
 // Runs a bundle of the action the way a GitHub runner does: Node 24, INPUT_*
-// variables with the defaults of action.yml applied, GITHUB_OUTPUT and
-// GITHUB_STEP_SUMMARY. Shared by the end-to-end tests, the demo and the benchmark.
+// variables with the defaults of action.yml (or guard/action.yml) applied,
+// GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_ENV and GITHUB_STATE, and the
+// STATE_* variables a post step gets. Shared by the end-to-end tests, the demo and the benchmark.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { DEFAULT_KEYS } from '../../emulator/server.ts'
@@ -31,18 +32,28 @@ export function testedBundle(): string {
 /** The Node 24 binary from the `node` dev dependency: the runtime of `runs.using: node24`. */
 export const NODE24 = join(ROOT, 'node_modules', 'node', 'bin', 'node')
 
+/** The guard's bundle, built beside the action's (dist/guard/index.js in a release). */
+export function testedGuardBundle(): string {
+  return join(dirname(testedBundle()), 'guard', 'index.js')
+}
+
 interface ActionYaml {
   inputs: Record<string, { default?: string | number | boolean }>
   outputs: Record<string, unknown>
 }
 
 export const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionYaml
+export const GUARD_ACTION = parse(readFileSync(join(ROOT, 'guard', 'action.yml'), 'utf8')) as ActionYaml
 
 export interface RunOptions {
   /** The script to run; the fresh build of the end-to-end tests when left out. */
   readonly bundle?: string
   /** Inputs by their action.yml names; the runner's defaults fill the rest. */
   readonly inputs: Record<string, string>
+  /** The metadata whose inputs and defaults apply: action.yml unless told. */
+  readonly action?: ActionYaml
+  /** What an earlier step of this action saved with saveState: a post step's STATE_* variables. */
+  readonly state?: Record<string, string>
   /** Extra environment (DD_SITE, https_proxy...). */
   readonly env?: Record<string, string>
   /** Send this signal to the process once `when()` holds (polled), or after `afterMs`. */
@@ -58,6 +69,10 @@ export interface RunResult {
   readonly stdout: string
   readonly stderr: string
   readonly outputs: Record<string, string>
+  /** What the step exported (GITHUB_ENV): the environment of the steps after it. */
+  readonly exported: Record<string, string>
+  /** What the step saved (GITHUB_STATE) for its post step. */
+  readonly state: Record<string, string>
   readonly summary: string
   readonly durationMs: number
   /** From the first line the action printed to its exit: the run without Node's start-up. */
@@ -72,7 +87,8 @@ export interface RunResult {
 /** The environment a runner gives `node dist/index.js` for these inputs. */
 export function runnerEnv(
   inputs: Record<string, string>,
-  files: { output?: string; summary?: string }
+  files: { output?: string; summary?: string; env?: string; state?: string },
+  action: ActionYaml = ACTION
 ): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -83,11 +99,13 @@ export function runnerEnv(
   }
   if (files.output) env.GITHUB_OUTPUT = files.output
   if (files.summary) env.GITHUB_STEP_SUMMARY = files.summary
-  for (const [name, spec] of Object.entries(ACTION.inputs)) {
+  if (files.env) env.GITHUB_ENV = files.env
+  if (files.state) env.GITHUB_STATE = files.state
+  for (const [name, spec] of Object.entries(action.inputs)) {
     if (spec.default !== undefined) env[inputVariable(name)] = String(spec.default)
   }
   for (const [name, value] of Object.entries(inputs)) {
-    if (!(name in ACTION.inputs)) throw new Error(`test passes unknown input ${name}`)
+    if (!(name in action.inputs)) throw new Error(`test passes unknown input ${name}`)
     env[inputVariable(name)] = value
   }
   return env
@@ -103,12 +121,12 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'abort-e2e-'))
   const output = join(dir, 'output')
   const summary = join(dir, 'summary')
-  const files = options.bareEnvironment ? {} : { output, summary }
-  if (!options.bareEnvironment) {
-    writeFileSync(output, '')
-    writeFileSync(summary, '')
-  }
-  const env = { ...runnerEnv(options.inputs, files), ...(options.env ?? {}) }
+  const envFile = join(dir, 'env')
+  const stateFile = join(dir, 'state')
+  const files = options.bareEnvironment ? {} : { output, summary, env: envFile, state: stateFile }
+  if (!options.bareEnvironment) for (const file of [output, summary, envFile, stateFile]) writeFileSync(file, '')
+  const state = Object.fromEntries(Object.entries(options.state ?? {}).map(([name, value]) => [`STATE_${name}`, value]))
+  const env = { ...runnerEnv(options.inputs, files, options.action), ...state, ...(options.env ?? {}) }
   const started = Date.now()
   const child = spawn(NODE24, [bundle], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
@@ -154,6 +172,8 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
     stdout,
     stderr,
     outputs: options.bareEnvironment ? setOutputCommands(stdout) : parseOutputFile(readFileSync(output, 'utf8')),
+    exported: options.bareEnvironment ? {} : parseOutputFile(readFileSync(envFile, 'utf8')),
+    state: options.bareEnvironment ? {} : parseOutputFile(readFileSync(stateFile, 'utf8')),
     summary: options.bareEnvironment ? '' : readFileSync(summary, 'utf8'),
     durationMs,
     runMs: ended - (firstOutput ?? started),
@@ -165,7 +185,7 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
   return result
 }
 
-/** Reads `name<<DELIM\nvalue\nDELIM` records, as the runner does. */
+/** Reads `name<<DELIM\nvalue\nDELIM` records, as the runner does (outputs, env, state). */
 export function parseOutputFile(text: string): Record<string, string> {
   const outputs: Record<string, string> = {}
   const lines = text.split('\n')
@@ -192,7 +212,14 @@ export function leakedSecrets(result: RunResult, secrets: readonly string[]): st
     .split('\n')
     .filter(line => !line.startsWith('::add-mask::'))
     .join('\n')
-  const places = { stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }
+  const places = {
+    stdout,
+    stderr: result.stderr,
+    outputs: JSON.stringify(result.outputs),
+    summary: result.summary,
+    env: JSON.stringify(result.exported),
+    state: JSON.stringify(result.state)
+  }
   const leaks: string[] = []
   for (const secret of secrets) {
     // Any 12-character piece counts: a key cut in two is not masked by the runner.

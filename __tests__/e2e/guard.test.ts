@@ -1,0 +1,169 @@
+// The guard as a runner runs it: main step, the job's upload steps with the
+// environment it exported, then the post step of a failed or cancelled job.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
+import {
+  guardInputs,
+  guardMain,
+  guardPost,
+  KILLED_UPLOAD_STEP,
+  runStep,
+  UPLOAD_SCRIPT,
+  type GuardStep
+} from '../support/guard-job.ts'
+import { annotations, leakedSecrets, type RunResult } from '../support/runner.ts'
+
+const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
+let emulator: Emulator
+let dir: string
+let step: GuardStep
+
+beforeEach(async () => {
+  emulator = await startEmulator()
+  dir = mkdtempSync(join(tmpdir(), 'guard-e2e-'))
+  step = { inputs: guardInputs(emulator.url, { timeout: '10' }), runnerTemp: dir }
+})
+afterEach(async () => {
+  await emulator.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Environment of the job's `run:` steps: what the guard exported, and the upload script's settings. */
+const stepEnv = (main: RunResult): Record<string, string> => ({
+  ...main.exported,
+  DD_API_KEY: DEFAULT_KEYS.apiKey,
+  DD_APP_KEY: DEFAULT_KEYS.appKey,
+  DD_API_URL: emulator.url,
+  UPLOAD_SCRIPT
+})
+
+function uploadIdsOf(manifest: string): string[] {
+  return [...manifest.matchAll(/"upload_id":"([^"]+)"/g)].map(m => m[1] ?? '')
+}
+
+test('three uploads started, one completed, a fourth cut off by SIGKILL: post aborts every open one', async () => {
+  const main = await guardMain(step)
+  expect(main.code).toBe(0)
+  const manifest = main.outputs['uploads-file'] ?? ''
+  expect(manifest.startsWith(dir)).toBe(true)
+  expect(main.exported).toEqual({ DD_SYNTHETICS_UPLOADS_FILE: manifest })
+  expect(readFileSync(manifest, 'utf8')).toBe('')
+
+  const upload = await runStep(KILLED_UPLOAD_STEP, [], {
+    cwd: dir,
+    env: stepEnv(main),
+    killWhen: stderr => stderr.includes('half written')
+  })
+  expect(upload.signal).toBe('SIGKILL')
+  const written = readFileSync(manifest, 'utf8')
+  expect(written).toContain('}{"bucketKey"')
+  const [completed, ...open] = uploadIdsOf(written)
+  expect(open).toHaveLength(3)
+  expect(emulator.uploadState(completed ?? '')).toBe('completed')
+  expect(emulator.openUploads()).toBe(3)
+
+  const post = await guardPost(step, main)
+  expect(post.code).toBe(0)
+  expect(emulator.openUploads()).toBe(0)
+  expect(emulator.uploadState(completed ?? '')).toBe('completed')
+  expect(emulator.abortRequests()).toHaveLength(3)
+  for (const id of open) {
+    expect(emulator.uploadState(id)).toBe('aborted')
+    expect(post.stdout).toMatch(new RegExp(`Aborted upload ${id} of test abc-def-123`))
+  }
+  expect(post.stdout).toContain('1 upload marked completed: left alone.')
+  expect(annotations(post, 'warning').join('\n')).toMatch(/value 5 .*stops in the middle: it ends with/)
+  expect(post.summary).toContain('✅ 3 upload(s) aborted')
+  for (const result of [main, post]) expect(leakedSecrets(result, KEYS)).toEqual([])
+  for (const key of KEYS) expect(readFileSync(manifest, 'utf8')).not.toContain(key)
+})
+
+test('an upload script that never wrote anything: nothing to clean up', async () => {
+  const main = await guardMain(step)
+  const post = await guardPost(step, main)
+  expect(post.code).toBe(0)
+  expect(post.stdout).toContain('nothing to clean up')
+  expect(emulator.abortRequests()).toHaveLength(0)
+})
+
+test('a manifest made only of completion marks: nothing aborted', async () => {
+  const main = await guardMain(step)
+  writeFileSync(join(dir, 'file.bin'), 'content')
+  const run = await runStep('"$UPLOAD_SCRIPT" abc-def-123 file.bin; "$UPLOAD_SCRIPT" abc-def-123 file.bin', [], {
+    cwd: dir,
+    env: stepEnv(main)
+  })
+  expect(run.code).toBe(0)
+  const post = await guardPost(step, main)
+  expect(post.code).toBe(0)
+  expect(post.stdout).toContain('2 uploads marked completed: left alone.')
+  expect(post.stdout).toContain('nothing to clean up')
+  expect(emulator.abortRequests()).toHaveLength(0)
+})
+
+test('bad inputs fail the main step, create no manifest, and the post step has nothing to do', async () => {
+  const bad = {
+    ...step,
+    inputs: guardInputs(emulator.url, { 'api-url': '', site: 'datadoghq.nowhere', 'app-key': '' })
+  }
+  const main = await guardMain(bad)
+  expect(main.code).toBe(1)
+  const errors = annotations(main, 'error').join('\n')
+  expect(errors).toContain('"site"')
+  expect(errors).toContain('"app-key"')
+  expect(main.exported).toEqual({})
+  expect(main.state).toEqual({ isPost: 'true' })
+  expect(readdirSync(dir)).toEqual([])
+  const post = await guardPost(bad, main)
+  expect(post.code).toBe(0)
+  expect(post.stdout).toContain('nothing to clean up')
+})
+
+test('post cancelled with SIGINT: exits within a second, naming every upload it did not reach', async () => {
+  const main = await guardMain(step)
+  const manifest = main.outputs['uploads-file'] ?? ''
+  const uploads = [1, 2, 3].map(() => emulator.startUpload('abc-def-123'))
+  writeFileSync(manifest, uploads.map(u => JSON.stringify({ key: u.key, uploadId: u.uploadId })).join(''))
+  emulator.setLatency(5_000)
+  const post = await guardPost(step, main, {
+    signal: { name: 'SIGINT', when: () => emulator.abortRequests().length > 0 },
+    killAfterMs: 8_000
+  })
+  expect(post.killed).toBe(false)
+  expect(post.code).not.toBe(0)
+  // A second, with a wide margin for a loaded machine.
+  expect(post.afterSignalMs).toBeLessThan(2_500)
+  for (const u of uploads) {
+    expect(post.stdout).toMatch(new RegExp(`Failed: (Upload|Stopped aborting upload) ${u.uploadId} .*cancelled`))
+    expect(emulator.uploadState(u.uploadId)).toBe('open')
+  }
+})
+
+test('an upload already gone (404) counts as not found; a refused abort fails the step and names the upload', async () => {
+  const main = await guardMain(step)
+  const manifest = main.outputs['uploads-file'] ?? ''
+  const gone = emulator.startUpload('abc-def-123')
+  const refused = emulator.startUpload('abc-def-123')
+  await fetch(`${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort`, {
+    method: 'POST',
+    headers: { 'DD-API-KEY': KEYS[0] ?? '', 'DD-APPLICATION-KEY': KEYS[1] ?? '', 'Content-Type': 'application/json' },
+    body: JSON.stringify({ key: gone.key, uploadId: gone.uploadId })
+  })
+  writeFileSync(
+    manifest,
+    [gone, refused].map(u => JSON.stringify({ key: u.key, uploadId: u.uploadId }) + '\n').join('')
+  )
+  // The first abort sent is the 404's; the second is refused.
+  emulator.setFaults([
+    { kind: 'status', status: 404 },
+    { kind: 'status', status: 403 }
+  ])
+  const post = await guardPost(step, main)
+  expect(post.code).toBe(1)
+  expect(post.stdout).toMatch(new RegExp(`Failed: .*${refused.uploadId}`))
+  expect(post.stdout).not.toMatch(new RegExp(`Failed: .*${gone.uploadId}`))
+  expect(post.summary).toContain('⚪ not found')
+  expect(existsSync(manifest)).toBe(true)
+})

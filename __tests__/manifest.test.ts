@@ -1,0 +1,142 @@
+// The manifest rules a script relies on: answers appended with or without a
+// newline, completion marks, a last value cut off by a killed script.
+import { describe, expect, test } from '@jest/globals'
+import { splitJsonValues } from '../src/json-values.js'
+import { parseManifest, readManifest } from '../src/manifest.js'
+import { Problems } from '../src/problems.js'
+
+const answer = (uploadId: string, parts = 2): string =>
+  JSON.stringify({
+    bucketKey: `api-upload-file/abc-def-123/${uploadId}.json`,
+    multipart_presigned_urls_params: {
+      key: `org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_${uploadId}.json`,
+      upload_id: uploadId,
+      urls: Object.fromEntries(
+        Array.from({ length: parts }, (_, i) => [
+          String(i + 1),
+          `https://bucket.example/p${i}?X-Signature=SECRETSIG${i}`
+        ])
+      )
+    }
+  })
+const keyOf = (uploadId: string): string => `org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_${uploadId}.json`
+const mark = (uploadId: string): string => JSON.stringify({ completed: { key: keyOf(uploadId), uploadId } })
+
+function read(text: string, name = 'DD_SYNTHETICS_UPLOADS_FILE') {
+  const problems = new Problems()
+  const { uploads, completed } = readManifest(problems, name, text, undefined)
+  return { ids: uploads.map(u => u.uploadId), completed, errors: problems.errors, warnings: problems.warnings }
+}
+
+describe('splitJsonValues', () => {
+  test('values glued together, separated by newlines or by nothing', () => {
+    const { values, cut } = splitJsonValues('{"a":"}{"}{"b":[1,{"c":"\\""}]}\n\n[2] "s" 3\n')
+    expect(values.map(v => v.ok && v.value)).toEqual([{ a: '}{' }, { b: [1, { c: '"' }] }, [2], 's', 3])
+    expect(cut).toBeUndefined()
+  })
+
+  test('a cut-off last value is closed at its last complete member', () => {
+    const { values, cut } = splitJsonValues('{"x":1}{"a":"1","b":{"c":"2","d":"3"},"e":"ha')
+    expect(values).toHaveLength(1)
+    expect(cut?.offset).toBe(7)
+    expect(cut?.repaired).toEqual({ a: '1', b: { c: '2', d: '3' } })
+    expect(splitJsonValues('{"a":{"b":"1","c":"2"').cut?.repaired).toEqual({ a: { b: '1' } })
+    expect(splitJsonValues('{"a":"x').cut?.repaired).toBeUndefined()
+  })
+
+  test('a broken whole value is an error at its offset, the others still parsed', () => {
+    const { values } = splitJsonValues('{"a":1}{"a":}{"b":2}')
+    expect(values.map(v => v.ok)).toEqual([true, false, true])
+    expect(values[1]?.offset).toBe(7)
+  })
+
+  test('linear in the size: 16 MiB of appended answers, and deep nesting', () => {
+    const one = answer('u', 50)
+    const text = one.repeat(Math.ceil((16 * 1024 * 1024) / one.length))
+    const started = Date.now()
+    expect(splitJsonValues(text).values.length).toBe(Math.ceil((16 * 1024 * 1024) / one.length))
+    expect(splitJsonValues('['.repeat(1_000_000) + ','.repeat(1_000_000)).cut).toBeDefined()
+    // A generous bound: a quadratic scan takes hours on this much text.
+    expect(Date.now() - started).toBeLessThan(20_000)
+  })
+})
+
+describe('readManifest', () => {
+  test('answers appended with no newline between them, and a completion mark', () => {
+    const result = read(answer('u1') + answer('u2') + '\n' + answer('u3') + mark('u2') + '\n')
+    expect(result).toEqual({ ids: ['u1', 'u3'], completed: 1, errors: [], warnings: [] })
+  })
+
+  test('a manifest made only of completion marks names nothing to abort', () => {
+    expect(read(mark('u1') + mark('u2'))).toMatchObject({ ids: [], completed: 0, errors: [] })
+  })
+
+  test('every entry form the batch input takes, mixed', () => {
+    const entries = JSON.stringify([{ testId: 'abc-def-123', key: 'k', uploadId: 'e1' }])
+    const result = read(`${entries}\n{"key":"${keyOf('e2')}","uploadId":"e2"}${answer('e3')}`)
+    expect(result.ids).toEqual(['e1', 'e2', 'e3'])
+  })
+
+  test('a last value cut in its URLs still names its upload, with a warning quoting where it stopped', () => {
+    const full = answer('u2', 3)
+    const text = answer('u1') + full.slice(0, full.indexOf('SECRETSIG1') + 6)
+    const result = read(text)
+    expect(result.ids).toEqual(['u1', 'u2'])
+    expect(result.errors).toEqual([])
+    expect(result.warnings).toHaveLength(1)
+    expect(result.warnings[0]).toMatch(/value 2 .* stops in the middle: it ends with ".*p1\?X-Signature=\.\.\."/)
+    expect(result.warnings[0]).toContain('names upload u2')
+    expect(result.warnings[0]).not.toContain('SECRETSIG')
+  })
+
+  test('a last value cut before its upload ID is skipped, saying that upload cannot be identified', () => {
+    const full = answer('u2')
+    const result = read(answer('u1') + full.slice(0, full.indexOf('upload_id') + 14))
+    expect(result.ids).toEqual(['u1'])
+    expect(result.warnings[0]).toMatch(/skipped.*cannot be identified/)
+  })
+
+  test('a cut-off completion mark still keeps its upload from being aborted', () => {
+    const result = read(answer('u1') + answer('u2') + mark('u1').slice(0, -1))
+    expect(result).toMatchObject({ ids: ['u2'], completed: 1, errors: [] })
+  })
+
+  test('an empty or blank file: nothing to abort, not an error', () => {
+    for (const text of ['', '\n  \n']) {
+      const result = read(text, 'uploads-file')
+      expect(result.errors).toEqual([])
+      expect(result.warnings).toEqual([
+        expect.stringMatching(/^Input "uploads-file" is empty: there is nothing to abort/)
+      ])
+    }
+  })
+
+  test('a broken value in the middle is an error; the uploads around it are still named', () => {
+    const result = read(answer('u1') + '{"key": }' + answer('u2'))
+    expect(result.ids).toEqual(['u1', 'u2'])
+    expect(result.errors).toEqual([
+      expect.stringMatching(/value 2, at character \d+\) .*not valid JSON|not valid JSON \(value 2/)
+    ])
+  })
+})
+
+describe('parseManifest (the batch mode)', () => {
+  test('uploads-file takes a cut-off last value with a warning, and no upload when any entry is wrong', () => {
+    const problems = new Problems()
+    const full = answer('u2', 3)
+    const cut = full.slice(0, full.indexOf('"urls"') + 12)
+    expect(parseManifest(problems, 'uploads-file', answer('u1') + cut, undefined)?.map(u => u.uploadId)).toEqual([
+      'u1',
+      'u2'
+    ])
+    expect(parseManifest(problems, 'uploads-file', answer('u1') + '{"key":"k"}', undefined)).toBeUndefined()
+  })
+
+  test('the uploads input, written by hand, refuses a value cut off', () => {
+    const problems = new Problems()
+    expect(parseManifest(problems, 'uploads', answer('u1').slice(0, -1), undefined)).toBeUndefined()
+    expect(problems.errors).toEqual([
+      expect.stringMatching(/^Input "uploads" is not valid JSON: it ends in the middle/)
+    ])
+  })
+})

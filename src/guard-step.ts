@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as core from '@actions/core'
+import { readBoundedFile } from './files.js'
+import { reportCleanup } from './guard-report.js'
+import { inputReader, parseConnection } from './inputs.js'
+import { execute, maskKeys, write } from './main.js'
+import { readManifest } from './manifest.js'
+import { Problems } from './problems.js'
+import { redact } from './redact.js'
+import { reportInvalidInputs } from './report.js'
+import { GUARD_INPUT_NAMES, LIMITS, type Connection, type RawInputs } from './settings.js'
+import { oneLine, plural } from './text.js'
+
+// The guard (guard/action.yml): its main step creates the manifest that
+// upload scripts append to and hands its path to later steps; its post step,
+// run when the job failed or was cancelled, aborts every upload the
+// manifest names that was not marked completed.
+
+/** The variable later steps find the manifest's path in. */
+const MANIFEST_VARIABLE = 'DD_SYNTHETICS_UPLOADS_FILE'
+// What main leaves for post: never a key.
+const STATE = { isPost: 'isPost', manifest: 'manifest' } as const
+
+export async function runGuard(): Promise<void> {
+  if (core.getState(STATE.isPost) === 'true') await post()
+  else await main()
+}
+
+/** The connection inputs, validated; undefined once the failure is written. */
+async function connection(secrets: readonly string[]): Promise<Connection | undefined> {
+  const raw: RawInputs = Object.fromEntries(GUARD_INPUT_NAMES.map(name => [name, core.getInput(name)]))
+  const problems = new Problems()
+  const parsed = parseConnection(problems, inputReader(raw), process.env)
+  for (const warning of problems.warnings) core.warning(redact(warning, secrets))
+  if (parsed) return parsed
+  const report = reportInvalidInputs(
+    problems.errors.map(e => redact(e, secrets)),
+    false
+  )
+  await write({ ...report, outputs: {} })
+  return undefined
+}
+
+async function main(): Promise<void> {
+  // Saved first: the post step runs after a failed main step too.
+  core.saveState(STATE.isPost, 'true')
+  const secrets = maskKeys()
+  // A wrong site or a missing key fails here, before anything is uploaded.
+  if (!(await connection(secrets))) return
+  const path = join(process.env.RUNNER_TEMP || tmpdir(), `dd-synthetics-uploads-${randomUUID()}.jsonl`)
+  try {
+    writeFileSync(path, '', { flag: 'wx' })
+  } catch (error) {
+    core.setFailed(`Could not create the uploads manifest ${path}: ${oneLine((error as Error).message, 200)}`)
+    return
+  }
+  core.exportVariable(MANIFEST_VARIABLE, path)
+  core.setOutput('uploads-file', path)
+  core.saveState(STATE.manifest, path)
+  core.info(
+    `Uploads manifest: ${path}, in $${MANIFEST_VARIABLE} for the steps that follow. Append to it what Datadog answers when an upload starts, and {"completed": {"key": ..., "uploadId": ...}} once it is complete: if the job fails or is cancelled, every upload it names that was not completed is aborted.`
+  )
+}
+
+/** The manifest's text; undefined when there is nothing to clean up or it could not be read (reported). */
+function readManifestFile(): string | undefined {
+  const path = core.getState(STATE.manifest)
+  if (!path) {
+    core.info('The guard created no manifest (its main step failed): nothing to clean up.')
+    return undefined
+  }
+  let text: string
+  try {
+    text = readBoundedFile(path, LIMITS.uploadsFileBytes)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') core.info(`The manifest ${path} is gone: nothing to clean up.`)
+    else core.setFailed(`Could not read the manifest ${path} (${code ?? oneLine((error as Error).message, 200)}).`)
+    return undefined
+  }
+  if (text.trim() === '') core.info('The manifest is empty, no upload was recorded: nothing to clean up.')
+  return text.trim() === '' ? undefined : text
+}
+
+async function post(): Promise<void> {
+  const text = readManifestFile()
+  if (text === undefined) return
+  const secrets = maskKeys()
+  const settings = await connection(secrets)
+  if (!settings) return
+  const problems = new Problems()
+  const found = readManifest(problems, MANIFEST_VARIABLE, text, undefined)
+  for (const warning of problems.warnings) core.warning(redact(warning, secrets))
+  const errors = problems.errors.map(e => redact(e, secrets))
+  if (found.completed > 0) core.info(`${plural(found.completed, 'upload')} marked completed: left alone.`)
+  if (found.uploads.length === 0 && errors.length === 0) {
+    core.info('Every upload in the manifest was completed: nothing to clean up.')
+    return
+  }
+  core.info(`Aborting ${plural(found.uploads.length, 'upload')} left open by the failed or cancelled job.`)
+  const started = Date.now()
+  // A 404 means the upload is gone already: what cleanup wants, never a failure.
+  const results = await execute({
+    ...settings,
+    uploads: found.uploads,
+    batch: true,
+    ignoreNotFound: true,
+    dryRun: false
+  })
+  const facts = { batch: true, dryRun: false, siteLabel: settings.siteLabel, tookMs: Date.now() - started }
+  await write(reportCleanup(results, facts, errors))
+}
