@@ -1,12 +1,12 @@
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
 import { truncate } from './text.js'
-import { checkField, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
+import { checkField, parseTestId, testIdFromKey, warnAboutKey } from './upload.js'
 
 // The uploads manifest: the `uploads` input or the `uploads-file` file. It
 // holds entries (`{testId?, key, uploadId}`), Datadog's presigned-URLs
-// answers as received, or a list of either; as one JSON value or as JSON
-// Lines.
+// answers as received or as its TypeScript client serializes them, or a list
+// of any of these; as one JSON value or as JSON Lines.
 
 /** Parses the manifest named `name`; undefined when any entry is wrong. */
 export function parseManifest(
@@ -89,6 +89,12 @@ function fieldsOf(where: string, record: Record<string, unknown>): Fields {
   if (isRecord(presigned)) {
     return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' }
   }
+  // The same answer as Datadog's TypeScript client hands it over, and as
+  // JSON.stringify of its result writes it.
+  const camel = record['multipartPresignedUrlsParams']
+  if (isRecord(camel)) {
+    return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' }
+  }
   // Datadog's own answers spell it upload_id.
   const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
   return { record, path: where, uploadIdField }
@@ -104,7 +110,7 @@ function parseEntry(problems: Problems, input: EntryInput): Upload | undefined {
   const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars)
   const testId = entryTestId(problems, input, entry, key)
   if (testId === undefined || key === undefined || uploadId === undefined) return undefined
-  warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
+  warnAboutKey(problems, `${where}: `, { testId, key })
   return { testId, key, uploadId }
 }
 

@@ -1,4 +1,4 @@
-import { countOutcomes, type UploadResult } from './outcomes.js'
+import { countOutcomes, failsStep, type UploadResult } from './outcomes.js'
 import { markdownCell } from './text.js'
 
 const MAX_ROWS = 500
@@ -7,6 +7,7 @@ const TITLE = '### Datadog Synthetics: abort multipart upload'
 const ICONS: Record<UploadResult['outcome'], string> = {
   aborted: '✅ aborted',
   'not-found': '⚪ not found',
+  unconfirmed: '❔ unconfirmed',
   failed: '❌ failed',
   cancelled: '⛔ cancelled',
   'dry-run': '🔎 dry run'
@@ -24,12 +25,12 @@ export function renderInputErrors(errors: readonly string[]): string {
 /** The job summary: what was aborted, where, and how it went. */
 export function renderSummary(results: readonly UploadResult[], siteLabel: string, dryRun: boolean): string {
   const count = countOutcomes(results)
-  const failed = count.failed + count.cancelled
+  const failed = results.filter(failsStep).length
   const headline = dryRun
     ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
     : failed > 0
       ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-      : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}.`
+      : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`
   const lines = [
     TITLE,
     '',
@@ -41,9 +42,7 @@ export function renderSummary(results: readonly UploadResult[], siteLabel: strin
     '| --- | --- | --- | --- | --- | --- | --- |'
   ]
   for (const r of results.slice(0, MAX_ROWS)) {
-    const details = [...r.errors, ...(r.outcome === 'failed' || r.outcome === 'cancelled' ? [r.hint ?? ''] : [])]
-      .filter(Boolean)
-      .join('; ')
+    const details = [...r.errors, ...(failsStep(r) ? [r.hint ?? ''] : [])].filter(Boolean).join('; ')
     lines.push(
       `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${markdownCell(details, 400)} |`
     )

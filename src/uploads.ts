@@ -2,7 +2,7 @@ import { parseManifest } from './manifest.js'
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
 import { quote } from './text.js'
-import { checkField, MISSING_OUTPUT_HINT, parseTestId, warnIfKeyOfOtherTest } from './upload.js'
+import { checkField, MISSING_OUTPUT_HINT, parseTestId, warnAboutKey } from './upload.js'
 
 /** The upload inputs, trimmed. */
 export interface UploadInputs {
@@ -85,6 +85,6 @@ function singleUpload(problems: Problems, inputs: UploadInputs, testId: string |
     isInput: true
   })
   if (testId === undefined || key === undefined || uploadId === undefined) return undefined
-  warnIfKeyOfOtherTest(problems, '', { testId, key })
+  warnAboutKey(problems, '', { testId, key })
   return { list: [{ testId, key, uploadId }], batch: false }
 }
