@@ -276,9 +276,9 @@ test('a window whose reset is after the deadline (3000 s, on a 2xx) fails the re
   expect(sent).toBe(1)
   expect(result.durationMs).toBeLessThan(3000)
   expect(result.outputs).toMatchObject({ 'aborted-count': '1', 'failed-count': '4' })
-  expect(results(result.outputs).slice(1)).toEqual(
-    Array.from({ length: 4 }, () => expect.objectContaining({ outcome: 'failed', attempts: 0, status: null }))
-  )
+  for (const held of results(result.outputs).slice(1)) {
+    expect(held).toMatchObject({ outcome: 'failed', attempts: 0, status: null })
+  }
   expect(annotations(result, 'error')[0]).toBe(
     'Not sent: Datadog\'s rate limit "synthetics_files" resets in 3000.0 s (X-RateLimit-Reset), after the step\'s timeout.'
   )

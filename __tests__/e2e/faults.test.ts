@@ -206,7 +206,7 @@ test.each([
   ['NaN', { 'X-RateLimit-Remaining': 'NaN', 'X-RateLimit-Reset': 'NaN', 'X-RateLimit-Period': 'NaN' }]
 ])('absurd rate-limit headers (%s) never reach a timer: no TimeoutOverflowWarning', async (_name, headers) => {
   const { result } = await run(
-    Array.from({ length: 3 }, () => ({ kind: 'status', status: 429, headers }) as Fault),
+    Array.from({ length: 3 }, (): Fault => ({ kind: 'status', status: 429, headers })),
     { timeout: '5' }
   )
   expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
