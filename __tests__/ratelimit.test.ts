@@ -117,6 +117,23 @@ describe('RateGate', () => {
     expect(clock.elapsed()).toBe(1000)
   })
 
+  test("answers from the server's next window replace the last window's reset, so no window is overspent", async () => {
+    const clock = fakeClock()
+    const gate = gateOn(clock)
+    // Window A: the first answer vouches for a reset at 1 s.
+    gate.settle(ticketOf(await gate.acquire(open)), window(10, 9, 1))
+    const burst: number[] = []
+    for (let i = 0; i < 9; i++) burst.push(ticketOf(await gate.acquire(open)))
+    // The burst reached the server after its window turned: window B counts it.
+    clock.advance(300)
+    for (const [i, ticket] of burst.entries()) gate.settle(ticket, window(10, 9 - i, 1))
+    // One left in B; then the wait is B's reset (1.3 s), not A's (1 s).
+    ticketOf(await gate.acquire(open))
+    expect(clock.elapsed()).toBe(300)
+    ticketOf(await gate.acquire(open))
+    expect(clock.elapsed()).toBe(1300)
+  })
+
   test('once the reset has passed on its own, the budget is whole again', async () => {
     const clock = fakeClock()
     const gate = gateOn(clock)

@@ -88,24 +88,31 @@ export class RateGate {
   }
 
   private learn(ticket: number, { status, headers }: Answer): void {
-    const now = this.options.now()
     const limit = parseSeconds(header(headers, 'x-ratelimit-limit'))
     if (limit !== undefined && limit >= 1) this.limit = Math.floor(limit)
     this.name = header(headers, 'x-ratelimit-name') ?? this.name
-    const reset = rateLimitResetMs(headers)
+    // An answer overtaken by a later one knows less, and may even be about
+    // a window that has ended since.
+    if (ticket <= this.applied) return
+    const now = this.options.now()
+    const remaining = parseSeconds(header(headers, 'x-ratelimit-remaining'))
+    let budget: number
     // A 429 says the window is spent whatever X-RateLimit-Remaining claims.
+    if (status === 429) budget = 0
+    // Requests granted after this one may not be counted in its answer yet.
+    else if (remaining !== undefined) budget = Math.max(0, Math.floor(remaining) - (this.sent - ticket))
+    else return
+    // More budget than counted on: the server's window has turned already,
+    // and an earlier answer's reset is about the window before.
+    const later = status === 429 || (this.budget !== undefined && budget > this.budget)
+    this.budget = budget
+    this.applied = ticket
+    const reset = rateLimitResetMs(headers)
     const wait = reset ?? (status === 429 ? retryAfterMs(header(headers, 'retry-after'), now) : undefined)
-    if (wait !== undefined && (this.resetAt === undefined || now + wait < this.resetAt)) {
+    if (wait !== undefined && (later || this.resetAt === undefined || now + wait < this.resetAt)) {
       this.resetAt = now + wait
       this.resetSource = reset === undefined ? 'Retry-After' : 'X-RateLimit-Reset'
     }
-    if (ticket <= this.applied) return
-    const remaining = parseSeconds(header(headers, 'x-ratelimit-remaining'))
-    if (status === 429) this.budget = 0
-    // Requests granted after this one may not be counted in its answer yet.
-    else if (remaining !== undefined) this.budget = Math.max(0, Math.floor(remaining) - (this.sent - ticket))
-    else return
-    this.applied = ticket
   }
 
   private newWindow(): void {
