@@ -36,9 +36,10 @@ export class RateGate {
   private readonly options: GateOptions
   /** Tickets handed out; each request gets the next. */
   private sent = 0
-  /** Answers to tickets up to here are about an earlier window. */
-  private windowFirst = 0
-  /** The ticket whose answer last set the budget: an older answer knows less. */
+  /**
+   * The ticket whose answer last set the budget: answers to tickets up to
+   * here are overtaken, or about a window that has ended.
+   */
   private applied = 0
   /** Requests the window still allows; undefined while no answer has told. */
   private budget: number | undefined
@@ -81,7 +82,7 @@ export class RateGate {
   /** Hands back a ticket with what its request came to: an answer, or nothing (a network failure). */
   settle(ticket: number, answer: Answer | undefined): void {
     this.inFlight--
-    if (answer !== undefined && ticket > this.windowFirst) this.learn(ticket, answer)
+    if (answer !== undefined) this.learn(ticket, answer)
     const waiters = this.waiters
     this.waiters = []
     for (const wake of waiters) wake()
@@ -117,7 +118,6 @@ export class RateGate {
 
   private newWindow(): void {
     this.budget = this.limit ?? (this.budget === undefined ? undefined : 1)
-    this.windowFirst = this.sent
     this.applied = this.sent
     this.resetAt = undefined
   }
