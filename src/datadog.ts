@@ -57,8 +57,7 @@ export function errorMessages(body: string, contentType: string | undefined, tru
     try {
       return fromJson(JSON.parse(text) as unknown)
     } catch {
-      if (looksJson && truncated)
-        return [oneLine(`(a JSON body cut at the size limit) ${text.slice(0, MAX_MESSAGE_CHARS)}`, MAX_MESSAGE_CHARS)]
+      if (looksJson && truncated) return [oneLine(`(a JSON body cut at the size limit) ${text}`, MAX_MESSAGE_CHARS)]
       // Said to be JSON but is not: fall through to plain text.
     }
   }

@@ -73,7 +73,7 @@ export function failsStep(r: UploadResult): boolean {
 }
 
 function replyErrors(reply: Reply): string[] {
-  return errorMessages(reply.body, reply.headers['content-type'], reply.truncated)
+  return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated)
 }
 
 const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).'

@@ -1,9 +1,10 @@
-// The committed bundle, run as a runner runs it, against the local emulator.
+// A bundle of the current src/, run as a runner runs it, against the local emulator.
 import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { EmulatorClient, putPart } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
-import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../../scripts/runner.ts'
+import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator
@@ -21,24 +22,10 @@ function inputs(upload: { key: string; uploadId: string }, extra: Record<string,
 
 /** Starts a real upload through the emulator's HTTP API and uploads one part. */
 async function startRealUpload(testId = 'abc-def-123'): Promise<{ key: string; uploadId: string; etag: string }> {
-  const headers = {
-    'DD-API-KEY': DEFAULT_KEYS.apiKey,
-    'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
-    'Content-Type': 'application/json'
-  }
-  const start = await fetch(`${emulator.url}/api/v2/synthetics/tests/${testId}/files/multipart-presigned-urls`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ bucketKeyPrefix: 'api-upload-file', parts: [{ md5: 'bWQ1', partNumber: 1 }] })
-  })
-  expect(start.status).toBe(200)
-  const answer = (await start.json()) as {
-    multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
-  }
-  const params = answer.multipart_presigned_urls_params
-  const put = await fetch(params.urls['1'] as string, { method: 'PUT', body: 'x'.repeat(1000) })
-  expect(put.status).toBe(200)
-  return { key: params.key, uploadId: params.upload_id, etag: put.headers.get('etag') ?? '' }
+  const part = 'x'.repeat(1000)
+  const params = (await new EmulatorClient(emulator.url).start(testId, [part])).multipart_presigned_urls_params
+  const etag = await putPart(params.urls['1'] as string, part)
+  return { key: params.key, uploadId: params.upload_id, etag }
 }
 
 function expectNoLeak(result: RunResult): void {
@@ -221,22 +208,7 @@ describe('Datadog refuses', () => {
 
   test('abort after complete: 404', async () => {
     const upload = await startRealUpload()
-    const complete = await fetch(
-      `${emulator.url}/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-complete`,
-      {
-        method: 'POST',
-        headers: {
-          'DD-API-KEY': DEFAULT_KEYS.apiKey,
-          'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
-          'Content-Type': 'application/json'
-        },
-        body: JSON.stringify({
-          key: upload.key,
-          uploadId: upload.uploadId,
-          parts: [{ ETag: upload.etag, PartNumber: 1 }]
-        })
-      }
-    )
+    const complete = await new EmulatorClient(emulator.url).complete('abc-def-123', upload, [upload.etag])
     expect(complete.status).toBe(204)
     const result = await runAction({ inputs: inputs(upload) })
     expect(result.code).toBe(1)

@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EmulatorClient, type PresignedUrlsAnswer } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/server.ts'
-import { annotations, leakedSecrets, runAction } from '../../scripts/runner.ts'
+import { annotations, leakedSecrets, runAction } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator
@@ -72,18 +73,8 @@ async function batchOn(
   }
 }
 
-async function presignedAnswer(testId: string): Promise<unknown> {
-  const answer = await fetch(`${emulator.url}/api/v2/synthetics/tests/${testId}/files/multipart-presigned-urls`, {
-    method: 'POST',
-    headers: {
-      'DD-API-KEY': DEFAULT_KEYS.apiKey,
-      'DD-APPLICATION-KEY': DEFAULT_KEYS.appKey,
-      'Content-Type': 'application/json'
-    },
-    body: JSON.stringify({ bucketKeyPrefix: 'browser-upload-file-step', parts: [{ md5: 'AA==', partNumber: 1 }] })
-  })
-  return answer.json()
-}
+const presignedAnswer = (testId: string): Promise<PresignedUrlsAnswer> =>
+  new EmulatorClient(emulator.url).start(testId, ['step file'], 'browser-upload-file-step')
 
 test('a JSON list across two tests: every upload aborted, counts, results and a summary row each', async () => {
   const a = [1, 2, 3].map(() => emulator.startUpload('abc-def-123'))
@@ -130,17 +121,14 @@ test('a manifest appended one answer a line (JSON Lines) is read as a list', asy
 })
 
 test('a single presigned-URLs answer passed straight through "uploads"', async () => {
-  const answer = (await presignedAnswer('abc-def-123')) as { multipart_presigned_urls_params: { upload_id: string } }
+  const answer = await presignedAnswer('abc-def-123')
   const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify(answer) } })
   expect(result.code).toBe(0)
   expect(emulator.uploadState(answer.multipart_presigned_urls_params.upload_id)).toBe('aborted')
 })
 
 test("the answer as Datadog's TypeScript client serializes it (multipartPresignedUrlsParams)", async () => {
-  const answer = (await presignedAnswer('abc-def-123')) as {
-    bucketKey: string
-    multipart_presigned_urls_params: { key: string; upload_id: string; urls: Record<string, string> }
-  }
+  const answer = await presignedAnswer('abc-def-123')
   const { key, upload_id: uploadId, urls } = answer.multipart_presigned_urls_params
   const serialized = { bucketKey: answer.bucketKey, multipartPresignedUrlsParams: { key, uploadId, urls } }
   const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify([serialized]) } })

@@ -2,7 +2,7 @@
 // bundle: the outcome, the attempts, the time taken, and no key in any output.
 import { createServer } from 'node:net'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type Fault } from '../../emulator/server.ts'
-import { annotations, emulatorInputs, leakedSecrets, runAction, type RunResult } from '../../scripts/runner.ts'
+import { annotations, emulatorInputs, leakedSecrets, runAction, type RunResult } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 // The step may run "about a second" past its timeout; runMs leaves out

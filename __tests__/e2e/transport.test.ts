@@ -8,7 +8,7 @@ import { connect, createServer as createNetServer, type AddressInfo, type Server
 import { tmpdir } from 'node:os'
 import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
-import { annotations, leakedSecrets, runAction } from '../../scripts/runner.ts'
+import { annotations, leakedSecrets, runAction } from '../support/runner.ts'
 
 const API_KEY = '0123456789abcdef0123456789abcdef'
 const APP_KEY = 'fedcba9876543210fedcba9876543210fedcba98'

@@ -1,16 +1,33 @@
-// Runs dist/index.js the way a GitHub runner does: Node 24, INPUT_* variables
-// with the defaults of action.yml applied, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
-// Shared by the end-to-end tests, the demo and the benchmark.
+// Runs a bundle of the action the way a GitHub runner does: Node 24, INPUT_*
+// variables with the defaults of action.yml applied, GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY. Shared by the end-to-end tests, the demo and the benchmark.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { DEFAULT_KEYS } from '../emulator/server.ts'
+import { DEFAULT_KEYS } from '../../emulator/server.ts'
 
-export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
-export const BUNDLE = join(ROOT, 'dist', 'index.js')
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
+/** What users run: the demo and the benchmark measure this one. */
+export const COMMITTED_BUNDLE = join(ROOT, 'dist', 'index.js')
+/** Set by the e2e project's globalSetup (build-bundle.js) to a bundle built from the current src/. */
+export const BUNDLE_VARIABLE = 'ABORT_ACTION_TEST_BUNDLE'
+
+/**
+ * The bundle the end-to-end tests run. There is deliberately no fallback to
+ * dist/: after an edit of src/ that would quietly test the previous build.
+ */
+export function testedBundle(): string {
+  const bundle = process.env[BUNDLE_VARIABLE]
+  if (!bundle) {
+    throw new Error(
+      `${BUNDLE_VARIABLE} is not set: run the end-to-end tests through jest (npm run test:e2e), whose globalSetup builds src/, or pass runAction a bundle.`
+    )
+  }
+  return bundle
+}
 /** The Node 24 binary from the `node` dev dependency: the runtime of `runs.using: node24`. */
 export const NODE24 = join(ROOT, 'node_modules', 'node', 'bin', 'node')
 
@@ -22,6 +39,8 @@ interface ActionYaml {
 export const ACTION = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionYaml
 
 export interface RunOptions {
+  /** The script to run; the fresh build of the end-to-end tests when left out. */
+  readonly bundle?: string
   /** Inputs by their action.yml names; the runner's defaults fill the rest. */
   readonly inputs: Record<string, string>
   /** Extra environment (DD_SITE, https_proxy...). */
@@ -78,8 +97,9 @@ export function inputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
 }
 
-/** Runs the committed bundle under Node 24 exactly as a runner starts it. */
+/** Runs a bundle under Node 24 exactly as a runner starts it. */
 export async function runAction(options: RunOptions): Promise<RunResult> {
+  const bundle = options.bundle ?? testedBundle()
   const dir = mkdtempSync(join(tmpdir(), 'abort-e2e-'))
   const output = join(dir, 'output')
   const summary = join(dir, 'summary')
@@ -90,7 +110,7 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
   }
   const env = { ...runnerEnv(options.inputs, files), ...(options.env ?? {}) }
   const started = Date.now()
-  const child = spawn(NODE24, [BUNDLE], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(NODE24, [bundle], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   let firstOutput: number | undefined

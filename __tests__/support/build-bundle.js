@@ -1,0 +1,53 @@
+// Jest globalSetup of the e2e project: bundles src/ as it is in the working
+// tree, with the flags of `npm run build` but into a temporary folder, so the
+// end-to-end tests never run a dist/ that predates the code being edited.
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+// Read by __tests__/support/runner.ts, inherited by the test workers.
+const BUNDLE_VARIABLE = 'ABORT_ACTION_TEST_BUNDLE'
+// Besides src/, what decides what ncc builds. __tests__/e2e/bundle.test.ts
+// hashes the same files its own way and compares.
+const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json']
+
+/** sha256 over the path and bytes of every file under src/ and of BUILD_INPUTS, in sorted order. */
+function sourcesHash(root) {
+  const sources = readdirSync(join(root, 'src'), { recursive: true, withFileTypes: true })
+    .filter(entry => entry.isFile())
+    .map(entry => relative(root, join(entry.parentPath, entry.name)))
+  const hash = createHash('sha256')
+  for (const file of [...sources, ...BUILD_INPUTS].sort())
+    hash.update(`${file}\0`).update(readFileSync(join(root, file)))
+  return hash.digest('hex')
+}
+
+/** `npm run build` with its output folder swapped, so the two builds cannot drift apart. */
+function nccArguments(outDir) {
+  const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build
+  const args = script.split(/\s+/)
+  const out = args.indexOf('-o')
+  if (args[0] !== 'ncc' || out === -1) throw new Error(`the build script is not "ncc build ... -o DIR ...": ${script}`)
+  args[out + 1] = outDir
+  return args.slice(1)
+}
+
+export default function buildBundle() {
+  const dir = mkdtempSync(join(tmpdir(), 'abort-action-bundle-'))
+  const sources = sourcesHash(ROOT)
+  try {
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'ncc'), nccArguments(dir), { cwd: ROOT, stdio: 'pipe' })
+  } catch (error) {
+    throw new Error(`building src/ for the end-to-end tests failed:\n${error.stderr ?? error.message}`, {
+      cause: error
+    })
+  }
+  const bundle = join(dir, 'index.js')
+  const bundleSha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex')
+  writeFileSync(join(dir, 'stamp.json'), JSON.stringify({ sources, bundleSha256 }))
+  process.env[BUNDLE_VARIABLE] = bundle
+}

@@ -1,0 +1,98 @@
+// What callers of the emulator see: its options, its handle and the default
+// key pair. Re-exported by server.ts, where callers import them from.
+
+export interface KeyPair {
+  apiKey: string
+  appKey: string
+  permissions: string[]
+}
+
+export type Fault =
+  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  | { kind: 'abort-then-status'; status: number; body?: string }
+  | { kind: 'abort-then-reset' }
+  | { kind: 'reset' }
+  | { kind: 'stall-before-headers' }
+  | { kind: 'stall-mid-body'; status?: number }
+  | { kind: 'reset-mid-body'; status?: number }
+  | { kind: 'truncated'; status?: number }
+  | { kind: 'trickle'; status?: number; intervalMs?: number }
+  | { kind: 'huge-body'; status?: number; bytes?: number }
+  | { kind: 'redirect'; status?: number; location: string }
+  | { kind: 'html'; status: number }
+
+export interface RateLimit {
+  limit: number
+  periodSeconds: number
+  name?: string
+}
+
+export interface ResponseLog {
+  method: string
+  // Query strings are left out: presigned URLs carry their signature there.
+  path: string
+  // Undefined when the socket went away before any status line was sent.
+  status: number | undefined
+  fault: Fault['kind'] | undefined
+  ms: number
+}
+
+export interface EmulatorOptions {
+  keyPairs?: KeyPair[]
+  tests?: string[]
+  latencyMs?: number
+  rateLimit?: RateLimit
+  faults?: Fault[]
+  port?: number
+  onResponse?: (entry: ResponseLog) => void
+}
+
+export const DEFAULT_KEYS: KeyPair = {
+  // Distinct, unrelated hex strings, so a test can spot any piece of either.
+  apiKey: '5f0c3a9e1b7d4c2e8a6f0b1d3e5c7a92',
+  appKey: 'c81e4b7a2d9f6035e1b8c4a7d2f9063b5e8a1c47',
+  // A role that may write tests may read them too, as Datadog's standard role can.
+  permissions: ['synthetics_read', 'synthetics_write']
+}
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  receivedAt: number
+}
+
+export type BucketKeyPrefix = 'api-upload-file' | 'browser-upload-file-step'
+
+export interface StartedUpload {
+  key: string
+  uploadId: string
+  urls: Record<string, string>
+  bucketKey: string
+}
+
+export type UploadState = 'open' | 'completed' | 'aborted'
+
+export interface EmulatorStats {
+  requests: number
+  aborts: number
+  rateLimited: number
+  maxConcurrent: number
+}
+
+export interface Emulator {
+  url: string
+  port: number
+  requests: RecordedRequest[]
+  abortRequests(): RecordedRequest[]
+  startUpload(testId: string, parts?: number, prefix?: BucketKeyPrefix): StartedUpload
+  uploadState(uploadId: string): UploadState | undefined
+  storedBytes(uploadId: string): number
+  openUploads(): number
+  setFaults(faults: Fault[]): void
+  setRateLimit(rl: RateLimit | undefined): void
+  setLatency(ms: number): void
+  stats(): EmulatorStats
+  close(): Promise<void>
+}
