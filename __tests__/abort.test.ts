@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
 import { abortUpload, type AbortContext, type AbortDeps } from '../src/abort.js'
 import type { Request } from '../src/datadog.js'
+import { RateGate } from '../src/ratelimit.js'
 import type { Sent, SendOptions } from '../src/http.js'
 import type { Upload } from '../src/settings.js'
 
@@ -143,13 +144,28 @@ describe('abortUpload', () => {
     expect(h.log.map(l => /Attempt (\d+)/.exec(l)?.[1])).toEqual(['1', '2', '3'])
   })
 
-  test('a lost answer (network failure after sending) then 404 counts as aborted, with a warning', async () => {
+  test('a lost answer (network failure after sending) then 404 is unconfirmed, not aborted, and fails', async () => {
     const h = harness([networkFailure('ECONNRESET', true, 'connection reset (ECONNRESET)'), answer(404)])
     const r = await abortUpload(upload, context(), h.deps)
-    expect(r.outcome).toBe('aborted')
+    expect(r.outcome).toBe('unconfirmed')
+    expect(r.tolerated).toBeUndefined()
+    expect(r.status).toBe(404)
     expect(r.attempts).toBe(2)
-    expect(r.warning).toMatch(/earlier attempt/)
+    expect(r.message).toMatch(/not confirmed aborted/)
+    expect(r.message).toMatch(/Either that attempt aborted it, or "key", "upload-id", the test or the site never named/)
+    expect(r.errors).toEqual(['404 Not Found after an attempt whose answer was lost'])
+    expect(r.hint).toMatch(/ignore-not-found/)
     expect(h.log[0]).toContain('connection reset')
+  })
+
+  test('a 503 then 404 with ignore-not-found is unconfirmed and tolerated, with a warning', async () => {
+    const h = harness([answer(503), answer(404, '{"errors":["Upload not found"]}')])
+    const r = await abortUpload(upload, context({ ignoreNotFound: true }), h.deps)
+    expect(r.outcome).toBe('unconfirmed')
+    expect(r.tolerated).toBe(true)
+    expect(r.attempts).toBe(2)
+    expect(r.errors).toEqual(['Upload not found'])
+    expect(r.warning).toMatch(/not confirmed aborted \(404 after a lost answer\); ignore-not-found is on/)
   })
 
   test('a failure before sending then 404 is still a 404 failure: nothing was aborted', async () => {
@@ -178,6 +194,35 @@ describe('abortUpload', () => {
     expect(h.log[0]).toMatch(/429/)
     expect(h.log[0]).toMatch(/3\.0 s/)
     expect(h.log[0]).toMatch(/x-ratelimit-reset/)
+  })
+
+  test('429 waits for X-RateLimit-Reset even with X-RateLimit-Remaining above 0', async () => {
+    const h = harness([answer(429, '', { 'x-ratelimit-remaining': '4', 'x-ratelimit-reset': '2' }), answer(204)])
+    const r = await abortUpload(upload, context(), h.deps)
+    expect(r.outcome).toBe('aborted')
+    expect(h.sleeps).toEqual([2000])
+  })
+
+  test('a 429 that ends the step names the limit by X-RateLimit-Name, for Datadog support', async () => {
+    const h = harness([answer(429, '', { 'x-ratelimit-reset': '600', 'x-ratelimit-name': 'synthetics_files' })])
+    const r = await abortUpload(upload, context({ deadline: START + 10_000 }), h.deps)
+    expect(r.outcome).toBe('failed')
+    expect(r.hint).toMatch(/Datadog names this limit "synthetics_files" \(X-RateLimit-Name\)/)
+    expect(r.hint).toMatch(/Datadog support/)
+  })
+
+  test('in a batch, a window whose reset is past the deadline fails the upload at once, naming the reset', async () => {
+    const h = harness([answer(204, '', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '3000' })])
+    const gate = new RateGate({ now: h.deps.now, sleep: h.deps.sleep, deadline: START + 5000 })
+    const ctx = context({ gate, deadline: START + 5000 })
+    expect((await abortUpload(upload, ctx, h.deps)).outcome).toBe('aborted')
+    const r = await abortUpload({ ...upload, uploadId: 'second' }, ctx, h.deps)
+    expect(r.outcome).toBe('failed')
+    expect(r.kind).toBe('rate-limit')
+    expect(r.attempts).toBe(0)
+    expect(r.message).toMatch(/was not attempted: Datadog's rate limit resets in 3000\.0 s \(X-RateLimit-Reset\)/)
+    expect(h.sleeps).toEqual([])
+    expect(h.requests).toHaveLength(1)
   })
 
   test('gives up after max-retries retries', async () => {

@@ -278,6 +278,21 @@ describe('key and upload-id', () => {
     expect(message).toMatch(/If it comes from a step output/)
   })
 
+  test.each(['api-upload-file/abc-def-123/file.json', 'browser-upload-file-step/abc-def-123/file.json'])(
+    'a key shaped like the bucketKey (%s) is sent, after a warning naming the right field',
+    key => {
+      const result = parse({ ...SINGLE, key })
+      expect(result.ok).toBe(true)
+      expect(result.warnings.join('\n')).toMatch(/looks like the bucketKey.*multipart_presigned_urls_params\.key.*404/)
+    }
+  )
+
+  test('a key shaped like the bucketKey, with no test-id: the warning comes with the error', () => {
+    const result = parse({ ...SINGLE, 'test-id': '', key: 'api-upload-file/abc-def-123/file.json' })
+    expect(result.ok).toBe(false)
+    expect(result.warnings.join('\n')).toMatch(/looks like the bucketKey/)
+  })
+
   test.each(['key', 'upload-id'])('%s: control characters and inner line breaks are refused', name => {
     oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'abc\ndef' })
     oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'abc\u0007def' })
@@ -398,6 +413,26 @@ describe('batch: uploads', () => {
       upload_id: uploadId,
       urls: { '1': 'https://bucket.example/part1' }
     }
+  })
+
+  test("the answer as Datadog's TypeScript client serializes it (multipartPresignedUrlsParams, uploadId)", () => {
+    const answer = presigned('abc-def-123', 'u9')
+    const serialized = {
+      bucketKey: answer.bucketKey,
+      multipartPresignedUrlsParams: {
+        key: answer.multipart_presigned_urls_params.key,
+        uploadId: 'u9',
+        urls: answer.multipart_presigned_urls_params.urls
+      }
+    }
+    const result = parse({ ...KEYS, uploads: JSON.stringify([serialized]) })
+    expect(result.ok && result.settings.uploads).toEqual([
+      { testId: 'abc-def-123', key: answer.multipart_presigned_urls_params.key, uploadId: 'u9', entry: 'uploads[0]' }
+    ])
+    expect(result.warnings).toEqual([])
+    expect(errorsOf({ ...KEYS, uploads: '{"multipartPresignedUrlsParams":{"key":"k"}}' }).join('\n')).toMatch(
+      /uploads\.multipartPresignedUrlsParams\.uploadId is missing/
+    )
   })
 
   test('a JSON array of entries', () => {

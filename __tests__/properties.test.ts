@@ -205,7 +205,7 @@ describe('retryDelay', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: -3, max: 1_000_000 }),
-        fc.option(headers, { nil: undefined }),
+        fc.option(fc.record({ status: fc.constantFrom(429, 500, 503), headers }), { nil: undefined }),
         fc.integer({ min: 1, max: 10_000 }),
         fc.integer({ min: 0, max: 600_000 }),
         fc.integer({ min: 0, max: 4_102_444_800_000 }),

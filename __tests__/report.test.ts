@@ -103,6 +103,41 @@ describe('reportResults', () => {
   })
 })
 
+describe('unconfirmed uploads (404 after a lost answer)', () => {
+  const unconfirmed = (tolerated: boolean): UploadResult =>
+    result(3, {
+      outcome: 'unconfirmed',
+      status: 404,
+      attempts: 2,
+      message: 'Upload u3 is not confirmed aborted.',
+      ...(tolerated ? { tolerated, warning: 'Not confirmed.' } : { hint: 'Check the key.' })
+    })
+
+  test('are neither aborted nor not-found, have their own count, and fail the step', () => {
+    const report = reportResults([result(1), unconfirmed(false)], BATCH)
+    expect(report.outputs).toMatchObject({
+      aborted: 'false',
+      'aborted-count': '1',
+      'not-found-count': '0',
+      'unconfirmed-count': '1',
+      'failed-count': '0',
+      attempts: '3'
+    })
+    expect(report.failure).toBe(
+      '1 of 2 uploads could not be aborted (1 aborted, 0 not found, 1 unconfirmed); see the errors above and the results output.'
+    )
+    expect(report.summary).toContain('❔ unconfirmed')
+  })
+
+  test('with ignore-not-found, are a warning and the step succeeds', () => {
+    const report = reportResults([result(1), unconfirmed(true)], BATCH)
+    expect(report.failure).toBeUndefined()
+    expect(report.outputs).toMatchObject({ aborted: 'false', 'unconfirmed-count': '1' })
+    expect(report.messages).toContainEqual({ level: 'warning', text: 'Not confirmed.', title: 'Upload u3' })
+    expect(report.messages.at(-1)?.text).toBe('Done: 1 aborted, 0 not found, 1 unconfirmed, 0 dry run, in 1.2 s.')
+  })
+})
+
 describe('reportInvalidInputs', () => {
   test('sets every declared output with zero counts, and fails naming how many problems', () => {
     const report = reportInvalidInputs(['Input "key" is empty.', 'Input "timeout" must be a number.'], false)
@@ -112,6 +147,7 @@ describe('reportInvalidInputs', () => {
       attempts: '0',
       'aborted-count': '0',
       'not-found-count': '0',
+      'unconfirmed-count': '0',
       'failed-count': '0',
       results: '[]',
       'dry-run': 'false'

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { Sent } from '../src/http.js'
 import { classify, DEFAULT_POLICY, retryDelay } from '../src/retry.js'
 
@@ -63,33 +64,47 @@ describe('retryDelay', () => {
   const NOW = Date.UTC(2025, 0, 1, 12, 0, 0)
   const policy = { baseDelayMs: 500, maxDelayMs: 60_000 }
   const half = (): number => 0.5
+  const tooMany = (headers: IncomingHttpHeaders) => ({ status: 429, headers })
 
   test('X-RateLimit-Reset in seconds is waited for', () => {
-    expect(retryDelay(1, { 'x-ratelimit-reset': '7' }, { nowMs: NOW, random: half }, policy)).toMatchObject({
+    expect(retryDelay(1, tooMany({ 'x-ratelimit-reset': '7' }), { nowMs: NOW, random: half }, policy)).toMatchObject({
       ms: 7000,
       source: 'x-ratelimit-reset'
     })
-    expect(retryDelay(1, { 'x-ratelimit-reset': ' 0.25 ' }, { nowMs: NOW, random: half }, policy).ms).toBe(250)
+    expect(retryDelay(1, tooMany({ 'x-ratelimit-reset': ' 0.25 ' }), { nowMs: NOW, random: half }, policy).ms).toBe(250)
   })
 
-  test('X-RateLimit-Reset as a Unix timestamp is waited for until that time', () => {
-    const at = Math.floor(NOW / 1000) + 12
-    expect(retryDelay(1, { 'x-ratelimit-reset': String(at) }, { nowMs: NOW, random: half }, policy)).toMatchObject({
-      ms: 12_000,
+  test('X-RateLimit-Reset is a countdown however large: no Datadog source sends a Unix time', () => {
+    const delay = retryDelay(1, tooMany({ 'x-ratelimit-reset': '1700000000' }), { nowMs: NOW, random: half }, policy)
+    expect(delay).toMatchObject({ ms: 60_000, wantedMs: 1_700_000_000_000, source: 'x-ratelimit-reset' })
+  })
+
+  test('a 429 waits for X-RateLimit-Reset even when X-RateLimit-Remaining says budget is left', () => {
+    const headers = { 'x-ratelimit-remaining': '12', 'x-ratelimit-reset': '4' }
+    expect(retryDelay(1, tooMany(headers), { nowMs: NOW, random: half }, policy)).toMatchObject({
+      ms: 4000,
       source: 'x-ratelimit-reset'
     })
-    // A reset already past means no wait, not a negative one.
-    expect(retryDelay(1, { 'x-ratelimit-reset': String(at - 3600) }, { nowMs: NOW, random: half }, policy).ms).toBe(0)
+    // A 503 with budget left is not a rate limit: backoff.
+    expect(retryDelay(1, { status: 503, headers }, { nowMs: NOW, random: half }, policy).source).toBe('backoff')
+  })
+
+  test('absurd values (31 years, 10^12 s, negative, NaN) are never waited for beyond the cap', () => {
+    for (const value of ['978307200', '999999999999', '-5', 'NaN', '1e12', 'Infinity']) {
+      const { ms } = retryDelay(1, tooMany({ 'x-ratelimit-reset': value }), { nowMs: NOW, random: half }, policy)
+      expect(ms).toBeGreaterThanOrEqual(0)
+      expect(ms).toBeLessThanOrEqual(policy.maxDelayMs)
+    }
   })
 
   test('a reset far past any deadline keeps its real length in wantedMs, while the wait itself is capped', () => {
-    const delay = retryDelay(1, { 'x-ratelimit-reset': '100000' }, { nowMs: NOW, random: half }, policy)
+    const delay = retryDelay(1, tooMany({ 'x-ratelimit-reset': '100000' }), { nowMs: NOW, random: half }, policy)
     expect(delay.ms).toBe(policy.maxDelayMs)
     expect(delay.wantedMs).toBe(100_000_000)
   })
 
   test('Retry-After in seconds', () => {
-    expect(retryDelay(1, { 'retry-after': '3' }, { nowMs: NOW, random: half }, policy)).toMatchObject({
+    expect(retryDelay(1, tooMany({ 'retry-after': '3' }), { nowMs: NOW, random: half }, policy)).toMatchObject({
       ms: 3000,
       source: 'retry-after'
     })
@@ -97,17 +112,18 @@ describe('retryDelay', () => {
 
   test('Retry-After as an HTTP date', () => {
     const date = new Date(NOW + 9000).toUTCString()
-    expect(retryDelay(1, { 'retry-after': date }, { nowMs: NOW, random: half }, policy)).toMatchObject({
+    expect(retryDelay(1, tooMany({ 'retry-after': date }), { nowMs: NOW, random: half }, policy)).toMatchObject({
       ms: 9000,
       source: 'retry-after'
     })
     const past = new Date(NOW - 9000).toUTCString()
-    expect(retryDelay(1, { 'retry-after': past }, { nowMs: NOW, random: half }, policy).ms).toBe(0)
+    expect(retryDelay(1, tooMany({ 'retry-after': past }), { nowMs: NOW, random: half }, policy).ms).toBe(0)
   })
 
   test('X-RateLimit-Reset wins over Retry-After', () => {
     expect(
-      retryDelay(1, { 'x-ratelimit-reset': '2', 'retry-after': '30' }, { nowMs: NOW, random: half }, policy).source
+      retryDelay(1, tooMany({ 'x-ratelimit-reset': '2', 'retry-after': '30' }), { nowMs: NOW, random: half }, policy)
+        .source
     ).toBe('x-ratelimit-reset')
   })
 
@@ -119,7 +135,7 @@ describe('retryDelay', () => {
       {},
       undefined
     ]) {
-      expect(retryDelay(1, headers, { nowMs: NOW, random: half }, policy).source).toBe('backoff')
+      expect(retryDelay(1, headers && tooMany(headers), { nowMs: NOW, random: half }, policy).source).toBe('backoff')
     }
   })
 
@@ -136,7 +152,7 @@ describe('retryDelay', () => {
 
   test('backoff never passes maxDelayMs, even after many retries', () => {
     for (const retry of [8, 20, 100, 10_000]) {
-      const { ms, source } = retryDelay(retry, {}, { nowMs: NOW, random: () => 0.999999 }, policy)
+      const { ms, source } = retryDelay(retry, tooMany({}), { nowMs: NOW, random: () => 0.999999 }, policy)
       expect(source).toBe('backoff')
       expect(ms).toBeLessThanOrEqual(policy.maxDelayMs)
       expect(ms).toBeGreaterThan(policy.maxDelayMs * 0.99)
@@ -144,11 +160,17 @@ describe('retryDelay', () => {
   })
 
   test('server-given waits are capped at maxDelayMs', () => {
-    expect(retryDelay(1, { 'x-ratelimit-reset': '3600' }, { nowMs: NOW, random: half }, policy).ms).toBe(60_000)
-    expect(retryDelay(1, { 'retry-after': '999999' }, { nowMs: NOW, random: half }, policy).ms).toBe(60_000)
+    expect(retryDelay(1, tooMany({ 'x-ratelimit-reset': '3600' }), { nowMs: NOW, random: half }, policy).ms).toBe(
+      60_000
+    )
+    expect(retryDelay(1, tooMany({ 'retry-after': '999999' }), { nowMs: NOW, random: half }, policy).ms).toBe(60_000)
     expect(
-      retryDelay(1, { 'retry-after': new Date(NOW + 86_400_000).toUTCString() }, { nowMs: NOW, random: half }, policy)
-        .ms
+      retryDelay(
+        1,
+        tooMany({ 'retry-after': new Date(NOW + 86_400_000).toUTCString() }),
+        { nowMs: NOW, random: half },
+        policy
+      ).ms
     ).toBe(60_000)
   })
 

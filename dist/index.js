@@ -32330,6 +32330,17 @@ function splitJsonValues(text) {
     }
     return { values };
 }
+function isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** The kind of a parsed JSON value, for messages that must not quote it. */
+function describeJson(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+}
 
 ;// CONCATENATED MODULE: ./src/upload.ts
 
@@ -32387,8 +32398,18 @@ function testIdFromKey(key) {
     const segment = key.split('/')[2];
     return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined;
 }
-/** Warns when the key names another test than the one the abort goes to. */
-function warnIfKeyOfOtherTest(problems, prefix, upload) {
+// The start answer's bucketKey begins with its bucketKeyPrefix; the key the
+// abort takes is the full storage path, with the organisation in front.
+const BUCKET_KEY_PREFIXES = ['api-upload-file/', 'browser-upload-file-step/'];
+/**
+ * Warns, before any request, about a key that cannot be right: one that
+ * looks like the bucketKey, or one that names another test than the one the
+ * abort goes to.
+ */
+function warnAboutKey(problems, prefix, upload) {
+    if (BUCKET_KEY_PREFIXES.some(p => upload.key.startsWith(p))) {
+        problems.warn(`${prefix}the key ${quote(upload.key, 80)} looks like the bucketKey of Datadog's presigned-URLs answer; the abort takes multipart_presigned_urls_params.key (the full storage path), and Datadog answers 404 for a bucketKey.`);
+    }
     const owner = testIdFromKey(upload.key);
     if (owner !== undefined && owner !== upload.testId) {
         problems.warn(`${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${upload.testId}; Datadog answers 404 for an upload of another test.`);
@@ -32507,6 +32528,12 @@ function fieldsOf(where, record) {
     if (isRecord(presigned)) {
         return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' };
     }
+    // The same answer as Datadog's TypeScript client hands it over, and as
+    // JSON.stringify of its result writes it.
+    const camel = record['multipartPresignedUrlsParams'];
+    if (isRecord(camel)) {
+        return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' };
+    }
     // Datadog's own answers spell it upload_id.
     const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id';
     return { record, path: where, uploadIdField };
@@ -32514,12 +32541,12 @@ function fieldsOf(where, record) {
 function parseEntry(problems, input) {
     const { where, entry } = input;
     if (!isRecord(entry)) {
-        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`);
+        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`);
     }
     const mark = entry['completed'];
     if (mark !== undefined) {
         if (!isRecord(mark))
-            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describe(mark)}.`);
+            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`);
         // A mark is matched by key and upload ID: it needs no test.
         const upload = uploadOf(problems, {
             where: `${where}.completed`,
@@ -32541,14 +32568,14 @@ function uploadOf(problems, input) {
         return undefined;
     // A completion mark carries no test ('').
     if (testId !== '')
-        warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key });
+        warnAboutKey(problems, `${where}: `, { testId, key });
     return { testId, key, uploadId, entry: where };
 }
 function entryTestId(problems, input, entry, key) {
     const own = entry['testId'];
     if (own !== undefined) {
         if (typeof own !== 'string')
-            return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`);
+            return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`);
         return parseTestId(problems, `${input.where}.testId`, own.trim(), key);
     }
     if (input.defaultTestId !== undefined)
@@ -32564,18 +32591,8 @@ function stringField(problems, fields, field, max) {
     if (value === undefined || value === null)
         return problems.error(`${label} is missing.`);
     if (typeof value !== 'string')
-        return problems.error(`${label} must be a string, not ${describe(value)}.`);
+        return problems.error(`${label} must be a string, not ${describeJson(value)}.`);
     return checkField(problems, { label, value: value.trim(), max });
-}
-function isRecord(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-function describe(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
 }
 
 ;// CONCATENATED MODULE: ./src/uploads.ts
@@ -32643,11 +32660,12 @@ function singleUpload(problems, inputs, testId) {
     if (inputs.testId) {
         if (testId === undefined)
             return undefined;
-        warnIfKeyOfOtherTest(problems, '', { testId, key });
+        warnAboutKey(problems, '', { testId, key });
         return { list: [{ testId, key, uploadId }], batch: false };
     }
     const owner = testIdFromKey(key);
     if (owner === undefined) {
+        warnAboutKey(problems, '', { testId: '', key });
         return problems.error('Input "test-id" is empty and the key does not name a test (Datadog\'s keys hold it: <org>/<kind>/<public id>/<file>): ' +
             'give the public ID of the Synthetic test, like abc-def-123.');
     }
@@ -32937,119 +32955,11 @@ function bound(list) {
     return [...list.slice(0, MAX_ERRORS), `(and ${list.length - MAX_ERRORS} more errors)`];
 }
 
-;// CONCATENATED MODULE: ./src/outcomes.ts
+;// CONCATENATED MODULE: ./src/status.ts
 
-
-
-function countOutcomes(results) {
-    const counts = { aborted: 0, 'not-found': 0, failed: 0, cancelled: 0, 'dry-run': 0 };
-    for (const r of results)
-        counts[r.outcome]++;
-    return counts;
-}
-function replyErrors(reply) {
-    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
-}
-const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
-function aborted(state, status, nowMs) {
-    const { upload } = state;
-    return {
-        outcome: 'aborted',
-        status,
-        errors: [],
-        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
-    };
-}
-/** A 404 after an attempt whose reply was lost: that attempt most likely aborted the upload. */
-function goneAfterLostReply(state, reply, nowMs) {
-    return {
-        ...aborted(state, 404, nowMs),
-        errors: replyErrors(reply),
-        warning: `Upload ${state.upload.uploadId}: an earlier attempt reached Datadog but its answer was lost, and the retry found the upload gone (404): the earlier attempt most likely aborted it.`
-    };
-}
-function notFound(state, reply) {
-    const { upload } = state;
-    const errors = replyErrors(reply);
-    return {
-        outcome: 'not-found',
-        status: 404,
-        errors,
-        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted (ignore-not-found is on).`,
-        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
-    };
-}
-/** The step was cancelled or ran out of time before this upload's abort came to an end. */
-function stopped(state, cancelled) {
-    const { upload, last } = state;
-    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
-    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
-    const what = state.attempts === 0
-        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
-        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
-    return {
-        outcome: cancelled ? 'cancelled' : 'failed',
-        kind: cancelled ? 'cancelled' : 'timeout',
-        status: last?.kind === 'reply' ? last.status : undefined,
-        errors,
-        message: `${what}.`,
-        hint: state.outcomeUnknown
-            ? MAYBE
-            : cancelled
-                ? 'The abort did not go through: the upload may still be open; run the step again.'
-                : 'Raise "timeout" if Datadog or the network is slow.'
-    };
-}
-/** The last request failed for good; `after` says why no retry followed, when one could have. */
-function failed(state, sent, after = '') {
-    const suffix = after ? ` ${after}` : '';
-    if (sent.kind !== 'reply')
-        return networkFailure(state, sent, suffix);
-    const { status } = sent;
-    const errors = replyErrors(sent);
-    const redirect = status >= 300 && status < 400;
-    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
-    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
-    const { upload } = state;
-    return {
-        outcome: 'failed',
-        kind: redirect ? 'redirect' : 'http',
-        status,
-        // A failure always says something in the errors output.
-        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
-        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-        hint: hintFor(status, upload.entry) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
-    };
-}
-function networkFailure(state, failure, suffix) {
-    const tls = isTlsError(failure.code);
-    const { host } = state;
-    const what = failure.kind === 'timeout'
-        ? `No answer in time from ${host}`
-        : failure.code.startsWith('HPE_')
-            ? `Unreadable answer from ${host}`
-            : `Could not reach ${host}`;
-    return {
-        outcome: 'failed',
-        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
-        status: undefined,
-        errors: [failure.message],
-        message: `${what}: ${failure.message}${suffix}.`,
-        hint: failure.code === NOT_TLS
-            ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
-            : tls
-                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-                : state.outcomeUnknown
-                    ? MAYBE
-                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
-    };
-}
-/** What an attempt came to, in a few words, for the retry lines of the log. */
-function reasonOf(sent) {
-    if (sent.kind === 'reply')
-        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
-    return sent.message;
-}
+// What an HTTP status means to the person reading the step: its name, and
+// what to check when it ends an upload's abort.
+/** What the person reading the failed step should check, by status. */
 /**
  * What the person reading the failed step should check, by status; `entry`
  * names the manifest entry of a batch, whose fields are not inputs.
@@ -33059,9 +32969,9 @@ function hintFor(status, entry) {
     if (status === 400)
         return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
     if (status === 401 || status === 403)
-        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.';
+        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
     if (status === 404)
-        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
+        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
     if (status === 408)
         return 'The request timed out on the way; it is safe to run the step again.';
     if (status === 413)
@@ -33104,6 +33014,169 @@ function shortLocation(location) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/outcomes.ts
+
+
+
+
+function countOutcomes(results) {
+    const counts = {
+        aborted: 0,
+        'not-found': 0,
+        unconfirmed: 0,
+        failed: 0,
+        cancelled: 0,
+        'dry-run': 0
+    };
+    for (const r of results)
+        counts[r.outcome]++;
+    return counts;
+}
+/** Whether this result makes the step fail. */
+function failsStep(r) {
+    return r.outcome === 'failed' || r.outcome === 'cancelled' || (r.outcome === 'unconfirmed' && r.tolerated !== true);
+}
+function replyErrors(reply) {
+    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
+}
+const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).';
+/** The limit a 429 ran into, by the name Datadog support asks for. */
+function limitNameOf(reply) {
+    const name = header(reply.headers, 'x-ratelimit-name');
+    if (reply.status !== 429 || name === undefined)
+        return '';
+    return ` Datadog names this limit ${quote(oneLine(name, 80), 80)} (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
+}
+const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
+function aborted(state, status, nowMs) {
+    const { upload } = state;
+    return {
+        outcome: 'aborted',
+        status,
+        errors: [],
+        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
+    };
+}
+/**
+ * A 404 after an attempt whose answer was lost. No 2xx ever came, so this is
+ * not "aborted": either the lost attempt aborted the upload, or the inputs
+ * never named an open upload. Like any 404, it fails the step unless
+ * ignore-not-found accepts an upload that is gone.
+ */
+function unconfirmed(state, reply, ignoreNotFound) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'unconfirmed',
+        kind: 'http',
+        status: 404,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 || ignoreNotFound ? errors : ['404 Not Found after an attempt whose answer was lost'],
+        message: `Upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} is not confirmed aborted: an earlier attempt may have reached Datadog but its answer was lost, and the retry found no such upload (404 Not Found). Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload; no answer can tell which.`,
+        ...(ignoreNotFound
+            ? {
+                tolerated: true,
+                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); ignore-not-found is on, so it does not fail the step.`
+            }
+            : { hint: hintFor(404) })
+    };
+}
+function notFound(state, reply) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'not-found',
+        status: 404,
+        errors,
+        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted (ignore-not-found is on).`,
+        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
+    };
+}
+/** The step was cancelled or ran out of time before this upload's abort came to an end. */
+function stopped(state, cancelled) {
+    const { upload, last } = state;
+    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
+    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
+    const what = state.attempts === 0
+        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
+        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
+    return {
+        outcome: cancelled ? 'cancelled' : 'failed',
+        kind: cancelled ? 'cancelled' : 'timeout',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors,
+        message: `${what}.`,
+        hint: state.outcomeUnknown
+            ? MAYBE
+            : cancelled
+                ? 'The abort did not go through: the upload may still be open; run the step again.'
+                : 'Raise "timeout" if Datadog or the network is slow.'
+    };
+}
+/** The batch's rate limit resets only after the deadline: this upload is not tried (again). */
+function rateLimited(state, reason) {
+    const { upload, last } = state;
+    const what = state.attempts === 0 ? 'was not attempted' : `was not retried after ${plural(state.attempts, 'attempt')}`;
+    return {
+        outcome: 'failed',
+        kind: 'rate-limit',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors: [`Not sent: ${reason}.`],
+        message: `Upload ${upload.uploadId} of test ${upload.testId} ${what}: ${reason}.`,
+        hint: `${hintFor(429)} ${SUPPORT}${state.outcomeUnknown ? ' ' + MAYBE : ''}`
+    };
+}
+/** The last request failed for good; `after` says why no retry followed, when one could have. */
+function failed(state, sent, after = '') {
+    const suffix = after ? ` ${after}` : '';
+    if (sent.kind !== 'reply')
+        return networkFailure(state, sent, suffix);
+    const { status } = sent;
+    const errors = replyErrors(sent);
+    const redirect = status >= 300 && status < 400;
+    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
+    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
+    const { upload } = state;
+    return {
+        outcome: 'failed',
+        kind: redirect ? 'redirect' : 'http',
+        status,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
+        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
+        hint: hintFor(status, upload.entry) + limitNameOf(sent) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    };
+}
+function networkFailure(state, failure, suffix) {
+    const tls = isTlsError(failure.code);
+    const { host } = state;
+    const what = failure.kind === 'timeout'
+        ? `No answer in time from ${host}`
+        : failure.code.startsWith('HPE_')
+            ? `Unreadable answer from ${host}`
+            : `Could not reach ${host}`;
+    return {
+        outcome: 'failed',
+        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
+        status: undefined,
+        errors: [failure.message],
+        message: `${what}: ${failure.message}${suffix}.`,
+        hint: failure.code === NOT_TLS
+            ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
+            : tls
+                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+                : state.outcomeUnknown
+                    ? MAYBE
+                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+    };
+}
+/** What an attempt came to, in a few words, for the retry lines of the log. */
+function reasonOf(sent) {
+    if (sent.kind === 'reply')
+        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
+    return sent.message;
+}
+
 ;// CONCATENATED MODULE: ./src/summary.ts
 
 
@@ -33112,6 +33185,7 @@ const TITLE = '### Datadog Synthetics: abort multipart upload';
 const ICONS = {
     aborted: '✅ aborted',
     'not-found': '⚪ not found',
+    unconfirmed: '❔ unconfirmed',
     failed: '❌ failed',
     cancelled: '⛔ cancelled',
     'dry-run': '🔎 dry run'
@@ -33129,12 +33203,12 @@ function renderInputErrors(errors) {
 /** The job summary: what was aborted, where, and how it went. */
 function renderSummary(results, siteLabel, dryRun) {
     const count = countOutcomes(results);
-    const failed = count.failed + count.cancelled;
+    const failed = results.filter(failsStep).length;
     const headline = dryRun
         ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
         : failed > 0
             ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}.`;
+            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`;
     const lines = [
         TITLE,
         '',
@@ -33147,7 +33221,7 @@ function renderSummary(results, siteLabel, dryRun) {
     ];
     for (const r of results.slice(0, MAX_ROWS)) {
         // Datadog's words are escaped whole; the hint is the action's own, code and all.
-        const hint = r.outcome === 'failed' || r.outcome === 'cancelled' ? (r.hint ?? '') : '';
+        const hint = failsStep(r) ? (r.hint ?? '') : '';
         const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
         lines.push(`| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`);
     }
@@ -33174,14 +33248,14 @@ function reportInvalidInputs(errors, dryRun) {
     };
 }
 function reportResults(results, facts) {
-    const failures = results.filter(isFailure);
+    const failures = results.filter(failsStep);
     const counts = countOutcomes(results);
     const messages = [];
     for (const r of results) {
         const upload = oneLine(r.upload.uploadId, 80);
         if (r.warning)
             messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
-        if (isFailure(r)) {
+        if (failsStep(r)) {
             // A single upload's failure line carries these: a second annotation would only repeat it.
             if (!facts.batch)
                 continue;
@@ -33199,7 +33273,7 @@ function reportResults(results, facts) {
     };
     const capped = capAnnotations(messages);
     if (failures.length === 0) {
-        const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${counts.aborted} aborted, ${counts['not-found']} not found, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`;
+        const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${tally(counts)}, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`;
         const closing = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : [];
         return { ...report, messages: [...capped, ...closing] };
     }
@@ -33219,7 +33293,7 @@ function reportResults(results, facts) {
     return {
         ...report,
         messages: [...capped, ...listed],
-        failure: `${failures.length} of ${results.length} uploads could not be aborted (${counts.aborted} aborted, ${counts['not-found']} not found); see the errors above and the results output.`
+        failure: `${failures.length} of ${results.length} uploads could not be aborted (${tally(counts)}); see the errors above and the results output.`
     };
 }
 /** What happened, what the server said that the message does not, and what to check. */
@@ -33239,8 +33313,9 @@ function says(text, part) {
     }
     return false;
 }
-function isFailure(r) {
-    return r.outcome === 'failed' || r.outcome === 'cancelled';
+function tally(counts) {
+    const unconfirmed = counts.unconfirmed ? `, ${counts.unconfirmed} unconfirmed` : '';
+    return `${counts.aborted} aborted, ${counts['not-found']} not found${unconfirmed}`;
 }
 /** Past the cap, warnings and errors go to the log as plain lines. */
 function capAnnotations(messages) {
@@ -33262,6 +33337,7 @@ function outputsOf(results, facts) {
         attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
         'aborted-count': String(counts.aborted),
         'not-found-count': String(counts['not-found']),
+        'unconfirmed-count': String(counts.unconfirmed),
         'failed-count': String(counts.failed + counts.cancelled),
         'dry-run': String(facts.dryRun),
         results: JSON.stringify(results.map(r => ({
@@ -33296,23 +33372,25 @@ function classify(sent) {
     // A 4xx is the server's considered refusal even when its body broke off.
     return { retry: false, outcomeUnknown: false };
 }
-// Seconds values from here on can only be absolute times (2001 onwards),
-// never a countdown.
-const UNIX_TIME_THRESHOLD = 1_000_000_000;
 /**
- * How long to wait before retry number `retry` (1 for the first): the
- * server's rate-limit reset when it gave one, else its Retry-After, else
- * exponential backoff with full jitter. Always within [0, maxDelayMs].
+ * How long to wait before retry number `retry` (1 for the first), given what
+ * the last attempt came to (its status and headers, when an answer came):
+ * the server's rate-limit reset when the window is spent, else its
+ * Retry-After, else exponential backoff with full jitter. `ms` is always
+ * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
  */
-function retryDelay(retry, headers, clock, policy = DEFAULT_POLICY) {
+function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
     const delay = (wanted, source) => {
         const wantedMs = Math.max(0, Math.ceil(wanted));
         return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
     };
+    const headers = answer?.headers;
     // Datadog sends X-RateLimit-Reset on every answer: it says when to come
-    // back only once the window is spent, not for a 503 with budget left.
+    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
+    // once the window is spent, not for a 503 with budget left.
     const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
-    const reset = headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, clock.nowMs) : undefined;
+    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
+    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
     if (reset !== undefined)
         return delay(reset, 'x-ratelimit-reset');
     const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
@@ -33321,13 +33399,17 @@ function retryDelay(retry, headers, clock, policy = DEFAULT_POLICY) {
     const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
     return delay(clock.random() * ceiling, 'backoff');
 }
-/** Milliseconds until the rate-limit window resets, if the answer says. */
-function rateLimitResetMs(headers, nowMs) {
+/**
+ * Milliseconds until the rate-limit window resets, if the answer says.
+ * Datadog documents the header as whole seconds until the reset, and no
+ * Datadog source shows it as a Unix time: a huge value is a huge countdown,
+ * which no caller waits for past its deadline.
+ */
+function rateLimitResetMs(headers) {
     const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
-    if (seconds === undefined)
-        return undefined;
-    return seconds >= UNIX_TIME_THRESHOLD ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000;
+    return seconds === undefined ? undefined : seconds * 1000;
 }
+/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
 function retryAfterMs(value, nowMs) {
     if (value === undefined)
         return undefined;
@@ -33381,11 +33463,17 @@ async function abortUpload(upload, ctx, deps) {
     });
     const stop = () => finish(stopped(state, ctx.signal.reason === 'cancelled'));
     for (;;) {
-        if (ctx.gate && !(await ctx.gate.acquire(ctx.signal)))
+        const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined;
+        if (turn?.kind === 'stopped')
             return stop();
+        if (turn?.kind === 'held')
+            return finish(rateLimited(state, turn.reason));
         const remaining = ctx.deadline - deps.now();
-        if (remaining <= DEADLINE_MARGIN_MS)
+        if (remaining <= DEADLINE_MARGIN_MS) {
+            if (turn)
+                ctx.gate?.settle(turn.ticket, undefined);
             return stop();
+        }
         state.attempts++;
         const attempt = new AbortController();
         const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs));
@@ -33393,6 +33481,8 @@ async function abortUpload(upload, ctx, deps) {
         let sent = await deps.send(request, { signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES }).finally(() => {
             clearTimeout(timer);
         });
+        if (turn)
+            ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined);
         // Before anything is cut to length, so no part of a key survives; a body
         // that was itself cut may end in the first half of one.
         if (sent.kind === 'reply')
@@ -33402,14 +33492,12 @@ async function abortUpload(upload, ctx, deps) {
             return stop();
         }
         state.last = sent;
-        if (sent.kind === 'reply' && ctx.gate && ctx.pending)
-            ctx.gate.observe(sent.headers, ctx.pending());
         if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
             return finish(aborted(state, sent.status, deps.now()));
         }
         if (sent.kind === 'reply' && sent.status === 404) {
             if (state.outcomeUnknown)
-                return finish(goneAfterLostReply(state, sent, deps.now()));
+                return finish(unconfirmed(state, sent, ctx.ignoreNotFound));
             if (ctx.ignoreNotFound)
                 return finish(notFound(state, sent));
         }
@@ -33420,14 +33508,14 @@ async function abortUpload(upload, ctx, deps) {
         const tried = plural(state.attempts, 'attempt');
         if (state.attempts > ctx.maxRetries)
             return finish(failed(state, sent, `after ${tried}`));
-        const headers = sent.kind === 'reply' ? sent.headers : undefined;
-        const delay = retryDelay(state.attempts, headers, { nowMs: deps.now(), random: deps.random });
+        const delay = retryDelay(state.attempts, sent.kind === 'reply' ? sent : undefined, {
+            nowMs: deps.now(),
+            random: deps.random
+        });
         if (delay.wantedMs >= ctx.deadline - deps.now() - DEADLINE_MARGIN_MS) {
             const next = `the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`;
             return finish(failed(state, sent, `after ${tried}; ${next}`));
         }
-        if (sent.kind === 'reply' && sent.status === 429 && ctx.gate)
-            ctx.gate.pauseUntil(deps.now() + delay.ms);
         deps.log(redact(`Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`, secrets));
         if (!(await deps.sleep(delay.ms, ctx.signal)))
             return stop();
@@ -33445,64 +33533,126 @@ function redactReply(reply, secrets) {
 ;// CONCATENATED MODULE: ./src/ratelimit.ts
 
 
-// Pace a little under the announced rate, so that timing noise between
-// here and the server does not tip a window over its limit.
-const PACING_MARGIN = 1.03;
+
 /**
- * One gate shared by every worker of a batch: a 429 or a spent window
- * pauses all of them until the announced reset, and when the work left is
- * more than the window allows, requests are spaced at the announced rate
- * instead of running into the limit.
+ * One gate shared by every worker of a batch, thinking in Datadog's
+ * calendar windows: it sends as many requests as the window has left, at
+ * once (the workers bound how many are in flight), then holds everyone until
+ * the reset an answer announced, and starts the next window with a full
+ * budget. Bursting beats pacing at the average rate: the window's budget is
+ * spent early and the wait to the reset is the only wait.
  */
 class RateGate {
+    options;
+    /** Tickets handed out; each request gets the next. */
+    sent = 0;
+    /**
+     * The ticket whose answer last set the budget: answers to tickets up to
+     * here are overtaken, or about a window that has ended.
+     */
+    applied = 0;
+    /** Requests the window still allows; undefined while no answer has told. */
+    budget;
+    limit;
+    inFlight = 0;
+    /** The earliest time an answer vouches the window is over by. */
+    resetAt;
+    resetSource = '';
     pausedUntil = 0;
-    nextSlot = 0;
-    spacingMs = 0;
-    queued = 0;
-    now;
-    sleep;
-    constructor(now, sleep) {
-        this.now = now;
-        this.sleep = sleep;
+    name;
+    waiters = [];
+    constructor(options) {
+        this.options = options;
     }
-    /** Requests waiting for their turn: work not yet sent, like the uploads not yet taken. */
-    get waiting() {
-        return this.queued;
-    }
-    /** Waits for this worker's turn; false when the signal fired first. */
+    /** Waits for this worker's turn. */
     async acquire(signal) {
-        this.queued++;
-        try {
-            for (;;) {
-                const now = this.now();
-                const wait = Math.max(this.pausedUntil, this.nextSlot) - now;
-                if (wait <= 0) {
-                    this.nextSlot = Math.max(this.nextSlot, now) + this.spacingMs;
-                    return true;
-                }
-                if (!(await this.sleep(wait, signal)))
-                    return false;
+        for (;;) {
+            if (signal.aborted)
+                return { kind: 'stopped' };
+            const now = this.options.now();
+            if (this.resetAt !== undefined && now >= this.resetAt && now >= this.pausedUntil)
+                this.newWindow();
+            if (now < this.pausedUntil) {
+                if (this.pausedUntil >= this.options.deadline)
+                    return { kind: 'held', reason: this.heldReason(now) };
+                if (!(await this.options.sleep(this.pausedUntil - now, signal)))
+                    return { kind: 'stopped' };
+                continue;
             }
-        }
-        finally {
-            this.queued--;
+            if (this.budget === undefined || this.budget > 0 || (this.inFlight === 0 && this.resetAt === undefined)) {
+                // With the budget spent and nothing in flight, no answer is coming
+                // to say more: one request finds out.
+                if (this.budget !== undefined)
+                    this.budget = Math.max(0, this.budget - 1);
+                this.inFlight++;
+                return { kind: 'go', ticket: ++this.sent };
+            }
+            if (this.resetAt !== undefined)
+                this.pausedUntil = Math.max(this.pausedUntil, this.resetAt);
+            else
+                await this.news(signal);
         }
     }
-    pauseUntil(timeMs) {
-        this.pausedUntil = Math.max(this.pausedUntil, timeMs);
+    /** Hands back a ticket with what its request came to: an answer, or nothing (a network failure). */
+    settle(ticket, answer) {
+        this.inFlight--;
+        if (answer !== undefined)
+            this.learn(ticket, answer);
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters)
+            wake();
     }
-    /** Learns from an answer's X-RateLimit-* headers; `pending` is the work not yet sent. */
-    observe(headers, pending) {
-        const now = this.now();
-        const remaining = parseSeconds(header(headers, 'x-ratelimit-remaining'));
+    learn(ticket, { status, headers }) {
         const limit = parseSeconds(header(headers, 'x-ratelimit-limit'));
-        const period = parseSeconds(header(headers, 'x-ratelimit-period'));
-        const resetMs = rateLimitResetMs(headers, now);
-        if (remaining === undefined)
+        if (limit !== undefined && limit >= 1)
+            this.limit = Math.floor(limit);
+        this.name = header(headers, 'x-ratelimit-name') ?? this.name;
+        // An answer overtaken by a later one knows less, and may even be about
+        // a window that has ended since.
+        if (ticket <= this.applied)
             return;
-        if (remaining <= 0 && resetMs !== undefined)
-            this.pauseUntil(now + resetMs);
-        this.spacingMs = pending > remaining && limit && period ? ((period * 1000) / limit) * PACING_MARGIN : 0;
+        const now = this.options.now();
+        const remaining = parseSeconds(header(headers, 'x-ratelimit-remaining'));
+        let budget;
+        // A 429 says the window is spent whatever X-RateLimit-Remaining claims.
+        if (status === 429)
+            budget = 0;
+        // Requests granted after this one may not be counted in its answer yet.
+        else if (remaining !== undefined)
+            budget = Math.max(0, Math.floor(remaining) - (this.sent - ticket));
+        else
+            return;
+        // More budget than counted on: the server's window has turned already,
+        // and an earlier answer's reset is about the window before.
+        const later = status === 429 || (this.budget !== undefined && budget > this.budget);
+        this.budget = budget;
+        this.applied = ticket;
+        const reset = rateLimitResetMs(headers);
+        const wait = reset ?? (status === 429 ? retryAfterMs(header(headers, 'retry-after'), now) : undefined);
+        if (wait !== undefined && (later || this.resetAt === undefined || now + wait < this.resetAt)) {
+            this.resetAt = now + wait;
+            this.resetSource = reset === undefined ? 'Retry-After' : 'X-RateLimit-Reset';
+        }
+    }
+    newWindow() {
+        this.budget = this.limit ?? (this.budget === undefined ? undefined : 1);
+        this.applied = this.sent;
+        this.resetAt = undefined;
+    }
+    heldReason(now) {
+        const limit = this.name === undefined ? "Datadog's rate limit" : `Datadog's rate limit ${quote(this.name, 80)}`;
+        return `${limit} resets in ${elapsed(this.pausedUntil - now)} (${this.resetSource}), after the step's timeout`;
+    }
+    news(signal) {
+        return new Promise(resolve => {
+            const wake = () => {
+                signal.removeEventListener('abort', wake);
+                resolve();
+            };
+            this.waiters.push(wake);
+            signal.addEventListener('abort', wake, { once: true });
+        });
     }
 }
 
@@ -33526,9 +33676,8 @@ async function runAll(settings, deps, signal, deadline) {
     const uploads = settings.uploads;
     if (!settings.batch)
         return Promise.all(uploads.map(upload => abortUpload(upload, base, deps)));
-    const gate = new RateGate(deps.now, deps.sleep);
+    const ctx = { ...base, gate: new RateGate({ now: deps.now, sleep: deps.sleep, deadline }) };
     let next = 0;
-    const ctx = { ...base, gate, pending: () => uploads.length - next + gate.waiting };
     const results = new Array(uploads.length);
     // The first answer tells the rate limit; sending it alone keeps the
     // opening burst from running into a limit nobody knows yet.

@@ -3,10 +3,11 @@ import { header, MAX_BODY_BYTES, type Reply, type Send } from './http.js'
 import {
   aborted,
   failed,
-  goneAfterLostReply,
   notFound,
+  rateLimited,
   reasonOf,
   stopped,
+  unconfirmed,
   type AttemptState,
   type UploadResult,
   type Wording
@@ -29,8 +30,6 @@ export interface AbortContext {
   readonly signal: AbortSignal
   /** Shared by a batch's workers; the single path has none. */
   readonly gate?: RateGate
-  /** Work not yet sent, for the gate's pacing. */
-  readonly pending?: () => number
 }
 
 export interface AbortDeps {
@@ -74,9 +73,14 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
   const stop = (): UploadResult => finish(stopped(state, ctx.signal.reason === 'cancelled'))
 
   for (;;) {
-    if (ctx.gate && !(await ctx.gate.acquire(ctx.signal))) return stop()
+    const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined
+    if (turn?.kind === 'stopped') return stop()
+    if (turn?.kind === 'held') return finish(rateLimited(state, turn.reason))
     const remaining = ctx.deadline - deps.now()
-    if (remaining <= DEADLINE_MARGIN_MS) return stop()
+    if (remaining <= DEADLINE_MARGIN_MS) {
+      if (turn) ctx.gate?.settle(turn.ticket, undefined)
+      return stop()
+    }
 
     state.attempts++
     const attempt = new AbortController()
@@ -85,6 +89,7 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     let sent = await deps.send(request, { signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES }).finally(() => {
       clearTimeout(timer)
     })
+    if (turn) ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined)
     // Before anything is cut to length, so no part of a key survives; a body
     // that was itself cut may end in the first half of one.
     if (sent.kind === 'reply') sent = redactReply(sent, secrets)
@@ -93,13 +98,12 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
       return stop()
     }
     state.last = sent
-    if (sent.kind === 'reply' && ctx.gate && ctx.pending) ctx.gate.observe(sent.headers, ctx.pending())
 
     if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
       return finish(aborted(state, sent.status, deps.now()))
     }
     if (sent.kind === 'reply' && sent.status === 404) {
-      if (state.outcomeUnknown) return finish(goneAfterLostReply(state, sent, deps.now()))
+      if (state.outcomeUnknown) return finish(unconfirmed(state, sent, ctx.ignoreNotFound))
       if (ctx.ignoreNotFound) return finish(notFound(state, sent))
     }
 
@@ -109,13 +113,14 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     const tried = plural(state.attempts, 'attempt')
     if (state.attempts > ctx.maxRetries) return finish(failed(state, sent, `after ${tried}`))
 
-    const headers = sent.kind === 'reply' ? sent.headers : undefined
-    const delay = retryDelay(state.attempts, headers, { nowMs: deps.now(), random: deps.random })
+    const delay = retryDelay(state.attempts, sent.kind === 'reply' ? sent : undefined, {
+      nowMs: deps.now(),
+      random: deps.random
+    })
     if (delay.wantedMs >= ctx.deadline - deps.now() - DEADLINE_MARGIN_MS) {
       const next = `the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`
       return finish(failed(state, sent, `after ${tried}; ${next}`))
     }
-    if (sent.kind === 'reply' && sent.status === 429 && ctx.gate) ctx.gate.pauseUntil(deps.now() + delay.ms)
     deps.log(
       redact(
         `Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`,

@@ -139,3 +139,14 @@ export function splitJsonValues(text: string): JsonValues {
   }
   return { values }
 }
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The kind of a parsed JSON value, for messages that must not quote it. */
+export function describeJson(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  return typeof value === 'string' ? 'a string' : `a ${typeof value}`
+}

@@ -1,12 +1,13 @@
-import { splitJsonValues, type CutValue } from './json-values.js'
+import { describeJson, isRecord, splitJsonValues, type CutValue } from './json-values.js'
 import { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
 import { plural, quote, truncate } from './text.js'
-import { checkField, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
+import { checkField, parseTestId, testIdFromKey, warnAboutKey } from './upload.js'
 
 // The uploads manifest: the `uploads` input, the `uploads-file` file or the
 // guard's manifest. It holds entries (`{testId?, key, uploadId}`), Datadog's
-// presigned-URLs answers as received, lists of either, and completion marks
+// presigned-URLs answers as received or as its TypeScript client serializes
+// them, lists of any of these, and completion marks
 // (`{"completed": <entry>}`): one value, or many written one after another.
 // A file is appended to by scripts that may be killed mid-write, so there a
 // cut-off last value is skipped with a warning, and an empty file is no
@@ -168,6 +169,12 @@ function fieldsOf(where: string, record: Record<string, unknown>): Fields {
   if (isRecord(presigned)) {
     return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' }
   }
+  // The same answer as Datadog's TypeScript client hands it over, and as
+  // JSON.stringify of its result writes it.
+  const camel = record['multipartPresignedUrlsParams']
+  if (isRecord(camel)) {
+    return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' }
+  }
   // Datadog's own answers spell it upload_id.
   const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
   return { record, path: where, uploadIdField }
@@ -176,12 +183,14 @@ function fieldsOf(where: string, record: Record<string, unknown>): Fields {
 function parseEntry(problems: Problems, input: EntryInput): Parsed {
   const { where, entry } = input
   if (!isRecord(entry)) {
-    return problems.error(`${where} must be an object with "key" and "uploadId", not ${describe(entry)}.`)
+    return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`)
   }
   const mark = entry['completed']
   if (mark !== undefined) {
     if (!isRecord(mark))
-      return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describe(mark)}.`)
+      return problems.error(
+        `${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`
+      )
     // A mark is matched by key and upload ID: it needs no test.
     const upload = uploadOf(problems, {
       where: `${where}.completed`,
@@ -202,7 +211,7 @@ function uploadOf(problems: Problems, input: EntryInput & { entry: Record<string
   const testId = entryTestId(problems, input, entry, key)
   if (testId === undefined || key === undefined || uploadId === undefined) return undefined
   // A completion mark carries no test ('').
-  if (testId !== '') warnIfKeyOfOtherTest(problems, `${where}: `, { testId, key })
+  if (testId !== '') warnAboutKey(problems, `${where}: `, { testId, key })
   return { testId, key, uploadId, entry: where }
 }
 
@@ -214,7 +223,8 @@ function entryTestId(
 ): string | undefined {
   const own = entry['testId']
   if (own !== undefined) {
-    if (typeof own !== 'string') return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`)
+    if (typeof own !== 'string')
+      return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`)
     return parseTestId(problems, `${input.where}.testId`, own.trim(), key)
   }
   if (input.defaultTestId !== undefined) return input.defaultTestId
@@ -231,16 +241,6 @@ function stringField(problems: Problems, fields: Fields, field: string, max: num
   const value = fields.record[field]
   const label = `${fields.path}.${field}`
   if (value === undefined || value === null) return problems.error(`${label} is missing.`)
-  if (typeof value !== 'string') return problems.error(`${label} must be a string, not ${describe(value)}.`)
+  if (typeof value !== 'string') return problems.error(`${label} must be a string, not ${describeJson(value)}.`)
   return checkField(problems, { label, value: value.trim(), max })
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'a list'
-  return typeof value === 'string' ? 'a string' : `a ${typeof value}`
 }

@@ -1,15 +1,20 @@
 import { errorMessages } from './datadog.js'
 import { header, isTlsError, NOT_TLS, type Reply, type SendFailure, type Sent } from './http.js'
 import type { Upload } from './settings.js'
-import { elapsed, oneLine, plural, truncate } from './text.js'
+import { describeStatus, hintFor, shortLocation } from './status.js'
+import { elapsed, oneLine, plural, quote } from './text.js'
 
 // How each way an upload's abort can end is worded for the person reading
-// the step: the results, their messages, and what to check by status.
+// the step: the results, their messages and hints.
 
-export type UploadOutcome = 'aborted' | 'not-found' | 'failed' | 'cancelled' | 'dry-run'
+/**
+ * `aborted` only when a 2xx came back; `unconfirmed` is a 404 after an
+ * attempt whose answer was lost, which no one can tell from a wrong key.
+ */
+export type UploadOutcome = 'aborted' | 'not-found' | 'unconfirmed' | 'failed' | 'cancelled' | 'dry-run'
 
 /** What went wrong, for the `results` output. */
-type ErrorKind = 'http' | 'redirect' | 'network' | 'tls' | 'timeout' | 'cancelled'
+type ErrorKind = 'http' | 'redirect' | 'network' | 'tls' | 'timeout' | 'cancelled' | 'rate-limit'
 
 export interface UploadResult {
   readonly upload: Upload
@@ -27,6 +32,8 @@ export interface UploadResult {
   /** Said as a warning even on success. */
   readonly warning?: string
   readonly kind?: ErrorKind
+  /** An unconfirmed upload that ignore-not-found accepts: it does not fail the step. */
+  readonly tolerated?: boolean
 }
 
 /** The words of a result; the retry loop adds the upload and the attempts. */
@@ -48,13 +55,34 @@ export interface AttemptState {
 }
 
 export function countOutcomes(results: readonly UploadResult[]): Record<UploadOutcome, number> {
-  const counts: Record<UploadOutcome, number> = { aborted: 0, 'not-found': 0, failed: 0, cancelled: 0, 'dry-run': 0 }
+  const counts: Record<UploadOutcome, number> = {
+    aborted: 0,
+    'not-found': 0,
+    unconfirmed: 0,
+    failed: 0,
+    cancelled: 0,
+    'dry-run': 0
+  }
   for (const r of results) counts[r.outcome]++
   return counts
 }
 
+/** Whether this result makes the step fail. */
+export function failsStep(r: UploadResult): boolean {
+  return r.outcome === 'failed' || r.outcome === 'cancelled' || (r.outcome === 'unconfirmed' && r.tolerated !== true)
+}
+
 function replyErrors(reply: Reply): string[] {
   return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated)
+}
+
+const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).'
+
+/** The limit a 429 ran into, by the name Datadog support asks for. */
+function limitNameOf(reply: Reply): string {
+  const name = header(reply.headers, 'x-ratelimit-name')
+  if (reply.status !== 429 || name === undefined) return ''
+  return ` Datadog names this limit ${quote(oneLine(name, 80), 80)} (X-RateLimit-Name): give that name to Datadog support to have it raised.`
 }
 
 const MAYBE =
@@ -70,12 +98,28 @@ export function aborted(state: AttemptState, status: number, nowMs: number): Wor
   }
 }
 
-/** A 404 after an attempt whose reply was lost: that attempt most likely aborted the upload. */
-export function goneAfterLostReply(state: AttemptState, reply: Reply, nowMs: number): Wording {
+/**
+ * A 404 after an attempt whose answer was lost. No 2xx ever came, so this is
+ * not "aborted": either the lost attempt aborted the upload, or the inputs
+ * never named an open upload. Like any 404, it fails the step unless
+ * ignore-not-found accepts an upload that is gone.
+ */
+export function unconfirmed(state: AttemptState, reply: Reply, ignoreNotFound: boolean): Wording {
+  const { upload } = state
+  const errors = replyErrors(reply)
   return {
-    ...aborted(state, 404, nowMs),
-    errors: replyErrors(reply),
-    warning: `Upload ${state.upload.uploadId}: an earlier attempt reached Datadog but its answer was lost, and the retry found the upload gone (404): the earlier attempt most likely aborted it.`
+    outcome: 'unconfirmed',
+    kind: 'http',
+    status: 404,
+    // A failure always says something in the errors output.
+    errors: errors.length > 0 || ignoreNotFound ? errors : ['404 Not Found after an attempt whose answer was lost'],
+    message: `Upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} is not confirmed aborted: an earlier attempt may have reached Datadog but its answer was lost, and the retry found no such upload (404 Not Found). Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload; no answer can tell which.`,
+    ...(ignoreNotFound
+      ? {
+          tolerated: true,
+          warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); ignore-not-found is on, so it does not fail the step.`
+        }
+      : { hint: hintFor(404) })
   }
 }
 
@@ -114,6 +158,20 @@ export function stopped(state: AttemptState, cancelled: boolean): Wording {
   }
 }
 
+/** The batch's rate limit resets only after the deadline: this upload is not tried (again). */
+export function rateLimited(state: AttemptState, reason: string): Wording {
+  const { upload, last } = state
+  const what = state.attempts === 0 ? 'was not attempted' : `was not retried after ${plural(state.attempts, 'attempt')}`
+  return {
+    outcome: 'failed',
+    kind: 'rate-limit',
+    status: last?.kind === 'reply' ? last.status : undefined,
+    errors: [`Not sent: ${reason}.`],
+    message: `Upload ${upload.uploadId} of test ${upload.testId} ${what}: ${reason}.`,
+    hint: `${hintFor(429)} ${SUPPORT}${state.outcomeUnknown ? ' ' + MAYBE : ''}`
+  }
+}
+
 /** The last request failed for good; `after` says why no retry followed, when one could have. */
 export function failed(state: AttemptState, sent: Sent, after = ''): Wording {
   const suffix = after ? ` ${after}` : ''
@@ -131,7 +189,7 @@ export function failed(state: AttemptState, sent: Sent, after = ''): Wording {
     // A failure always says something in the errors output.
     errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
     message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-    hint: hintFor(status, upload.entry) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    hint: hintFor(status, upload.entry) + limitNameOf(sent) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
   }
 }
 
@@ -165,55 +223,4 @@ function networkFailure(state: AttemptState, failure: SendFailure, suffix: strin
 export function reasonOf(sent: Sent): string {
   if (sent.kind === 'reply') return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '')
   return sent.message
-}
-
-/**
- * What the person reading the failed step should check, by status; `entry`
- * names the manifest entry of a batch, whose fields are not inputs.
- */
-export function hintFor(status: number, entry?: string): string {
-  const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`
-  if (status === 400) return `Datadog refused the request itself: check ${pair} (the errors above say which field).`
-  if (status === 401 || status === 403)
-    return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write permission.'
-  if (status === 404)
-    return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload; the upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`
-  if (status === 408) return 'The request timed out on the way; it is safe to run the step again.'
-  if (status === 413) return 'The request body was refused as too large.'
-  if (status === 429)
-    return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".'
-  if (status >= 500 && status < 600) return 'Datadog or a proxy in between failed; it is safe to run the step again.'
-  if (status >= 300 && status < 400)
-    return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".'
-  return 'Unexpected answer from the API.'
-}
-
-const STATUS_NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout'
-}
-
-export function describeStatus(status: number): string {
-  const name = STATUS_NAMES[status]
-  return name ? `${status} ${name}` : String(status)
-}
-
-export function shortLocation(location: string | undefined): string {
-  if (!location) return '(no Location header)'
-  try {
-    const url = new URL(location)
-    return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200)
-  } catch {
-    return oneLine(location, 200)
-  }
 }

@@ -1,4 +1,4 @@
-import { countOutcomes, type UploadResult } from './outcomes.js'
+import { countOutcomes, failsStep, type UploadResult } from './outcomes.js'
 import { renderInputErrors, renderSummary } from './summary.js'
 import { elapsed, oneLine } from './text.js'
 
@@ -47,13 +47,13 @@ export function reportInvalidInputs(errors: readonly string[], dryRun: boolean):
 }
 
 export function reportResults(results: readonly UploadResult[], facts: RunFacts): Report {
-  const failures = results.filter(isFailure)
+  const failures = results.filter(failsStep)
   const counts = countOutcomes(results)
   const messages: Message[] = []
   for (const r of results) {
     const upload = oneLine(r.upload.uploadId, 80)
     if (r.warning) messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` })
-    if (isFailure(r)) {
+    if (failsStep(r)) {
       // A single upload's failure line carries these: a second annotation would only repeat it.
       if (!facts.batch) continue
       const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`
@@ -68,7 +68,7 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
   }
   const capped = capAnnotations(messages)
   if (failures.length === 0) {
-    const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${counts.aborted} aborted, ${counts['not-found']} not found, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`
+    const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${tally(counts)}, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`
     const closing: Message[] = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : []
     return { ...report, messages: [...capped, ...closing] }
   }
@@ -88,7 +88,7 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
   return {
     ...report,
     messages: [...capped, ...listed],
-    failure: `${failures.length} of ${results.length} uploads could not be aborted (${counts.aborted} aborted, ${counts['not-found']} not found); see the errors above and the results output.`
+    failure: `${failures.length} of ${results.length} uploads could not be aborted (${tally(counts)}); see the errors above and the results output.`
   }
 }
 
@@ -110,8 +110,9 @@ function says(text: string, part: string): boolean {
   return false
 }
 
-function isFailure(r: UploadResult): boolean {
-  return r.outcome === 'failed' || r.outcome === 'cancelled'
+function tally(counts: ReturnType<typeof countOutcomes>): string {
+  const unconfirmed = counts.unconfirmed ? `, ${counts.unconfirmed} unconfirmed` : ''
+  return `${counts.aborted} aborted, ${counts['not-found']} not found${unconfirmed}`
 }
 
 /** Past the cap, warnings and errors go to the log as plain lines. */
@@ -137,6 +138,7 @@ function outputsOf(
     attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
     'aborted-count': String(counts.aborted),
     'not-found-count': String(counts['not-found']),
+    'unconfirmed-count': String(counts.unconfirmed),
     'failed-count': String(counts.failed + counts.cancelled),
     'dry-run': String(facts.dryRun),
     results: JSON.stringify(

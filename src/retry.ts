@@ -46,18 +46,16 @@ export interface DelayClock {
   readonly random: () => number
 }
 
-// Seconds values from here on can only be absolute times (2001 onwards),
-// never a countdown.
-const UNIX_TIME_THRESHOLD = 1_000_000_000
-
 /**
- * How long to wait before retry number `retry` (1 for the first): the
- * server's rate-limit reset when it gave one, else its Retry-After, else
- * exponential backoff with full jitter. Always within [0, maxDelayMs].
+ * How long to wait before retry number `retry` (1 for the first), given what
+ * the last attempt came to (its status and headers, when an answer came):
+ * the server's rate-limit reset when the window is spent, else its
+ * Retry-After, else exponential backoff with full jitter. `ms` is always
+ * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
  */
 export function retryDelay(
   retry: number,
-  headers: IncomingHttpHeaders | undefined,
+  answer: { readonly status: number; readonly headers: IncomingHttpHeaders } | undefined,
   clock: DelayClock,
   policy: RetryPolicy = DEFAULT_POLICY
 ): Delay {
@@ -65,11 +63,13 @@ export function retryDelay(
     const wantedMs = Math.max(0, Math.ceil(wanted))
     return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source }
   }
+  const headers = answer?.headers
   // Datadog sends X-RateLimit-Reset on every answer: it says when to come
-  // back only once the window is spent, not for a 503 with budget left.
+  // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
+  // once the window is spent, not for a 503 with budget left.
   const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined
-  const reset =
-    headers && (remaining === undefined || remaining === 0) ? rateLimitResetMs(headers, clock.nowMs) : undefined
+  const spent = answer?.status === 429 || remaining === undefined || remaining === 0
+  const reset = headers && spent ? rateLimitResetMs(headers) : undefined
   if (reset !== undefined) return delay(reset, 'x-ratelimit-reset')
   const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined
   if (after !== undefined) return delay(after, 'retry-after')
@@ -77,14 +77,19 @@ export function retryDelay(
   return delay(clock.random() * ceiling, 'backoff')
 }
 
-/** Milliseconds until the rate-limit window resets, if the answer says. */
-export function rateLimitResetMs(headers: IncomingHttpHeaders, nowMs: number): number | undefined {
+/**
+ * Milliseconds until the rate-limit window resets, if the answer says.
+ * Datadog documents the header as whole seconds until the reset, and no
+ * Datadog source shows it as a Unix time: a huge value is a huge countdown,
+ * which no caller waits for past its deadline.
+ */
+export function rateLimitResetMs(headers: IncomingHttpHeaders): number | undefined {
   const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'))
-  if (seconds === undefined) return undefined
-  return seconds >= UNIX_TIME_THRESHOLD ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000
+  return seconds === undefined ? undefined : seconds * 1000
 }
 
-function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
+/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
+export function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined
   const seconds = parseSeconds(value)
   if (seconds !== undefined) return seconds * 1000

@@ -24,9 +24,8 @@ export async function runAll(
   const uploads = settings.uploads
   if (!settings.batch) return Promise.all(uploads.map(upload => abortUpload(upload, base, deps)))
 
-  const gate = new RateGate(deps.now, deps.sleep)
+  const ctx: AbortContext = { ...base, gate: new RateGate({ now: deps.now, sleep: deps.sleep, deadline }) }
   let next = 0
-  const ctx: AbortContext = { ...base, gate, pending: () => uploads.length - next + gate.waiting }
   const results: UploadResult[] = new Array<UploadResult>(uploads.length)
   // The first answer tells the rate limit; sending it alone keeps the
   // opening burst from running into a limit nobody knows yet.

@@ -1,4 +1,4 @@
-import { countOutcomes, type UploadResult } from './outcomes.js'
+import { countOutcomes, failsStep, type UploadResult } from './outcomes.js'
 import { markdownCell, markdownCellWithCode } from './text.js'
 
 const MAX_ROWS = 500
@@ -7,6 +7,7 @@ const TITLE = '### Datadog Synthetics: abort multipart upload'
 const ICONS: Record<UploadResult['outcome'], string> = {
   aborted: '✅ aborted',
   'not-found': '⚪ not found',
+  unconfirmed: '❔ unconfirmed',
   failed: '❌ failed',
   cancelled: '⛔ cancelled',
   'dry-run': '🔎 dry run'
@@ -28,12 +29,12 @@ export function renderInputErrors(errors: readonly string[]): string {
 /** The job summary: what was aborted, where, and how it went. */
 export function renderSummary(results: readonly UploadResult[], siteLabel: string, dryRun: boolean): string {
   const count = countOutcomes(results)
-  const failed = count.failed + count.cancelled
+  const failed = results.filter(failsStep).length
   const headline = dryRun
     ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
     : failed > 0
       ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-      : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}.`
+      : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`
   const lines = [
     TITLE,
     '',
@@ -46,7 +47,7 @@ export function renderSummary(results: readonly UploadResult[], siteLabel: strin
   ]
   for (const r of results.slice(0, MAX_ROWS)) {
     // Datadog's words are escaped whole; the hint is the action's own, code and all.
-    const hint = r.outcome === 'failed' || r.outcome === 'cancelled' ? (r.hint ?? '') : ''
+    const hint = failsStep(r) ? (r.hint ?? '') : ''
     const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ')
     lines.push(
       `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`

@@ -70,12 +70,21 @@ export function testIdFromKey(key: string): string | undefined {
   return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined
 }
 
-/** Warns when the key names another test than the one the abort goes to. */
-export function warnIfKeyOfOtherTest(
-  problems: Problems,
-  prefix: string,
-  upload: { testId: string; key: string }
-): void {
+// The start answer's bucketKey begins with its bucketKeyPrefix; the key the
+// abort takes is the full storage path, with the organisation in front.
+const BUCKET_KEY_PREFIXES = ['api-upload-file/', 'browser-upload-file-step/']
+
+/**
+ * Warns, before any request, about a key that cannot be right: one that
+ * looks like the bucketKey, or one that names another test than the one the
+ * abort goes to.
+ */
+export function warnAboutKey(problems: Problems, prefix: string, upload: { testId: string; key: string }): void {
+  if (BUCKET_KEY_PREFIXES.some(p => upload.key.startsWith(p))) {
+    problems.warn(
+      `${prefix}the key ${quote(upload.key, 80)} looks like the bucketKey of Datadog's presigned-URLs answer; the abort takes multipart_presigned_urls_params.key (the full storage path), and Datadog answers 404 for a bucketKey.`
+    )
+  }
   const owner = testIdFromKey(upload.key)
   if (owner !== undefined && owner !== upload.testId) {
     problems.warn(

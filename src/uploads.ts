@@ -2,7 +2,7 @@ import { parseManifest } from './manifest.js'
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
 import { quote } from './text.js'
-import { checkField, MISSING_OUTPUT_HINT, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
+import { checkField, MISSING_OUTPUT_HINT, parseTestId, testIdFromKey, warnAboutKey } from './upload.js'
 
 /** The upload inputs, trimmed. */
 export interface UploadInputs {
@@ -87,11 +87,12 @@ function singleUpload(problems: Problems, inputs: UploadInputs, testId: string |
   if (key === undefined || uploadId === undefined) return undefined
   if (inputs.testId) {
     if (testId === undefined) return undefined
-    warnIfKeyOfOtherTest(problems, '', { testId, key })
+    warnAboutKey(problems, '', { testId, key })
     return { list: [{ testId, key, uploadId }], batch: false }
   }
   const owner = testIdFromKey(key)
   if (owner === undefined) {
+    warnAboutKey(problems, '', { testId: '', key })
     return problems.error(
       'Input "test-id" is empty and the key does not name a test (Datadog\'s keys hold it: <org>/<kind>/<public id>/<file>): ' +
         'give the public ID of the Synthetic test, like abc-def-123.'

@@ -132,7 +132,7 @@ describe('Datadog refuses', () => {
     expect(failure).toContain('403 Forbidden')
     expect(failure).toContain('abc-def-123')
     expect(failure).toContain(upload.uploadId)
-    expect(failure).toMatch(/synthetics_write/)
+    expect(failure).toMatch(/synthetics_write or the synthetics_create_edit_trigger permission/)
     expect(result.outputs).toMatchObject({ status: '403', aborted: 'false', errors: '["Forbidden"]' })
     expectNoLeak(result)
     expect(leakedSecrets(result, ['f'.repeat(40)])).toEqual([])
@@ -187,6 +187,20 @@ describe('Datadog refuses', () => {
     expect(errors).toHaveLength(1)
     expect(result.stdout.split('\n').filter(line => line.startsWith('::error'))).toHaveLength(1)
     expect(errors[0]).toMatch(/404 Not Found.*Datadog said: .+\..*ignore-not-found: true/)
+  })
+
+  test('the bucketKey given as key: a warning before the request, and the 404 hint names the mistake', async () => {
+    const upload = emulator.startUpload('abc-def-123')
+    const result = await runAction({ inputs: inputs({ key: upload.bucketKey, uploadId: upload.uploadId }) })
+    expect(result.code).toBe(1)
+    expect(emulator.uploadState(upload.uploadId)).toBe('open')
+    const warning = result.commands.findIndex(c => /^::warning.*looks like the bucketKey/.test(c))
+    const error = result.commands.findIndex(c => c.startsWith('::error'))
+    expect(warning).toBeGreaterThanOrEqual(0)
+    expect(warning).toBeLessThan(error)
+    expect(annotations(result, 'error').at(-1)).toMatch(
+      /404 Not Found.*the key is multipart_presigned_urls_params\.key \(the full storage path\), not the bucketKey/
+    )
   })
 
   test('404 with ignore-not-found succeeds with a warning', async () => {

@@ -46,7 +46,12 @@ function results(outputs: Record<string, string>): ResultEntry[] {
 }
 
 /** Aborts `count` fresh uploads in one step against their own emulator. */
-async function batchOn(options: EmulatorOptions, count: number, concurrency: number) {
+async function batchOn(
+  options: EmulatorOptions,
+  count: number,
+  concurrency: number,
+  extra: Record<string, string> = {}
+) {
   const fresh = await startEmulator(options)
   try {
     const uploads = Array.from({ length: count }, () => fresh.startUpload('abc-def-123'))
@@ -57,11 +62,12 @@ async function batchOn(options: EmulatorOptions, count: number, concurrency: num
         'api-url': fresh.url,
         'test-id': 'abc-def-123',
         concurrency: String(concurrency),
-        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId })))
+        uploads: JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId }))),
+        ...extra
       },
       killAfterMs: 20_000
     })
-    return { result, open: fresh.openUploads(), stats: fresh.stats() }
+    return { result, open: fresh.openUploads(), stats: fresh.stats(), sent: fresh.abortRequests().length }
   } finally {
     await fresh.close()
   }
@@ -119,6 +125,16 @@ test('a single presigned-URLs answer passed straight through "uploads"', async (
   const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify(answer) } })
   expect(result.code).toBe(0)
   expect(emulator.uploadState(answer.multipart_presigned_urls_params.upload_id)).toBe('aborted')
+})
+
+test("the answer as Datadog's TypeScript client serializes it (multipartPresignedUrlsParams)", async () => {
+  const answer = await presignedAnswer('abc-def-123')
+  const { key, upload_id: uploadId, urls } = answer.multipart_presigned_urls_params
+  const serialized = { bucketKey: answer.bucketKey, multipartPresignedUrlsParams: { key, uploadId, urls } }
+  const result = await runAction({ inputs: { ...base(), uploads: JSON.stringify([serialized]) } })
+  expect(result.code).toBe(0)
+  expect(annotations(result, 'warning')).toEqual([])
+  expect(emulator.uploadState(uploadId)).toBe('aborted')
 })
 
 test('duplicated entries are aborted once', async () => {
@@ -216,20 +232,69 @@ test('concurrency bounds how many aborts are in flight', async () => {
   expect(open).toBe(0)
 })
 
-test('under a rate limit every upload is aborted, pacing keeps 429s to a handful', async () => {
+test('under a rate limit every upload is aborted, with at most one 429 per window', async () => {
   const { result, open, stats } = await batchOn({ rateLimit: { limit: 5, periodSeconds: 1 }, latencyMs: 10 }, 15, 8)
   expect(result.code).toBe(0)
   expect(open).toBe(0)
-  expect(stats.rateLimited).toBeLessThanOrEqual(2)
+  expect(stats.rateLimited).toBeLessThanOrEqual(3)
   // 15 requests at 5 a window span three windows, so at least one whole one.
   expect(result.durationMs).toBeGreaterThanOrEqual(1000)
 })
 
-test('high concurrency still respects the limit: waiting workers count as work not yet sent', async () => {
+// 40 uploads at 10 a window need four windows: three resets of 1 s to wait
+// for. Pacing at the average rate and then waiting out the reset took about
+// twice that; bursting each window takes the floor and a little.
+test('each window is spent in one burst, then the reset is the only wait', async () => {
   const { result, open, stats } = await batchOn({ rateLimit: { limit: 10, periodSeconds: 1 } }, 40, 32)
   expect(result.code).toBe(0)
   expect(open).toBe(0)
-  expect(stats.rateLimited).toBeLessThanOrEqual(3)
+  expect(stats.rateLimited).toBeLessThanOrEqual(4)
+  expect(result.durationMs).toBeGreaterThanOrEqual(3000)
+  expect(result.durationMs).toBeLessThan(5500)
+})
+
+test('a window whose reset is after the deadline (3000 s, on a 2xx) fails the rest at once, naming reset and limit', async () => {
+  const spent = {
+    kind: 'status' as const,
+    status: 204,
+    body: '',
+    headers: {
+      'X-RateLimit-Limit': '1',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': '3000',
+      'X-RateLimit-Name': 'synthetics_files'
+    }
+  }
+  const { result, sent } = await batchOn({ faults: [spent] }, 5, 4, { timeout: '10' })
+  expect(result.code).toBe(1)
+  expect(sent).toBe(1)
+  expect(result.durationMs).toBeLessThan(3000)
+  expect(result.outputs).toMatchObject({ 'aborted-count': '1', 'failed-count': '4' })
+  for (const held of results(result.outputs).slice(1)) {
+    expect(held).toMatchObject({ outcome: 'failed', attempts: 0, status: null })
+  }
+  expect(annotations(result, 'error')[0]).toBe(
+    'Not sent: Datadog\'s rate limit "synthetics_files" resets in 3000.0 s (X-RateLimit-Reset), after the step\'s timeout.'
+  )
+  expect(result.stdout).toMatch(/To have a limit raised, give Datadog support its name \(X-RateLimit-Name\)/)
+})
+
+test.each([
+  ['a reset of 31 years on a 2xx', 204, { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '978307200' }],
+  ['a reset of 10^12 s on a 429', 429, { 'X-RateLimit-Remaining': '3', 'X-RateLimit-Reset': '999999999999' }],
+  [
+    'a period of 10^12 s',
+    204,
+    { 'X-RateLimit-Limit': '1', 'X-RateLimit-Period': '999999999999', 'X-RateLimit-Remaining': '0' }
+  ],
+  ['negative and NaN values', 429, { 'X-RateLimit-Remaining': '-1', 'X-RateLimit-Reset': 'NaN', 'Retry-After': '-5' }]
+])('%s never reaches a timer: no TimeoutOverflowWarning, done within the timeout', async (_name, status, headers) => {
+  const { result } = await batchOn({ faults: [{ kind: 'status', status, body: '', headers }] }, 4, 2, {
+    timeout: '5'
+  })
+  expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
+  expect(result.killed).toBe(false)
+  expect(result.durationMs).toBeLessThan(7000)
 })
 
 test('an empty list is nothing to do: success with a warning, no request', async () => {

@@ -39,14 +39,15 @@ function retryLines(result: RunResult): string[] {
   return result.stdout.split('\n').filter(line => /^Attempt \d+ of \d+ for upload /.test(line))
 }
 
-const limited = (reset: string): Fault => ({
+const limited = (reset: string, extra: Record<string, string> = {}): Fault => ({
   kind: 'status',
   status: 429,
   headers: {
     'X-RateLimit-Limit': '10',
     'X-RateLimit-Remaining': '0',
     'X-RateLimit-Reset': reset,
-    'X-RateLimit-Period': '10'
+    'X-RateLimit-Period': '10',
+    ...extra
   }
 })
 
@@ -138,14 +139,78 @@ test('alternating 503 and network failures, then success', async () => {
   expect(lines.every(l => /\(backoff\)\.$/.test(l))).toBe(true)
 })
 
-test('an answer lost after the abort happened: the retry sees 404 and reports success with a warning', async () => {
+test('an answer lost after the abort happened, then 404: unconfirmed, never "aborted"; fails unless ignore-not-found', async () => {
   for (const lost of [{ kind: 'abort-then-reset' }, { kind: 'abort-then-status', status: 503 }] as Fault[]) {
     const { result, upload } = await run([lost])
-    expect(result.code).toBe(0)
+    expect(result.code).toBe(1)
     expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
-    expect(result.outputs).toMatchObject({ attempts: '2', aborted: 'true', status: '404' })
-    expect(annotations(result, 'warning').join('\n')).toMatch(/earlier attempt most likely aborted it/)
+    expect(result.outputs).toMatchObject({
+      attempts: '2',
+      aborted: 'false',
+      status: '404',
+      'aborted-count': '0',
+      'unconfirmed-count': '1',
+      'failed-count': '0'
+    })
+    expect(JSON.parse(result.outputs['results'] ?? '[]')).toEqual([
+      expect.objectContaining({ outcome: 'unconfirmed', status: 404, attempts: 2 })
+    ])
+    expect(annotations(result, 'error').at(-1)).toMatch(
+      /not confirmed aborted: an earlier attempt may have reached Datadog.*Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload/
+    )
+    const tolerated = await run([lost], { 'ignore-not-found': 'true' })
+    expect(tolerated.result.code).toBe(0)
+    expect(tolerated.result.outputs).toMatchObject({
+      aborted: 'false',
+      'unconfirmed-count': '1',
+      'not-found-count': '0'
+    })
+    expect(annotations(tolerated.result, 'warning').join('\n')).toMatch(/not confirmed aborted.*ignore-not-found is on/)
+    expect(tolerated.result.summary).toContain('❔ unconfirmed')
   }
+})
+
+test('a 503 blip in front of a wrong key is not reported as success', async () => {
+  emulator.setFaults([{ kind: 'status', status: 503 }])
+  const result = await runAction({
+    inputs: emulatorInputs(emulator.url, { key: 'org-1/api-upload-file/abc-def-123/never.json', uploadId: 'never' })
+  })
+  expect(result.code).toBe(1)
+  expect(result.outputs).toMatchObject({ aborted: 'false', 'aborted-count': '0', 'unconfirmed-count': '1' })
+})
+
+test('a 429 with budget left still waits X-RateLimit-Reset, as Datadog documents', async () => {
+  const { result } = await run([
+    { kind: 'status', status: 429, headers: { 'X-RateLimit-Remaining': '7', 'X-RateLimit-Reset': '1' } }
+  ])
+  expect(result.code).toBe(0)
+  expect(retryLines(result)).toEqual([expect.stringMatching(/retrying in 1\.0 s \(x-ratelimit-reset\)\.$/)])
+  expect(result.durationMs).toBeGreaterThanOrEqual(1000)
+})
+
+test('a 429 that ends the step names the limit (X-RateLimit-Name) for Datadog support', async () => {
+  const { result } = await run([limited('600', { 'X-RateLimit-Name': 'synthetics_files' })])
+  expect(result.code).toBe(1)
+  expect(annotations(result, 'error').at(-1)).toMatch(
+    /Datadog names this limit "synthetics_files" \(X-RateLimit-Name\)/
+  )
+})
+
+test.each([
+  ['31 years', { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '978307200' }],
+  [
+    '10^12 s',
+    { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '999999999999', 'X-RateLimit-Period': '999999999999' }
+  ],
+  ['negative', { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '-5', 'Retry-After': '-5' }],
+  ['NaN', { 'X-RateLimit-Remaining': 'NaN', 'X-RateLimit-Reset': 'NaN', 'X-RateLimit-Period': 'NaN' }]
+])('absurd rate-limit headers (%s) never reach a timer: no TimeoutOverflowWarning', async (_name, headers) => {
+  const { result } = await run(
+    Array.from({ length: 3 }, (): Fault => ({ kind: 'status', status: 429, headers })),
+    { timeout: '5' }
+  )
+  expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
+  expect(result.runMs).toBeLessThan(5000 + SLACK_MS)
 })
 
 test('a plain 404 on the first attempt is not mistaken for a lost answer', async () => {

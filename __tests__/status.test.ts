@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { describeStatus, hintFor, shortLocation } from '../src/outcomes.js'
+import { describeStatus, hintFor, shortLocation } from '../src/status.js'
 
 const LINE_BREAK = /[\n\r\u2028\u2029]/
 
@@ -7,8 +7,8 @@ describe('hintFor', () => {
   test.each([
     [400, /"key" and "upload-id"/],
     [401, /synthetics_write/],
-    [403, /same organisation.*"site".*synthetics_write/],
-    [404, /"test-id".*ignore-not-found/],
+    [403, /same organisation.*"site".*synthetics_write or the synthetics_create_edit_trigger/],
+    [404, /"test-id".*not the bucketKey.*ignore-not-found/],
     [408, /safe to run the step again/],
     [429, /Rate limited/],
     [500, /safe to run the step again/],
