@@ -165,7 +165,7 @@ describe('abortUpload', () => {
     expect(r.tolerated).toBe(true)
     expect(r.attempts).toBe(2)
     expect(r.errors).toEqual(['Upload not found'])
-    expect(r.warning).toMatch(/not confirmed aborted \(404 after a lost answer\); ignore-not-found is on/)
+    expect(r.warning).toMatch(/not confirmed aborted \(404 after a lost answer\); a 404 is accepted here/)
   })
 
   test('a failure before sending then 404 is still a 404 failure: nothing was aborted', async () => {

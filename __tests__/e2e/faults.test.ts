@@ -165,7 +165,7 @@ test('an answer lost after the abort happened, then 404: unconfirmed, never "abo
       'unconfirmed-count': '1',
       'not-found-count': '0'
     })
-    expect(annotations(tolerated.result, 'warning').join('\n')).toMatch(/not confirmed aborted.*ignore-not-found is on/)
+    expect(annotations(tolerated.result, 'warning').join('\n')).toMatch(/not confirmed aborted.*a 404 is accepted here/)
     expect(tolerated.result.summary).toContain('❔ unconfirmed')
   }
 })

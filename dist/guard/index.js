@@ -32205,7 +32205,7 @@ function unconfirmed(state, reply, ignoreNotFound) {
         ...(ignoreNotFound
             ? {
                 tolerated: true,
-                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); ignore-not-found is on, so it does not fail the step.`
+                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); a 404 is accepted here, so it does not fail the step.`
             }
             : { hint: hintFor(404) })
     };
@@ -32217,7 +32217,7 @@ function notFound(state, reply) {
         outcome: 'not-found',
         status: 404,
         errors,
-        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted (ignore-not-found is on).`,
+        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted, so nothing is left to abort.`,
         warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
     };
 }
