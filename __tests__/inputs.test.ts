@@ -293,6 +293,22 @@ describe('key and upload-id', () => {
     expect(result.warnings.join('\n')).toMatch(/looks like the bucketKey/)
   })
 
+  test('key and upload-id swapped are refused before any request, naming both', () => {
+    const message = oneErrorNaming('"key" and "upload-id"', {
+      ...SINGLE,
+      key: 'upload-1',
+      'upload-id': KEY
+    })
+    expect(message).toMatch(/look swapped/)
+  })
+
+  test('a manifest entry with key and uploadId swapped is refused, naming the entry', () => {
+    const entry = { key: 'upload-id-abc', uploadId: 'org-1/api-upload-file/abc-def-123/f.json' }
+    expect(errorsOf({ 'api-key': API, 'app-key': APP, uploads: JSON.stringify([entry]) })).toEqual([
+      expect.stringMatching(/^uploads\[0\]: "key" and "uploadId" look swapped/)
+    ])
+  })
+
   test.each(['key', 'upload-id'])('%s: control characters and inner line breaks are refused', name => {
     oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'abc\ndef' })
     oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'abc\u0007def' })

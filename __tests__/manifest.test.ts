@@ -120,6 +120,39 @@ describe('readManifest', () => {
   })
 })
 
+describe('what a script appends besides answers', () => {
+  const page =
+    '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><a href="x">nginx</a></body></html>'
+
+  test("Datadog's error answer started no upload: one warning, not an error, and the uploads around it stand", () => {
+    const result = read(answer('u1') + '{"errors":["Forbidden"]}' + answer('u2'))
+    expect(result).toMatchObject({ ids: ['u1', 'u2'], errors: [] })
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/error answer from Datadog \(Forbidden\): it started no upload/)
+    ])
+  })
+
+  test('an HTML error page between answers is one warning for the whole page', () => {
+    const result = read(answer('u1') + '\n' + page + '\n' + answer('u2'))
+    expect(result).toMatchObject({ ids: ['u1', 'u2'], errors: [] })
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/holds text that is not JSON at character \d+ \("<html><head>/)
+    ])
+  })
+
+  test('uploads-file that is nothing but text is an error: it is not the file the uploads went to', () => {
+    const result = read(page, 'uploads-file')
+    expect(result.ids).toEqual([])
+    expect(result.errors).toEqual([expect.stringMatching(/^Input "uploads-file" holds no JSON value/)])
+  })
+
+  test('the uploads input keeps naming each value that is not JSON', () => {
+    const problems = new Problems()
+    expect(parseManifest(problems, 'uploads', 'abc-def-123', undefined)).toBeUndefined()
+    expect(problems.errors).toEqual([expect.stringMatching(/^Input "uploads" is not valid JSON/)])
+  })
+})
+
 describe('parseManifest (the batch mode)', () => {
   test('uploads-file takes a cut-off last value with a warning, and no upload when any entry is wrong', () => {
     const problems = new Problems()

@@ -45,6 +45,7 @@ describe('resolveSite: every spelling of every site', () => {
       `https://${api}/api/v2`,
       `http://app.${site}`,
       `${site}/`,
+      `app.${site}/synthetics/tests`,
       `app.${site}.`,
       site.toUpperCase(),
       `APP.${site.toUpperCase()}`,
@@ -138,7 +139,6 @@ describe('resolveSite: unknown sites', () => {
     'https://evil.example/?site=datadoghq.com',
     'ftp://datadoghq.com',
     'xdatadoghq.com',
-    'datadoghq.com/evil',
     ''
   ])('lookalike or foreign %j is refused', raw => {
     expect(failureFor(raw)).toContain('not a Datadog site')

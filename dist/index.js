@@ -32047,7 +32047,8 @@ function hostPart(text) {
         }
     }
     else {
-        host = host.replace(/\/+$/, '');
+        // A web-app address copied without its scheme keeps only its host.
+        host = host.split('/')[0] ?? '';
     }
     return host.replace(/\.$/, '');
 }
@@ -32415,6 +32416,101 @@ function warnAboutKey(problems, prefix, upload) {
         problems.warn(`${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${upload.testId}; Datadog answers 404 for an upload of another test.`);
     }
 }
+/**
+ * A key is a storage path (`<org>/<kind>/<public id>/<file>`) and an upload
+ * ID has no slash: a pair the other way round was swapped when it was wired.
+ */
+function swapped(problems, names, upload) {
+    if (!upload.uploadId.includes('/') || upload.key.includes('/'))
+        return false;
+    problems.error(`${names} look swapped: the key is the storage path (with "/"), the upload ID has no "/". Check which answer field feeds which.`);
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/manifest-entry.ts
+
+
+
+
+function fieldsOf(where, record) {
+    const presigned = record['multipart_presigned_urls_params'];
+    if (isRecord(presigned)) {
+        return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' };
+    }
+    // The same answer as Datadog's TypeScript client hands it over, and as
+    // JSON.stringify of its result writes it.
+    const camel = record['multipartPresignedUrlsParams'];
+    if (isRecord(camel)) {
+        return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' };
+    }
+    // Datadog's own answers spell it upload_id.
+    const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id';
+    return { record, path: where, uploadIdField };
+}
+function parseEntry(problems, input) {
+    const { where, entry } = input;
+    if (!isRecord(entry)) {
+        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`);
+    }
+    if (Array.isArray(entry['errors']) && !('key' in entry) && !isRecord(entry['multipart_presigned_urls_params'])) {
+        // A refused start, appended as received: it opened no upload.
+        problems.warn(`${where} is an error answer from Datadog (${truncate(entry['errors'].map(String).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
+        return undefined;
+    }
+    const mark = entry['completed'];
+    if (mark !== undefined) {
+        if (!isRecord(mark))
+            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`);
+        // A mark is matched by key and upload ID: it needs no test.
+        const upload = uploadOf(problems, {
+            where: `${where}.completed`,
+            entry: mark,
+            defaultTestId: input.defaultTestId ?? ''
+        });
+        return upload && { upload, completed: true };
+    }
+    const upload = uploadOf(problems, { ...input, entry });
+    return upload && { upload, completed: false };
+}
+function uploadOf(problems, input) {
+    const { where, entry } = input;
+    const fields = fieldsOf(where, entry);
+    const key = stringField(problems, fields, 'key', LIMITS.keyChars);
+    const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars);
+    const pair = key !== undefined && uploadId !== undefined ? { key, uploadId } : undefined;
+    if (pair && swapped(problems, `${where}: "key" and "${fields.uploadIdField}"`, pair))
+        return undefined;
+    const testId = entryTestId(problems, input, entry, key);
+    if (testId === undefined || key === undefined || uploadId === undefined)
+        return undefined;
+    // A completion mark carries no test ('').
+    if (testId !== '')
+        warnAboutKey(problems, `${where}: `, { testId, key });
+    return { testId, key, uploadId, entry: where };
+}
+function entryTestId(problems, input, entry, key) {
+    const own = entry['testId'];
+    if (own !== undefined) {
+        if (typeof own !== 'string')
+            return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`);
+        return parseTestId(problems, `${input.where}.testId`, own.trim(), key);
+    }
+    if (input.defaultTestId !== undefined)
+        return input.defaultTestId;
+    if (key === undefined)
+        return undefined;
+    return (testIdFromKey(key) ??
+        problems.error(`${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`));
+}
+function stringField(problems, fields, field, max) {
+    const value = fields.record[field];
+    const label = `${fields.path}.${field}`;
+    if (value === undefined || value === null)
+        return problems.error(`${label} is missing.`);
+    if (typeof value !== 'string')
+        return problems.error(`${label} must be a string, not ${describeJson(value)}.`);
+    return checkField(problems, { label, value: value.trim(), max });
+}
 
 ;// CONCATENATED MODULE: ./src/manifest.ts
 
@@ -32450,8 +32546,14 @@ function readManifest(problems, name, text, defaultTestId) {
         return none;
     }
     const entries = [];
+    // Text that does not even start like an object or a list (a log line, an
+    // HTML error page a script appended) cannot be an answer that started an
+    // upload: in a file, each run of it is skipped with one warning.
+    const runs = new TextRuns(problems, label, text);
     values.forEach((v, n) => {
         const where = values.length + (cut ? 1 : 0) > 1 ? `${name} value ${n + 1}` : name;
+        if (appended && runs.take(v.offset))
+            return;
         if (!v.ok) {
             const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : '';
             problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`);
@@ -32466,6 +32568,10 @@ function readManifest(problems, name, text, defaultTestId) {
             entries.push({ where, entry: v.value });
         }
     });
+    runs.end(cut?.offset ?? text.length);
+    if (name === 'uploads-file' && runs.count > 0 && entries.length === 0 && !cut) {
+        problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`);
+    }
     if (entries.length > LIMITS.uploads) {
         problems.error(`${label} has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
         return none;
@@ -32480,6 +32586,38 @@ function readManifest(problems, name, text, defaultTestId) {
         problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
     }
     return found.result();
+}
+/** Runs of text that is not JSON, each reported once. */
+class TextRuns {
+    problems;
+    label;
+    text;
+    from;
+    count = 0;
+    constructor(problems, label, text) {
+        this.problems = problems;
+        this.label = label;
+        this.text = text;
+    }
+    /** Takes the value at `offset` into a run when it is text; false for an object or a list. */
+    take(offset) {
+        const c = this.text[offset];
+        if (c === '{' || c === '[') {
+            this.end(offset);
+            return false;
+        }
+        this.from ??= offset;
+        return true;
+    }
+    /** Ends the run in progress, if any, where the next value starts. */
+    end(offset) {
+        if (this.from === undefined)
+            return;
+        const piece = this.text.slice(this.from, offset).trim();
+        this.problems.warn(`${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 60), 40)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`);
+        this.count++;
+        this.from = undefined;
+    }
 }
 /** Uploads in manifest order, each once, and the completion marks seen. */
 class Found {
@@ -32522,77 +32660,6 @@ function salvage(problems, input) {
     }
     problems.warn(`${stop}; it is skipped. If it was the answer that started an upload, that upload cannot be identified and stays open until it expires.`);
     return undefined;
-}
-function fieldsOf(where, record) {
-    const presigned = record['multipart_presigned_urls_params'];
-    if (isRecord(presigned)) {
-        return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' };
-    }
-    // The same answer as Datadog's TypeScript client hands it over, and as
-    // JSON.stringify of its result writes it.
-    const camel = record['multipartPresignedUrlsParams'];
-    if (isRecord(camel)) {
-        return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' };
-    }
-    // Datadog's own answers spell it upload_id.
-    const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id';
-    return { record, path: where, uploadIdField };
-}
-function parseEntry(problems, input) {
-    const { where, entry } = input;
-    if (!isRecord(entry)) {
-        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`);
-    }
-    const mark = entry['completed'];
-    if (mark !== undefined) {
-        if (!isRecord(mark))
-            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`);
-        // A mark is matched by key and upload ID: it needs no test.
-        const upload = uploadOf(problems, {
-            where: `${where}.completed`,
-            entry: mark,
-            defaultTestId: input.defaultTestId ?? ''
-        });
-        return upload && { upload, completed: true };
-    }
-    const upload = uploadOf(problems, { ...input, entry });
-    return upload && { upload, completed: false };
-}
-function uploadOf(problems, input) {
-    const { where, entry } = input;
-    const fields = fieldsOf(where, entry);
-    const key = stringField(problems, fields, 'key', LIMITS.keyChars);
-    const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars);
-    const testId = entryTestId(problems, input, entry, key);
-    if (testId === undefined || key === undefined || uploadId === undefined)
-        return undefined;
-    // A completion mark carries no test ('').
-    if (testId !== '')
-        warnAboutKey(problems, `${where}: `, { testId, key });
-    return { testId, key, uploadId, entry: where };
-}
-function entryTestId(problems, input, entry, key) {
-    const own = entry['testId'];
-    if (own !== undefined) {
-        if (typeof own !== 'string')
-            return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`);
-        return parseTestId(problems, `${input.where}.testId`, own.trim(), key);
-    }
-    if (input.defaultTestId !== undefined)
-        return input.defaultTestId;
-    if (key === undefined)
-        return undefined;
-    return (testIdFromKey(key) ??
-        problems.error(`${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`));
-}
-function stringField(problems, fields, field, max) {
-    const value = fields.record[field];
-    const label = `${fields.path}.${field}`;
-    if (value === undefined || value === null)
-        return problems.error(`${label} is missing.`);
-    if (typeof value !== 'string')
-        return problems.error(`${label} must be a string, not ${describeJson(value)}.`);
-    return checkField(problems, { label, value: value.trim(), max });
 }
 
 ;// CONCATENATED MODULE: ./src/uploads.ts
@@ -32656,6 +32723,8 @@ function singleUpload(problems, inputs, testId) {
     const key = field('key', inputs.key, 'upload-id', LIMITS.keyChars);
     const uploadId = field('upload-id', inputs.uploadId, 'key', LIMITS.uploadIdChars);
     if (key === undefined || uploadId === undefined)
+        return undefined;
+    if (swapped(problems, 'Inputs "key" and "upload-id"', { key, uploadId }))
         return undefined;
     if (inputs.testId) {
         if (testId === undefined)

@@ -97,7 +97,7 @@ async function post(): Promise<void> {
   const errors = problems.errors.map(e => redact(e, secrets))
   if (found.completed > 0) core.info(`${plural(found.completed, 'upload')} marked completed: left alone.`)
   if (found.uploads.length === 0 && errors.length === 0) {
-    core.info('Every upload in the manifest was completed: nothing to clean up.')
+    core.info('The manifest names no upload left open: nothing to clean up.')
     return
   }
   core.info(`Aborting ${plural(found.uploads.length, 'upload')} left open by the failed or cancelled job.`)

@@ -1,8 +1,8 @@
-import { describeJson, isRecord, splitJsonValues, type CutValue } from './json-values.js'
+import { splitJsonValues, type CutValue } from './json-values.js'
+import { parseEntry, type Parsed } from './manifest-entry.js'
 import { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
-import { plural, quote, truncate } from './text.js'
-import { checkField, parseTestId, testIdFromKey, warnAboutKey } from './upload.js'
+import { oneLine, plural, quote, truncate } from './text.js'
 
 // The uploads manifest: the `uploads` input, the `uploads-file` file or the
 // guard's manifest. It holds entries (`{testId?, key, uploadId}`), Datadog's
@@ -60,8 +60,13 @@ export function readManifest(
     return none
   }
   const entries: Located[] = []
+  // Text that does not even start like an object or a list (a log line, an
+  // HTML error page a script appended) cannot be an answer that started an
+  // upload: in a file, each run of it is skipped with one warning.
+  const runs = new TextRuns(problems, label, text)
   values.forEach((v, n) => {
     const where = values.length + (cut ? 1 : 0) > 1 ? `${name} value ${n + 1}` : name
+    if (appended && runs.take(v.offset)) return
     if (!v.ok) {
       const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : ''
       problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`)
@@ -74,6 +79,10 @@ export function readManifest(
       entries.push({ where, entry: v.value })
     }
   })
+  runs.end(cut?.offset ?? text.length)
+  if (name === 'uploads-file' && runs.count > 0 && entries.length === 0 && !cut) {
+    problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`)
+  }
   if (entries.length > LIMITS.uploads) {
     problems.error(`${label} has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`)
     return none
@@ -90,12 +99,47 @@ export function readManifest(
   return found.result()
 }
 
+/** Runs of text that is not JSON, each reported once. */
+class TextRuns {
+  private readonly problems: Problems
+  private readonly label: string
+  private readonly text: string
+  private from: number | undefined
+  count = 0
+
+  constructor(problems: Problems, label: string, text: string) {
+    this.problems = problems
+    this.label = label
+    this.text = text
+  }
+
+  /** Takes the value at `offset` into a run when it is text; false for an object or a list. */
+  take(offset: number): boolean {
+    const c = this.text[offset]
+    if (c === '{' || c === '[') {
+      this.end(offset)
+      return false
+    }
+    this.from ??= offset
+    return true
+  }
+
+  /** Ends the run in progress, if any, where the next value starts. */
+  end(offset: number): void {
+    if (this.from === undefined) return
+    const piece = this.text.slice(this.from, offset).trim()
+    this.problems.warn(
+      `${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 60), 40)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`
+    )
+    this.count++
+    this.from = undefined
+  }
+}
+
 interface Located {
   readonly where: string
   readonly entry: unknown
 }
-
-type Parsed = { readonly upload: Upload; readonly completed: boolean } | undefined
 
 /** Uploads in manifest order, each once, and the completion marks seen. */
 class Found {
@@ -148,99 +192,4 @@ function salvage(problems: Problems, input: CutInput): Parsed {
     `${stop}; it is skipped. If it was the answer that started an upload, that upload cannot be identified and stays open until it expires.`
   )
   return undefined
-}
-
-interface EntryInput {
-  /** `uploads[3]`, or the input's name for a lone value. */
-  readonly where: string
-  readonly entry: unknown
-  readonly defaultTestId: string | undefined
-}
-
-/** Where an entry's key and upload ID are: its own fields, or those of a presigned-URLs answer. */
-interface Fields {
-  readonly record: Record<string, unknown>
-  readonly path: string
-  readonly uploadIdField: string
-}
-
-function fieldsOf(where: string, record: Record<string, unknown>): Fields {
-  const presigned = record['multipart_presigned_urls_params']
-  if (isRecord(presigned)) {
-    return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' }
-  }
-  // The same answer as Datadog's TypeScript client hands it over, and as
-  // JSON.stringify of its result writes it.
-  const camel = record['multipartPresignedUrlsParams']
-  if (isRecord(camel)) {
-    return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' }
-  }
-  // Datadog's own answers spell it upload_id.
-  const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id'
-  return { record, path: where, uploadIdField }
-}
-
-function parseEntry(problems: Problems, input: EntryInput): Parsed {
-  const { where, entry } = input
-  if (!isRecord(entry)) {
-    return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`)
-  }
-  const mark = entry['completed']
-  if (mark !== undefined) {
-    if (!isRecord(mark))
-      return problems.error(
-        `${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`
-      )
-    // A mark is matched by key and upload ID: it needs no test.
-    const upload = uploadOf(problems, {
-      where: `${where}.completed`,
-      entry: mark,
-      defaultTestId: input.defaultTestId ?? ''
-    })
-    return upload && { upload, completed: true }
-  }
-  const upload = uploadOf(problems, { ...input, entry })
-  return upload && { upload, completed: false }
-}
-
-function uploadOf(problems: Problems, input: EntryInput & { entry: Record<string, unknown> }): Upload | undefined {
-  const { where, entry } = input
-  const fields = fieldsOf(where, entry)
-  const key = stringField(problems, fields, 'key', LIMITS.keyChars)
-  const uploadId = stringField(problems, fields, fields.uploadIdField, LIMITS.uploadIdChars)
-  const testId = entryTestId(problems, input, entry, key)
-  if (testId === undefined || key === undefined || uploadId === undefined) return undefined
-  // A completion mark carries no test ('').
-  if (testId !== '') warnAboutKey(problems, `${where}: `, { testId, key })
-  return { testId, key, uploadId, entry: where }
-}
-
-function entryTestId(
-  problems: Problems,
-  input: EntryInput,
-  entry: Record<string, unknown>,
-  key: string | undefined
-): string | undefined {
-  const own = entry['testId']
-  if (own !== undefined) {
-    if (typeof own !== 'string')
-      return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`)
-    return parseTestId(problems, `${input.where}.testId`, own.trim(), key)
-  }
-  if (input.defaultTestId !== undefined) return input.defaultTestId
-  if (key === undefined) return undefined
-  return (
-    testIdFromKey(key) ??
-    problems.error(
-      `${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`
-    )
-  )
-}
-
-function stringField(problems: Problems, fields: Fields, field: string, max: number): string | undefined {
-  const value = fields.record[field]
-  const label = `${fields.path}.${field}`
-  if (value === undefined || value === null) return problems.error(`${label} is missing.`)
-  if (typeof value !== 'string') return problems.error(`${label} must be a string, not ${describeJson(value)}.`)
-  return checkField(problems, { label, value: value.trim(), max })
 }

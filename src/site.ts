@@ -66,7 +66,8 @@ function hostPart(text: string): string | undefined {
       return undefined
     }
   } else {
-    host = host.replace(/\/+$/, '')
+    // A web-app address copied without its scheme keeps only its host.
+    host = host.split('/')[0] ?? ''
   }
   return host.replace(/\.$/, '')
 }

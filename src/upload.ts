@@ -92,3 +92,15 @@ export function warnAboutKey(problems: Problems, prefix: string, upload: { testI
     )
   }
 }
+
+/**
+ * A key is a storage path (`<org>/<kind>/<public id>/<file>`) and an upload
+ * ID has no slash: a pair the other way round was swapped when it was wired.
+ */
+export function swapped(problems: Problems, names: string, upload: { key: string; uploadId: string }): boolean {
+  if (!upload.uploadId.includes('/') || upload.key.includes('/')) return false
+  problems.error(
+    `${names} look swapped: the key is the storage path (with "/"), the upload ID has no "/". Check which answer field feeds which.`
+  )
+  return true
+}

@@ -2,7 +2,7 @@ import { parseManifest } from './manifest.js'
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
 import { quote } from './text.js'
-import { checkField, MISSING_OUTPUT_HINT, parseTestId, testIdFromKey, warnAboutKey } from './upload.js'
+import { checkField, MISSING_OUTPUT_HINT, parseTestId, swapped, testIdFromKey, warnAboutKey } from './upload.js'
 
 /** The upload inputs, trimmed. */
 export interface UploadInputs {
@@ -85,6 +85,7 @@ function singleUpload(problems: Problems, inputs: UploadInputs, testId: string |
   const key = field('key', inputs.key, 'upload-id', LIMITS.keyChars)
   const uploadId = field('upload-id', inputs.uploadId, 'key', LIMITS.uploadIdChars)
   if (key === undefined || uploadId === undefined) return undefined
+  if (swapped(problems, 'Inputs "key" and "upload-id"', { key, uploadId })) return undefined
   if (inputs.testId) {
     if (testId === undefined) return undefined
     warnAboutKey(problems, '', { testId, key })

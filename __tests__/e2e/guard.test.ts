@@ -1,8 +1,9 @@
 // The guard as a runner runs it: main step, the job's upload steps with the
 // environment it exported, then the post step of a failed or cancelled job.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EmulatorClient } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
 import {
   guardInputs,
@@ -166,4 +167,27 @@ test('an upload already gone (404) counts as not found; a refused abort fails th
   expect(post.stdout).not.toMatch(new RegExp(`Failed: .*${gone.uploadId}`))
   expect(post.summary).toContain('⚪ not found')
   expect(existsSync(manifest)).toBe(true)
+})
+
+test('a refused start and an HTML error page appended as received are skipped with warnings; post aborts the rest', async () => {
+  const main = await guardMain(step)
+  const manifest = main.outputs['uploads-file'] ?? ''
+  const client = new EmulatorClient(emulator.url)
+  const refused = await client.call(
+    'abc-def-123',
+    'multipart-presigned-urls',
+    {},
+    { keys: { apiKey: 'wrong-key-0123456789', appKey: DEFAULT_KEYS.appKey } }
+  )
+  const started = await client.start('abc-def-123', ['part one'])
+  appendFileSync(manifest, await refused.text())
+  appendFileSync(manifest, '<html><title>502 Bad Gateway</title><body>nginx</body></html>\n')
+  appendFileSync(manifest, JSON.stringify(started))
+  const post = await guardPost(step, main)
+  expect(post.code).toBe(0)
+  const warnings = annotations(post, 'warning').join('\n')
+  expect(warnings).toMatch(/error answer from Datadog .*started no upload/)
+  expect(warnings).toMatch(/holds text that is not JSON .*skipped/)
+  expect(annotations(post, 'error')).toEqual([])
+  expect(emulator.uploadState(started.multipart_presigned_urls_params.upload_id)).toBe('aborted')
 })
