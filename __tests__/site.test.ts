@@ -115,12 +115,18 @@ describe('resolveSite: unknown sites', () => {
     ['datadoghq', '"datadoghq.com" or "datadoghq.eu"'],
     ['app.datadoghq', '"datadoghq.com" or "datadoghq.eu"'],
     ['ddog-gov', '"ddog-gov.com"'],
-    ['us', '"US1" or "US3" or "US5" or "US1-FED" or "US2-FED"'],
-    ['AP', '"AP1" or "AP2"'],
-    ['gov', '"US1-FED" or "US2-FED"'],
-    ['fed', '"US1-FED" or "US2-FED"']
+    ['datadoghq.eu.com', '"datadoghq.eu"']
   ])('%j, which could be more than one site, suggests %s', (name, suggestion) => {
     expect(failureFor(name)).toContain(`Did you mean ${suggestion}?`)
+  })
+
+  test.each([
+    ['us', 'US1, US3, US5, US1-FED, US2-FED'],
+    ['AP', 'AP1, AP2'],
+    ['gov', 'US1-FED, US2-FED'],
+    ['fed', 'US1-FED, US2-FED']
+  ])('%j names several regions: the message lists them (%s) and asks for one', (name, regions) => {
+    expect(failureFor(name)).toContain(`which names several regions (${regions}): give one.`)
   })
 
   test('a name far from every site gets no suggestion', () => {

@@ -32565,14 +32565,19 @@ function resolveSite(raw, label = 'Input "site"') {
     const found = host === undefined ? undefined : lookup(host);
     if (found)
         return { ok: true, site: found, apiHost: apiHostOf(found) };
-    const nearest = host === undefined ? [] : suggest(host);
     const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ');
+    const tail = `Valid sites: ${valid}. To reach another host, set "api-url" instead.`;
+    const regions = host === undefined ? [] : regionsNamed(host);
+    if (regions.length > 1) {
+        const names = regions.map(s => s.region).join(', ');
+        return {
+            ok: false,
+            message: `${label} is ${text_quote(text, 81)}, which names several regions (${names}): give one. ${tail}`
+        };
+    }
+    const nearest = host === undefined ? [] : suggest(host);
     const hint = nearest.length > 0 ? ` Did you mean ${nearest.map(n => `"${n}"`).join(' or ')}?` : '';
-    return {
-        ok: false,
-        message: `${label} is ${text_quote(text, 81)}, which is not a Datadog site.${hint} ` +
-            `Valid sites: ${valid}. To reach another host, set "api-url" instead.`
-    };
+    return { ok: false, message: `${label} is ${text_quote(text, 81)}, which is not a Datadog site.${hint} ${tail}` };
 }
 function hostPart(text) {
     let host = text.toLowerCase();
@@ -32624,6 +32629,10 @@ function suggest(host) {
     if (regions.length > 0)
         return regions.map(s => s.region);
     const bare = host.replace(/^(app|api)\./, '');
+    // A site with something added after it: `datadoghq.eu.com`.
+    const within = SITES.filter(s => bare.startsWith(`${s.site}.`));
+    if (within.length > 0)
+        return within.map(s => s.site);
     // `datadoghq` alone: the site with its domain ending left off.
     const truncated = SITES.filter(s => s.site.startsWith(`${bare}.`) && !s.site.slice(bare.length + 1).includes('.'));
     if (truncated.length > 0)
