@@ -94,3 +94,20 @@ test.each([
     }
   }
 )
+
+test('a signal that fired before the request starts: no request, the reason as the failure', async () => {
+  let hits = 0
+  handler = (_req, res) => {
+    hits++
+    res.end()
+  }
+  const controller = new AbortController()
+  controller.abort('cancelled')
+  expect(await send(controller.signal)).toEqual({
+    kind: 'cancelled',
+    code: 'cancelled',
+    message: 'the step was cancelled',
+    requestSent: false
+  })
+  expect(hits).toBe(0)
+})

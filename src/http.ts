@@ -89,6 +89,12 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
     const fail = (kind: SendFailure['kind'], code: string, message: string): void =>
       partialReply ? partialReply() : finish({ kind, code, message, requestSent })
 
+    // A declaration, hoisted: finish() removes it even when the signal had
+    // fired before the request was made (a const here was read too early).
+    function onAbort(): void {
+      failFromSignal(options.signal, fail)
+      req.destroy()
+    }
     if (options.signal.aborted) {
       failFromSignal(options.signal, fail)
       return
@@ -100,10 +106,6 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
       agent,
       headers: { ...request.headers, 'Content-Length': String(body.length) }
     })
-    const onAbort = (): void => {
-      failFromSignal(options.signal, fail)
-      req.destroy()
-    }
     options.signal.addEventListener('abort', onAbort, { once: true })
 
     req.setTimeout(options.idleTimeoutMs, () => {

@@ -15,6 +15,44 @@ const GRACE_MS = 900
 
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
 export async function run(): Promise<void> {
+  const stop = new AbortController()
+  const fallback = exitFallback()
+  // Held until the report is written: any further SIGINT or SIGTERM (a
+  // runner sends both when it cancels) finds a listener and cannot end the
+  // process before the outputs and the summary are out.
+  const onSignal = (): void => {
+    stop.abort('cancelled')
+    fallback.arm()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    await runUntilWritten(stop, fallback)
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+}
+
+/** After a signal or the deadline, the step ends within a second even if something refuses to stop. */
+function exitFallback(): { arm: () => void; disarm: () => void } {
+  let timer: NodeJS.Timeout | undefined
+  let disarmed = false
+  return {
+    arm: () => {
+      if (timer || disarmed) return
+      timer = setTimeout(() => process.exit(1), GRACE_MS)
+      timer.unref()
+    },
+    // Once the run is over, writing the report is our own bounded work.
+    disarm: () => {
+      disarmed = true
+      clearTimeout(timer)
+    }
+  }
+}
+
+async function runUntilWritten(stop: AbortController, fallback: ReturnType<typeof exitFallback>): Promise<void> {
   // Masked before anything can print them: the inputs and their fallbacks.
   const secrets = secretsOf([
     core.getInput('api-key'),
@@ -38,24 +76,20 @@ export async function run(): Promise<void> {
     return
   }
   const started = Date.now()
-  const results = await execute(parsed.settings)
+  const results = await execute(parsed.settings, stop, fallback)
   const { batch, dryRun, siteLabel } = parsed.settings
   await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }))
 }
 
-async function execute(settings: Settings): Promise<UploadResult[]> {
+async function execute(
+  settings: Settings,
+  controller: AbortController,
+  fallback: ReturnType<typeof exitFallback>
+): Promise<UploadResult[]> {
   const deadline = Date.now() + settings.timeoutMs
-  const controller = new AbortController()
-  const onSignal = (): void => {
-    controller.abort('cancelled')
-    // Whatever is still pending, the step is over within a second.
-    setTimeout(() => process.exit(1), GRACE_MS).unref()
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
   const deadlineTimer = setTimeout(() => {
     controller.abort('deadline')
-    setTimeout(() => process.exit(1), GRACE_MS).unref()
+    fallback.arm()
   }, settings.timeoutMs)
   deadlineTimer.unref()
 
@@ -74,8 +108,7 @@ async function execute(settings: Settings): Promise<UploadResult[]> {
       // Closing idle connections is housekeeping; the process exits anyway.
     }
     clearTimeout(deadlineTimer)
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
+    fallback.disarm()
   }
 }
 
