@@ -61,6 +61,59 @@ describe('redact', () => {
     expect(redact('a b c', ['', 'a', 'b c'])).toBe('a b c')
   })
 
+  // No piece of 8 characters of the key may survive, whatever form it took.
+  const leaks = (out: string): string[] =>
+    Array.from({ length: key.length - 7 }, (_, i) => key.slice(i, i + 8)).filter(piece =>
+      out
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '')
+        .includes(piece)
+    )
+  const escaped = (s: string): string =>
+    Array.from(s)
+      .map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join('')
+  test.each([
+    ['JSON \\u escapes', escaped(key)],
+    ['ANSI codes between characters', Array.from(key).join('\u001b[31m')],
+    [
+      'HTML entities',
+      Array.from(key)
+        .map(c => `&#${c.charCodeAt(0)};`)
+        .join('')
+    ],
+    [
+      'hex HTML entities',
+      Array.from(key)
+        .map(c => `&#x${c.charCodeAt(0).toString(16)};`)
+        .join('')
+    ],
+    ['spaces', key.match(/.{1,4}/g)!.join(' ')],
+    ['newlines and NUL', key.match(/.{1,5}/g)!.join('\n\u0000')],
+    ['zero-width characters', Array.from(key).join('\u200b')],
+    ['HTML tags', key.match(/.{1,6}/g)!.join('<b></b>')],
+    ['upper case', key.toUpperCase()],
+    ['base64', Buffer.from(key).toString('base64')],
+    ['base64 at an odd offset', Buffer.from(`x${key}`).toString('base64')],
+    ['base64 at another offset', Buffer.from(`xy${key}`).toString('base64')],
+    [
+      'percent-encoding of every character',
+      Array.from(key)
+        .map(c => `%${c.charCodeAt(0).toString(16)}`)
+        .join('')
+    ],
+    ['a piece of 9 characters', `key ${key.slice(3, 12)} end`]
+  ])('a key carried as %s is replaced', (_, form) => {
+    const out = redact(`Invalid key: ${form} (see docs)`, [key])
+    expect(leaks(out)).toEqual([])
+    expect(leaks(Buffer.from(out.replace(/[^A-Za-z0-9+/]/g, ''), 'base64').toString('latin1'))).toEqual([])
+    expect(out).toMatch(/^Invalid key: .*\*\*\*.*\(see docs\)$/)
+  })
+
+  test('the text around a key is kept as it was', () => {
+    expect(redact(`<p>Your key ${key.toUpperCase()} expired</p>`, [key])).toBe('<p>Your key *** expired</p>')
+  })
+
   test('text without secrets is unchanged', () => {
     expect(redact('nothing to hide', [key])).toBe('nothing to hide')
   })

@@ -130,7 +130,7 @@ function redactReply(reply: Reply, secrets: readonly string[]): Reply {
   const location = header(reply.headers, 'location')
   return {
     ...reply,
-    body: redact(reply.body, secrets, reply.truncated || reply.incomplete),
+    body: redact(reply.body, secrets),
     headers: location === undefined ? reply.headers : { ...reply.headers, location: redact(location, secrets) }
   }
 }

@@ -61,31 +61,31 @@ async function runUntilWritten(stop: AbortController, fallback: ReturnType<typeo
     process.env.DD_APP_KEY
   ])
   for (const secret of secrets) core.setSecret(secret)
+  // The last net: whatever a server or an input carried in, no piece of a
+  // key leaves through a line, an output or the summary.
+  const hide = (text: string): string => redact(text, secrets)
 
   const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
   const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes))
-  for (const warning of parsed.warnings) core.warning(redact(warning, secrets))
+  for (const warning of parsed.warnings) core.warning(hide(warning))
   if (!parsed.ok) {
     const dryRun = raw['dry-run']?.trim().toLowerCase() === 'true'
-    await write(
-      reportInvalidInputs(
-        parsed.errors.map(e => redact(e, secrets)),
-        dryRun
-      )
-    )
+    await write(reportInvalidInputs(parsed.errors, dryRun), hide)
     return
   }
   const started = Date.now()
-  const results = await execute(parsed.settings, stop, fallback)
+  const results = await execute(parsed.settings, { controller: stop, fallback, log: line => core.info(hide(line)) })
   const { batch, dryRun, siteLabel } = parsed.settings
-  await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }))
+  await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }), hide)
 }
 
-async function execute(
-  settings: Settings,
-  controller: AbortController,
-  fallback: ReturnType<typeof exitFallback>
-): Promise<UploadResult[]> {
+interface Execution {
+  readonly controller: AbortController
+  readonly fallback: ReturnType<typeof exitFallback>
+  readonly log: (line: string) => void
+}
+
+async function execute(settings: Settings, { controller, fallback, log }: Execution): Promise<UploadResult[]> {
   const deadline = Date.now() + settings.timeoutMs
   const deadlineTimer = setTimeout(() => {
     controller.abort('deadline')
@@ -97,7 +97,7 @@ async function execute(
   try {
     return await runAll(
       settings,
-      { send: transport.send, log: line => core.info(line), now: Date.now, random: Math.random, sleep },
+      { send: transport.send, log, now: Date.now, random: Math.random, sleep },
       controller.signal,
       deadline
     )
@@ -122,18 +122,18 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
-async function write(report: Report): Promise<void> {
+async function write(report: Report, hide: (text: string) => string): Promise<void> {
   for (const m of report.messages) {
-    if (m.level === 'info') core.info(m.text)
-    else core[m.level](m.text, { title: m.title })
+    if (m.level === 'info') core.info(hide(m.text))
+    else core[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) })
   }
-  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, value)
+  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, hide(value))
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
-      await core.summary.addRaw(report.summary).write()
+      await core.summary.addRaw(hide(report.summary)).write()
     } catch (error) {
       core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
     }
   }
-  if (report.failure !== undefined) core.setFailed(report.failure)
+  if (report.failure !== undefined) core.setFailed(hide(report.failure))
 }

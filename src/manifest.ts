@@ -1,6 +1,6 @@
-import type { Problems } from './problems.js'
+import { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
-import { truncate } from './text.js'
+import { oneLine } from './text.js'
 import { checkField, parseTestId, testIdFromKey, warnIfKeyOfOtherTest } from './upload.js'
 
 // The uploads manifest: the `uploads` input or the `uploads-file` file. It
@@ -30,17 +30,33 @@ export function parseManifest(
   }
   const list: Upload[] = []
   const seen = new Set<string>()
-  const before = problems.count
+  const flagged = { errors: 0, warnings: 0 }
   entries.forEach((entry, index) => {
     const where = Array.isArray(data) ? `${name}[${index}]` : name
-    const upload = parseEntry(problems, { where, entry, defaultTestId })
+    const own = new Problems()
+    const upload = parseEntry(own, { where, entry, defaultTestId })
+    relay(own, problems, flagged)
     if (!upload) return
     const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId])
     if (seen.has(identity)) return
     seen.add(identity)
     list.push(upload)
   })
-  return problems.count > before ? undefined : list
+  const more = (n: number, what: string): string =>
+    `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`
+  if (flagged.warnings > MAX_ENTRIES_LISTED) problems.warn(more(flagged.warnings, 'have warnings'))
+  if (flagged.errors > MAX_ENTRIES_LISTED) problems.error(more(flagged.errors, 'are invalid'))
+  return flagged.errors > 0 ? undefined : list
+}
+
+// Ten thousand bad entries are one mistake repeated: the first few say
+// what it is, a count says how far it goes.
+const MAX_ENTRIES_LISTED = 20
+
+/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
+function relay(own: Problems, to: Problems, flagged: { errors: number; warnings: number }): void {
+  if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED) for (const e of own.errors) to.error(e)
+  if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED) for (const w of own.warnings) to.warn(w)
 }
 
 function parseJson(problems: Problems, name: string, text: string): unknown {
@@ -52,9 +68,14 @@ function parseJson(problems: Problems, name: string, text: string): unknown {
     const lines = parseJsonLines(text)
     if (lines !== undefined) return lines
     return problems.error(
-      `Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${truncate((error as Error).message, 120)}).`
+      `Input "${name}" is not valid JSON, nor JSON Lines (one value a line) (${parseError(error as Error)}).`
     )
   }
+}
+
+/** The parser's complaint without its excerpt of the text: a key pasted there would be quoted by it. */
+function parseError(error: Error): string {
+  return oneLine(error.message.replace(/, ".*" is not valid JSON$/s, ''), 80)
 }
 
 function parseJsonLines(text: string): unknown[] | undefined {
@@ -117,6 +138,11 @@ function entryTestId(
   const own = entry['testId']
   if (own !== undefined) {
     if (typeof own !== 'string') return problems.error(`${input.where}.testId must be a string, not ${describe(own)}.`)
+    // Half of a UTF-16 pair cannot go into a URL.
+    if (!own.isWellFormed())
+      return problems.error(
+        `${input.where}.testId holds a lone surrogate (half of a \\uD800-\\uDFFF pair), which no URL can carry.`
+      )
     return parseTestId(problems, `${input.where}.testId`, own.trim(), LIMITS.testIdChars)
   }
   if (input.defaultTestId !== undefined) return input.defaultTestId
