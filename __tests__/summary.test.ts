@@ -17,6 +17,11 @@ function result(
   }
 }
 
+/** The Markdown with every code span taken out: what GitHub would still interpret. */
+function outsideCode(markdown: string): string {
+  return markdown.replace(/`[^`]*`/g, '')
+}
+
 /**
  * The rows of the table, split into cells as GitHub's cmark-gfm does: its
  * cell scanner takes the longest match of (backslash + punctuation | other),
@@ -66,13 +71,13 @@ describe('renderSummary', () => {
     const rows = tableRows(md)
     expect(rows).toHaveLength(4)
     for (const row of rows) expect(row).toHaveLength(7)
-    expect(rows.map(r => r[1])).toEqual(['u1', 'u2', 'u3', 'u4'])
+    expect(rows.map(r => r[1])).toEqual(['`u1`', '`u2`', '`u3`', '`u4`'])
     expect(rows.map(r => r[4])).toEqual(['204', '404', '403', ''])
     expect(rows.map(r => r[5])).toEqual(['1', '1', '1', '6'])
     expect(rows[0]?.[3]).toMatch(/aborted/)
     expect(rows[1]?.[3]).toMatch(/not found/)
     expect(rows[2]?.[3]).toMatch(/failed/)
-    expect(rows[2]?.[6]).toBe('Forbidden; Check the keys.')
+    expect(rows[2]?.[6]).toBe('`Forbidden; Check the keys.`')
     expect(md).toContain('datadoghq.eu (EU1)')
     expect(md).toMatch(/2 of 4 upload\(s\) could not be aborted/)
   })
@@ -119,9 +124,23 @@ describe('renderSummary', () => {
     const rows = tableRows(md)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toHaveLength(7)
-    expect(md).not.toMatch(/<script|<img/i)
+    expect(outsideCode(md)).not.toMatch(/<script|<img/i)
     expect(md).not.toContain('\r')
     expect(md).not.toMatch(/^\| injected/m)
+  })
+
+  test('server text and inputs stay literal: no link, image, @mention or math outside a code span', () => {
+    const hostile =
+      'Your key expired, renew at https://evil.example/renew or www.evil.example, ask @octocat, ' +
+      '![x](https://evil.example/p.png) [click](javascript:x) <a href="https://evil.example">here</a> $e^{i\\pi}$ $$x$$'
+    const md = renderSummary(
+      [result({ testId: hostile, key: hostile, uploadId: hostile, outcome: 'failed', status: 401, errors: [hostile] })],
+      'datadoghq.com (US1)',
+      false
+    )
+    const outside = outsideCode(md)
+    for (const marker of ['https://', 'www.', '@octocat', '![', '](', '<a', '$']) expect(outside).not.toContain(marker)
+    expect(md).toContain('renew at https://evil.example/renew')
   })
 
   test('text ending in a backslash cannot swallow the cell border', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import { redact } from '../src/redact.js'
-import { editDistance, markdownCell, MAX_MESSAGE_CHARS, oneLine, truncate } from '../src/text.js'
+import { editDistance, hasControl, markdownCell, MAX_MESSAGE_CHARS, oneLine, truncate } from '../src/text.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 
@@ -119,20 +119,50 @@ describe('redact', () => {
   })
 })
 
+describe('one sanitizer for the log and the summary', () => {
+  const hidden: Record<string, string> = {
+    'zero-width space': '\u200b',
+    'zero-width joiner': '\u200d',
+    'word joiner': '\u2060',
+    BOM: '\ufeff',
+    'tag character': '\u{e0041}',
+    'cancel tag': '\u{e007f}',
+    'Arabic letter mark': '\u061c',
+    'right-to-left override': '\u202e',
+    'right-to-left isolate': '\u2067',
+    'left-to-right mark': '\u200e',
+    'line separator': '\u2028',
+    'paragraph separator': '\u2029',
+    NEL: '\u0085',
+    'ANSI colour': '\u001b[31m',
+    'C1 CSI': '\u009b1m',
+    'OSC hyperlink': '\u001b]8;;https://evil.example\u0007',
+    'OSC title ended by ST': '\u001b]0;title\u001b\\'
+  }
+  test.each(Object.entries(hidden))('%s is removed from log lines and summary cells', (_, char) => {
+    const text = `safe${char}text`
+    for (const out of [oneLine(text), markdownCell(text)]) {
+      expect(out).toMatch(/^`?safe ?text`?$/)
+      expect(hasControl(out)).toBe(false)
+    }
+  })
+})
+
 describe('markdownCell', () => {
   test.each([
-    ['a|b', 'a\\|b'],
-    ['<script>alert(1)</script>', '&lt;script&gt;alert(1)&lt;/script&gt;'],
-    ['a & b', 'a &amp; b'],
-    ['line1\nline2\r\n| x |', 'line1 line2 \\| x \\|'],
-    ['`code`', "'code'"]
+    ['a|b', '`a\\|b`'],
+    ['<script>alert(1)</script>', '`<script>alert(1)</script>`'],
+    ['line1\nline2\r\n| x |', '`line1 line2 \\| x \\|`'],
+    ['`code`', "`'code'`"],
+    ['renew at https://example.com/x', '`renew at https://example.com/x`'],
+    ['', '']
   ])('%j becomes %j', (input, expected) => {
     expect(markdownCell(input)).toBe(expected)
   })
 
   test('the cell is bounded before escaping', () => {
     const out = markdownCell('x'.repeat(1000), 50)
-    expect(Array.from(out)).toHaveLength(50)
+    expect(Array.from(out)).toHaveLength(52)
   })
 })
 

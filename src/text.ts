@@ -1,8 +1,11 @@
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
 
+// CSI sequences (colours, cursor moves; ESC [ or the one-byte C1 form),
+// OSC sequences (titles, hyperlinks) up to their terminator, and two-byte escapes.
 // eslint-disable-next-line no-control-regex
-const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g
+const ANSI_ESCAPE =
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]{0,2048}(?:\u0007|\u001b\\)?|\u001b[@-_]/g
 // The one rule for characters that must never reach a log line as they are:
 // C0/C1 controls (NEL among them), the Unicode line and paragraph separators
 // (which some log viewers treat as line breaks), zero-width and bidi
@@ -65,16 +68,13 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0
 }
 
-/** Escapes text for a Markdown table cell. */
+/**
+ * Untrusted text as literal Markdown: a code span, inside which GitHub makes
+ * no link, image, @mention, math or HTML of it. Backticks become quotes so
+ * the span cannot be closed early; pipes are escaped so a table cell keeps
+ * its borders (GFM removes that backslash inside the span too).
+ */
 export function markdownCell(text: string, max = 200): string {
-  return (
-    oneLine(text, max)
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/\|/g, '\\|')
-      .replace(/`/g, "'")
-      // No link or image syntax: server text must not pull content into the page.
-      .replace(/([[\]!])/g, '\\$1')
-  )
+  const flat = oneLine(text, max)
+  return flat === '' ? '' : '`' + flat.replace(/`/g, "'").replace(/\|/g, '\\|') + '`'
 }
