@@ -3,8 +3,8 @@
 
 // CSI sequences (colours, cursor moves; ESC [ or the one-byte C1 form),
 // OSC sequences (titles, hyperlinks) up to their terminator, and two-byte escapes.
-// eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE =
+  // eslint-disable-next-line no-control-regex
   /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]{0,2048}(?:\u0007|\u001b\\)?|\u001b[@-_]/g
 // The one rule for characters that must never reach a log line as they are:
 // C0/C1 controls (NEL among them), the Unicode line and paragraph separators
