@@ -183,7 +183,19 @@ function decodeEntities(text: string): string {
     .replace(/&amp;/g, '&')
 }
 
+// What one answer may leave behind, whatever it holds: ten thousand uploads
+// keep their errors until the report, and must fit in memory together.
+const MAX_ERRORS_CHARS = 2000
+
 function bound(list: string[]): string[] {
-  if (list.length <= MAX_ERRORS) return list
-  return [...list.slice(0, MAX_ERRORS), `(and ${list.length - MAX_ERRORS} more errors)`]
+  let kept = 0
+  let chars = 0
+  while (kept < list.length && kept < MAX_ERRORS && chars + (list[kept]?.length ?? 0) <= MAX_ERRORS_CHARS) {
+    chars += list[kept]?.length ?? 0
+    kept++
+  }
+  // The first message always stays: it is at most one bounded line.
+  kept = Math.max(kept, Math.min(1, list.length))
+  if (kept === list.length) return list
+  return [...list.slice(0, kept), `(and ${list.length - kept} more errors)`]
 }

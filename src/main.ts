@@ -1,3 +1,6 @@
+import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { readBoundedFile } from './files.js'
@@ -5,7 +8,7 @@ import { createTransport } from './http.js'
 import { parseInputs } from './inputs.js'
 import type { UploadResult } from './outcomes.js'
 import { secretsOf, redact } from './redact.js'
-import { reportInvalidInputs, reportResults, type Report } from './report.js'
+import { reportInvalidInputs, reportResults, resultEntry, type Report } from './report.js'
 import { runAll } from './run.js'
 import { INPUT_NAMES, LIMITS, type RawInputs, type Settings } from './settings.js'
 import { oneLine } from './text.js'
@@ -76,7 +79,9 @@ async function runUntilWritten(stop: AbortController, fallback: ReturnType<typeo
   const started = Date.now()
   const results = await execute(parsed.settings, { controller: stop, fallback, log: line => core.info(hide(line)) })
   const { batch, dryRun, siteLabel } = parsed.settings
-  await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }), hide)
+  const tookMs = Date.now() - started
+  const resultsFile = writeResultsFile(results, hide)
+  await write(reportResults(results, { batch, dryRun, siteLabel, tookMs, resultsFile }), hide)
 }
 
 interface Execution {
@@ -118,6 +123,30 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     return true
   } catch {
     return false
+  }
+}
+
+/**
+ * Every result, as the `results` output lists them, in a JSON file under
+ * RUNNER_TEMP: the outputs and the summary carry only what GitHub keeps.
+ * Written one entry at a time, so a large batch is never one large string.
+ * Returns its path, or '' when it could not be written.
+ */
+function writeResultsFile(results: readonly UploadResult[], hide: (text: string) => string): string {
+  try {
+    const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'datadog-abort-upload-'))
+    const path = join(dir, 'results.json')
+    const fd = openSync(path, 'w')
+    try {
+      results.forEach((r, i) => writeSync(fd, `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`))
+      writeSync(fd, results.length === 0 ? '[]\n' : '\n]\n')
+    } finally {
+      closeSync(fd)
+    }
+    return path
+  } catch (error) {
+    core.warning(`Could not write the results file: ${oneLine((error as Error).message, 200)}`)
+    return ''
   }
 }
 

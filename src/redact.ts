@@ -61,36 +61,58 @@ interface Folded {
   /** Lower-cased letters and digits only. */
   readonly chars: string
   /** Where each of them starts and ends in the original text. */
-  readonly starts: number[]
-  readonly ends: number[]
+  readonly starts: Uint32Array
+  readonly ends: Uint32Array
 }
 
-// One token at a time: a separator that hides nothing (an HTML tag, an ANSI
-// code, a named entity), an escape that stands for one character, or a
-// character as it is.
+// At a character that may open one, a token that is not read as it stands:
+// a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
+// or an escape that stands for one character.
 const TOKEN =
   // eslint-disable-next-line no-control-regex
-  /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});|[\s\S]/gu
+  /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y
+const OPENERS = new Set(['<', '\u001b', '&', '\\', '%'])
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
 
 function fold(text: string): Folded {
-  let chars = ''
-  const starts: number[] = []
-  const ends: number[] = []
-  for (const match of text.matchAll(TOKEN)) {
-    const [token, ...codes] = match
-    const hex = codes.slice(0, 5).find(c => c !== undefined)
-    const decimal = codes[5]
-    const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined
-    const char = point === undefined ? token : point <= 0x10ffff ? String.fromCodePoint(point) : ''
-    if (!LETTER_OR_DIGIT.test(char)) continue
+  const chars: string[] = []
+  // Lower-casing turns a few characters into two.
+  const starts = new Uint32Array(2 * text.length)
+  const ends = new Uint32Array(2 * text.length)
+  const keep = (char: string, start: number, end: number): void => {
     for (const unit of char.toLowerCase()) {
-      chars += unit
-      starts.push(match.index)
-      ends.push(match.index + token.length)
+      starts[chars.length] = start
+      ends[chars.length] = end
+      chars.push(unit)
     }
   }
-  return { chars, starts, ends }
+  for (let at = 0; at < text.length;) {
+    const code = text.charCodeAt(at)
+    // The common case first: plain ASCII, no regular expression.
+    if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
+      keep(text[at] as string, at, at + 1)
+      at++
+      continue
+    }
+    if (OPENERS.has(text[at] as string)) {
+      TOKEN.lastIndex = at
+      const match = TOKEN.exec(text)
+      if (match) {
+        const [token, ...codes] = match
+        const hex = codes.slice(0, 5).find(c => c !== undefined)
+        const decimal = codes[5]
+        const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined
+        const char = point !== undefined && point <= 0x10ffff ? String.fromCodePoint(point) : ''
+        if (LETTER_OR_DIGIT.test(char)) keep(char, at, at + token.length)
+        at += token.length
+        continue
+      }
+    }
+    const char = String.fromCodePoint(text.codePointAt(at) ?? 0)
+    if (code > 127 && LETTER_OR_DIGIT.test(char)) keep(char, at, at + char.length)
+    at += char.length
+  }
+  return { chars: chars.join(''), starts, ends }
 }
 
 let memo: { key: string; pieces: Set<string> } | undefined

@@ -1,5 +1,8 @@
 // A runner that cancels a job sends SIGINT, then SIGTERM: at whatever point
 // of a batch they arrive, the step still writes its outputs and summary.
+import { readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname } from 'node:path'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type Fault } from '../../emulator/server.ts'
 import { emulatorInputs, leakedSecrets, runAction, type RunOptions } from '../../scripts/runner.ts'
 
@@ -44,6 +47,11 @@ async function cancelledBatch(
   expect(counts.reduce((a, b) => a + b, 0)).toBe(COUNT)
   expect(Number(result.outputs['failed-count'])).toBeGreaterThan(0)
   expect((JSON.parse(result.outputs['results'] ?? '[]') as unknown[]).length).toBe(COUNT)
+  // The whole list, in the file the results-file output names.
+  const file = result.outputs['results-file'] ?? ''
+  expect(file.startsWith(tmpdir())).toBe(true)
+  expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(JSON.parse(result.outputs['results'] ?? ''))
+  rmSync(dirname(file), { recursive: true, force: true })
   expect(result.summary).toMatch(/could not be aborted/)
   expect(result.summary).toMatch(/cancelled/)
   expect(result.afterSignalMs).toBeLessThan(3000)
