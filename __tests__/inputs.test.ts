@@ -614,6 +614,22 @@ describe('hostile manifests', () => {
     }
   })
 
+  test('16 MiB of nesting is refused in one pass, before any parsing', () => {
+    const n = 8 * 1024 * 1024
+    const started = performance.now()
+    const message = oneErrorNaming(
+      '"uploads-file"',
+      { ...KEYS_ONLY, 'uploads-file': 'm.json' },
+      {},
+      () => '['.repeat(n) + ']'.repeat(n)
+    )
+    expect(performance.now() - started).toBeLessThan(1500)
+    expect(message).toMatch(/nests lists or objects more than 32 levels deep/)
+    // Brackets inside strings do not count.
+    const deepText = JSON.stringify([{ key: 'k1', uploadId: '['.repeat(100) }])
+    expect(parse({ ...KEYS_ONLY, uploads: deepText }).ok).toBe(true)
+  })
+
   test('a testId with a lone surrogate is an input error naming the entry', () => {
     const uploads = '[{"key": "k1", "uploadId": "u1"}, {"testId": "abc-\\ud800-123", "key": "k2", "uploadId": "u2"}]'
     const message = oneErrorNaming('uploads[1].testId', { ...KEYS_ONLY, uploads })

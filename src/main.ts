@@ -68,6 +68,8 @@ async function runUntilWritten(stop: AbortController, fallback: ReturnType<typeo
   // key leaves through a line, an output or the summary.
   const hide = (text: string): string => redact(text, secrets)
 
+  // The timeout counts from here: reading and parsing uploads-file is part of the step.
+  const started = Date.now()
   const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
   const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes))
   for (const warning of parsed.warnings) core.warning(hide(warning))
@@ -76,8 +78,12 @@ async function runUntilWritten(stop: AbortController, fallback: ReturnType<typeo
     await write(reportInvalidInputs(parsed.errors, dryRun), hide)
     return
   }
-  const started = Date.now()
-  const results = await execute(parsed.settings, { controller: stop, fallback, log: line => core.info(hide(line)) })
+  const results = await execute(parsed.settings, {
+    started,
+    controller: stop,
+    fallback,
+    log: line => core.info(hide(line))
+  })
   const { batch, dryRun, siteLabel } = parsed.settings
   const tookMs = Date.now() - started
   const resultsFile = writeResultsFile(results, hide)
@@ -85,17 +91,22 @@ async function runUntilWritten(stop: AbortController, fallback: ReturnType<typeo
 }
 
 interface Execution {
+  /** When the step began: the deadline is `timeout` after it. */
+  readonly started: number
   readonly controller: AbortController
   readonly fallback: ReturnType<typeof exitFallback>
   readonly log: (line: string) => void
 }
 
-async function execute(settings: Settings, { controller, fallback, log }: Execution): Promise<UploadResult[]> {
-  const deadline = Date.now() + settings.timeoutMs
-  const deadlineTimer = setTimeout(() => {
-    controller.abort('deadline')
-    fallback.arm()
-  }, settings.timeoutMs)
+async function execute(settings: Settings, { started, controller, fallback, log }: Execution): Promise<UploadResult[]> {
+  const deadline = started + settings.timeoutMs
+  const deadlineTimer = setTimeout(
+    () => {
+      controller.abort('deadline')
+      fallback.arm()
+    },
+    Math.max(0, deadline - Date.now())
+  )
   deadlineTimer.unref()
 
   const transport = createTransport()

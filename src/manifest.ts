@@ -59,7 +59,32 @@ function relay(own: Problems, to: Problems, flagged: { errors: number; warnings:
   if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED) for (const w of own.warnings) to.warn(w)
 }
 
+// A manifest nests four levels at most (list, entry, presigned answer,
+// params); parsing megabytes of nesting takes seconds no deadline can stop.
+const MAX_DEPTH = 32
+
+/** Whether brackets outside strings nest deeper than `max`: one pass, no parsing. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return true
+    } else if (c === 93 || c === 125) depth--
+  }
+  return false
+}
+
 function parseJson(problems: Problems, name: string, text: string): unknown {
+  if (nestsDeeperThan(text, MAX_DEPTH))
+    return problems.error(
+      `Input "${name}" nests lists or objects more than ${MAX_DEPTH} levels deep; a manifest needs 4.`
+    )
   try {
     return JSON.parse(text) as unknown
   } catch (error) {
