@@ -115,6 +115,26 @@ describe('errorMessages', () => {
 
   // A proxy page with an empty <title> and the status in <h1> is common
   // (and Datadog's own would be no better): the message must not be blank.
+  test('an HTML page without title or heading gives its text, scripts and styles left out', () => {
+    const [message] = errorMessages(
+      '<html><head><style>p{}</style></head><body><script type="x">alert(1)</script><p>Access <b>denied</b></p></body></html>',
+      'text/html'
+    )
+    expect(message).toMatch(/proxy or load balancer\) Access denied$/)
+  })
+
+  // 64 KiB of these took seconds with backtracking patterns; one pass takes milliseconds.
+  test.each(['<', '<a', '<title', '<title>', '<script>', '<h1 ', '</'])(
+    'an HTML page of 64 KiB of %j is read in one pass',
+    unit => {
+      const body = '<html>' + unit.repeat(Math.ceil(65_536 / unit.length))
+      const started = performance.now()
+      const [message] = errorMessages(body, 'text/html')
+      expect(performance.now() - started).toBeLessThan(1000)
+      expect(message).toMatch(/^\(an HTML page/)
+    }
+  )
+
   test('an HTML page with an empty title falls back to its heading', () => {
     const [message] = errorMessages(
       '<html><head><title></title></head><body><h1>502 Bad Gateway</h1></body></html>',

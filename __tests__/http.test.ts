@@ -1,8 +1,9 @@
 import { Agent, createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals'
-import { HttpClient } from '@actions/http-client'
-import { NOT_TLS, sendWith, type Sent } from '../src/http.js'
+import { createServer as createNetServer } from 'node:net'
+import { routeTo } from '../src/proxy.js'
+import { createTransport, NOT_TLS, sendWith, type Sent } from '../src/http.js'
 
 let server: Server
 let url: string
@@ -85,30 +86,63 @@ test('an https:// request to a plain-HTTP server says so on one line, without Op
   })
 })
 
+const DATADOG = new URL('https://api.datadoghq.com/api/v2/x')
 test.each([
-  [{ https_proxy: 'http://127.0.0.1:3128' }, true],
-  [{ HTTPS_PROXY: 'http://127.0.0.1:3128' }, true],
-  [{ https_proxy: 'http://127.0.0.1:3128', no_proxy: 'datadoghq.com' }, false],
-  [{ https_proxy: 'http://127.0.0.1:3128', NO_PROXY: 'api.datadoghq.com' }, false],
-  [{}, false]
-])(
-  '@actions/http-client, which picks the transport agent, reads the runner proxy settings %j as tunnel: %s',
-  (env, tunnelled) => {
-    const saved = { ...process.env }
-    for (const name of ['https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']) Reflect.deleteProperty(process.env, name)
-    Object.assign(process.env, env)
-    try {
-      // The transport asks @actions/http-client for the agent of each destination; nothing is sent.
-      const agent = new HttpClient('test').getAgent('https://api.datadoghq.com')
-      const isTunnel = 'proxyOptions' in (agent as object)
-      expect(isTunnel).toBe(tunnelled)
-    } finally {
-      process.env = saved
-    }
-  }
-)
+  [{ https_proxy: 'http://127.0.0.1:3128' }, 'proxy'],
+  [{ HTTPS_PROXY: 'http://127.0.0.1:3128' }, 'proxy'],
+  [{ https_proxy: '127.0.0.1:3128' }, 'proxy'],
+  [{ http_proxy: 'http://127.0.0.1:3128' }, 'direct'],
+  [{ https_proxy: 'http://[::1' }, 'invalid'],
+  [{ https_proxy: 'socks5://127.0.0.1:1080' }, 'invalid'],
+  [{ https_proxy: 'http://' }, 'invalid'],
+  [{}, 'direct']
+])('the runner proxy settings %j route a Datadog request: %s', (env, kind) => {
+  expect(routeTo(DATADOG, env).kind).toBe(kind)
+})
 
-test('a signal that fired before the request: cancelled at once, nothing sent', async () => {
+test('no_proxy and loopback destinations go direct (as the toolkit reads no_proxy)', () => {
+  const saved = process.env['no_proxy']
+  process.env['no_proxy'] = 'datadoghq.com'
+  try {
+    expect(routeTo(DATADOG, { https_proxy: 'http://127.0.0.1:3128' }).kind).toBe('direct')
+  } finally {
+    if (saved === undefined) delete process.env['no_proxy']
+    else process.env['no_proxy'] = saved
+  }
+  expect(routeTo(new URL('http://127.0.0.1:8080/x'), { http_proxy: 'http://127.0.0.1:3128' }).kind).toBe('direct')
+})
+
+test('a proxy is named by its address alone, never its credentials', () => {
+  const route = routeTo(DATADOG, { https_proxy: 'http://me:p%40ss@proxy.internal:3128' })
+  expect(route).toMatchObject({ kind: 'proxy', label: 'proxy.internal:3128' })
+})
+
+test('a stray answer a broken server sends after an error is not taken as the answer to the next request', async () => {
+  const raw = createNetServer(socket => {
+    socket.on('error', () => undefined)
+    socket.on('data', () => {
+      // Each real answer takes 50 ms; 10 ms after it, an answer nobody asked for.
+      setTimeout(() => {
+        if (!socket.writable) return
+        socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+        setTimeout(() => socket.writable && socket.write('HTTP/1.1 204 No Content\r\n\r\n'), 10)
+      }, 50)
+    })
+  })
+  await new Promise<void>(done => raw.listen(0, '127.0.0.1', done))
+  const transport = createTransport({})
+  try {
+    const target = { ...request(), url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/` }
+    const options = { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 100 }
+    for (let i = 0; i < 3; i++)
+      expect(await transport.send(target, options)).toMatchObject({ kind: 'reply', status: 404 })
+  } finally {
+    transport.close()
+    await new Promise(done => raw.close(done))
+  }
+})
+
+test('a signal that fired before the request starts: no request, the reason as the failure', async () => {
   let hits = 0
   handler = (_req, res) => {
     hits++
@@ -116,6 +150,11 @@ test('a signal that fired before the request: cancelled at once, nothing sent', 
   }
   const controller = new AbortController()
   controller.abort('cancelled')
-  await expect(send(controller.signal)).resolves.toMatchObject({ kind: 'cancelled', requestSent: false })
+  expect(await send(controller.signal)).toEqual({
+    kind: 'cancelled',
+    code: 'cancelled',
+    message: 'the step was cancelled',
+    requestSent: false
+  })
   expect(hits).toBe(0)
 })

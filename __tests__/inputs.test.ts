@@ -362,7 +362,27 @@ describe('api-key and app-key', () => {
 
   test('keys of other shapes are not second-guessed', () => {
     expect(parse({ ...SINGLE, 'api-key': 'k'.repeat(40), 'app-key': 'p'.repeat(32) }).ok).toBe(true)
+    expect(parse({ ...SINGLE, 'api-key': 'Key_of-16-chars!', 'app-key': 'Z'.repeat(100) }).ok).toBe(true)
   })
+
+  test.each(['api-key', 'app-key'])(
+    '%s shorter than 16 characters is refused as malformed, without echoing it',
+    name => {
+      for (const short of ['Q', 'zx9Q7w', 'Q'.repeat(15)]) {
+        const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: short })
+        expect(message).toMatch(/characters? long; a Datadog key is 32 or 40/)
+        expect(message).not.toContain(short)
+      }
+    }
+  )
+
+  test.each(['dry-run', 'ignore-not-found', 'max-retries', 'timeout', 'concurrency'])(
+    'a key pasted into %s is quoted by no more than 7 characters',
+    name => {
+      const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: API })
+      for (let i = 0; i + 8 <= API.length; i++) expect(message).not.toContain(API.slice(i, i + 8))
+    }
+  )
 })
 
 describe('booleans and numbers', () => {
@@ -690,5 +710,58 @@ describe('datadog-site, the name Datadog’s own actions use', () => {
       'datadog-site': 'datadoghq.com'
     })
     expect(message).toContain('"site"')
+  })
+})
+
+describe('hostile manifests', () => {
+  const KEYS_ONLY: RawInputs = { 'api-key': API, 'app-key': APP, 'test-id': 'abc-def-123' }
+  const pieces = (secret: string): string[] =>
+    Array.from({ length: secret.length - 7 }, (_, i) => secret.slice(i, i + 8))
+
+  test.each([
+    ['a bare key', `[{"key": ${API}}]`],
+    ['a key after a quote', `{"key": "x" ${APP}}`],
+    ['a key as the whole input', API]
+  ])('a JSON parse error quotes no piece of %s', (_, text) => {
+    for (const input of ['uploads', 'uploads-file'] as const) {
+      const raw = input === 'uploads' ? { ...KEYS_ONLY, uploads: text } : { ...KEYS_ONLY, 'uploads-file': 'm.json' }
+      const message = oneErrorNaming(`"${input}"`, raw, {}, () => text)
+      expect(message).toMatch(/is not valid JSON|holds no JSON value/)
+      for (const piece of [...pieces(API), ...pieces(APP)]) expect(message).not.toContain(piece)
+    }
+  })
+
+  test('16 MiB of nesting is refused in one pass, before any parsing', () => {
+    const n = 8 * 1024 * 1024
+    const started = performance.now()
+    const message = oneErrorNaming(
+      '"uploads-file"',
+      { ...KEYS_ONLY, 'uploads-file': 'm.json' },
+      {},
+      () => '['.repeat(n) + ']'.repeat(n)
+    )
+    expect(performance.now() - started).toBeLessThan(1500)
+    expect(message).toMatch(/nest more than 32 levels deep/)
+    // Brackets inside strings do not count.
+    const deepText = JSON.stringify([{ key: 'k1', uploadId: '['.repeat(100) }])
+    expect(parse({ ...KEYS_ONLY, uploads: deepText }).ok).toBe(true)
+  })
+
+  test('a testId with a lone surrogate is an input error naming the entry', () => {
+    const uploads = '[{"key": "k1", "uploadId": "u1"}, {"testId": "abc-\\ud800-123", "key": "k2", "uploadId": "u2"}]'
+    const message = oneErrorNaming('uploads[1].testId', { ...KEYS_ONLY, uploads })
+    expect(message).toMatch(/lone surrogate/)
+  })
+
+  test('10,000 bad entries: the first 20 listed, then one count; same for warnings', () => {
+    const bad = JSON.stringify(Array.from({ length: 10_000 }, () => ({})))
+    const errors = errorsOf({ ...KEYS_ONLY, uploads: bad })
+    expect(errors).toHaveLength(2 * 20 + 1)
+    expect(errors.at(-1)).toBe('9980 more entries of "uploads" are invalid (10000 in all), not listed one by one.')
+
+    const otherTest = (i: number) => ({ key: `org/api-upload-file/xyz-uvw-789/f${i}.json`, uploadId: `u${i}` })
+    const result = parse({ ...KEYS_ONLY, uploads: JSON.stringify(Array.from({ length: 500 }, (_, i) => otherTest(i))) })
+    expect(result.warnings).toHaveLength(21)
+    expect(result.warnings.at(-1)).toMatch(/^480 more entries of "uploads" have warnings \(500 in all\)/)
   })
 })

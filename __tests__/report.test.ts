@@ -9,7 +9,13 @@ const declared = Object.keys(
     .outputs
 ).sort()
 
-const SINGLE: RunFacts = { batch: false, dryRun: false, siteLabel: 'datadoghq.com (US1)', tookMs: 1234 }
+const SINGLE: RunFacts = {
+  batch: false,
+  dryRun: false,
+  siteLabel: 'datadoghq.com (US1)',
+  tookMs: 1234,
+  resultsFile: '/runner/temp/results.json'
+}
 const BATCH: RunFacts = { ...SINGLE, batch: true }
 
 function result(n: number, overrides: Partial<UploadResult> = {}): UploadResult {
@@ -156,5 +162,54 @@ describe('reportInvalidInputs', () => {
     expect(report.messages.every(m => m.level === 'error' && m.title === 'Invalid input')).toBe(true)
     expect(report.failure).toBe('2 input problem(s), listed above; no request was sent.')
     expect(report.summary).toContain('Invalid inputs: no request was sent.')
+  })
+})
+
+describe('volume within GitHub limits', () => {
+  // The heaviest an answer can leave: 20 errors, bounded lines, and long keys.
+  const heavy = (n: number): UploadResult =>
+    result(n, {
+      outcome: 'failed',
+      kind: 'http',
+      status: 400,
+      upload: { testId: 'abc-def-123', key: `${'k'.repeat(1000)}${n}`, uploadId: `${'u'.repeat(1000)}${n}` },
+      errors: Array.from({ length: 4 }, (_, i) => `${'é'.repeat(490)} ${i}`),
+      message: `Datadog refused to abort upload u${n}.`,
+      hint: 'Check the request.'
+    })
+  const outputBytes = (outputs: Readonly<Record<string, string>>): number =>
+    Object.values(outputs).reduce((sum, v) => sum + Buffer.byteLength(v, 'utf8'), 0)
+
+  test('10,000 heavy results: exact counts, every output together under 1 MiB, the results file named', () => {
+    const results = Array.from({ length: 10_000 }, (_, n) => heavy(n))
+    const report = reportResults(results, BATCH)
+    expect(report.outputs['failed-count']).toBe('10000')
+    expect(outputBytes(report.outputs)).toBeLessThan(1024 * 1024)
+    const listed = JSON.parse(report.outputs['results'] ?? '') as { uploadId: string }[]
+    expect(listed.length).toBeGreaterThan(0)
+    expect(listed.length).toBeLessThan(10_000)
+    expect(listed[0]?.uploadId).toBe(results[0]?.upload.uploadId)
+    expect(JSON.parse(report.outputs['errors'] ?? '')).toEqual(expect.any(Array))
+    expect(report.outputs['results-file']).toBe('/runner/temp/results.json')
+    expect(report.messages.map(m => m.text)).toContain(
+      `The results output holds the first ${listed.length} of 10000 uploads (GitHub keeps at most 1 MiB of outputs); the whole list is in /runner/temp/results.json (the results-file output).`
+    )
+    expect(Buffer.byteLength(report.summary, 'utf8')).toBeLessThan(1024 * 1024)
+    expect(report.summary).toMatch(/more uploads not shown: the `results-file` output names a file with all of them/)
+  })
+
+  test('500 heavy results: the summary stays under 1 MiB and says how many rows it left out', () => {
+    const report = reportResults(
+      Array.from({ length: 500 }, (_, n) => heavy(n)),
+      BATCH
+    )
+    expect(Buffer.byteLength(report.summary, 'utf8')).toBeLessThan(1024 * 1024)
+    expect(report.summary).toMatch(/\(\d+ more uploads not shown/)
+  })
+
+  test('a batch that fits is listed whole, with no note', () => {
+    const report = reportResults([result(1), result(2)], BATCH)
+    expect(JSON.parse(report.outputs['results'] ?? '')).toHaveLength(2)
+    expect(report.messages.map(m => m.text).join('\n')).not.toMatch(/holds the first/)
   })
 })

@@ -18,6 +18,12 @@ function result(
   }
 }
 
+/** The Markdown with every code span taken out: what GitHub would still interpret. */
+function outsideCode(markdown: string): string {
+  // A span closes on a run of backticks as long as the one that opened it.
+  return markdown.replace(/(`+)[\s\S]*?\1(?!`)/g, '')
+}
+
 /**
  * The rows of the table, split into cells as GitHub's cmark-gfm does: its
  * cell scanner takes the longest match of (backslash + punctuation | other),
@@ -67,13 +73,13 @@ describe('renderSummary', () => {
     const rows = tableRows(md)
     expect(rows).toHaveLength(4)
     for (const row of rows) expect(row).toHaveLength(7)
-    expect(rows.map(r => r[1])).toEqual(['u1', 'u2', 'u3', 'u4'])
+    expect(rows.map(r => r[1])).toEqual(['`u1`', '`u2`', '`u3`', '`u4`'])
     expect(rows.map(r => r[4])).toEqual(['204', '404', '403', ''])
     expect(rows.map(r => r[5])).toEqual(['1', '1', '1', '6'])
     expect(rows[0]?.[3]).toMatch(/aborted/)
     expect(rows[1]?.[3]).toMatch(/not found/)
     expect(rows[2]?.[3]).toMatch(/failed/)
-    expect(rows[2]?.[6]).toBe('Forbidden; Check the keys.')
+    expect(rows[2]?.[6]).toBe('`Forbidden`; Check the keys.')
     expect(md).toContain('datadoghq.eu (EU1)')
     expect(md).toMatch(/2 of 4 upload\(s\) could not be aborted/)
   })
@@ -120,9 +126,23 @@ describe('renderSummary', () => {
     const rows = tableRows(md)
     expect(rows).toHaveLength(1)
     expect(rows[0]).toHaveLength(7)
-    expect(md).not.toMatch(/<script|<img/i)
+    expect(outsideCode(md)).not.toMatch(/<script|<img/i)
     expect(md).not.toContain('\r')
     expect(md).not.toMatch(/^\| injected/m)
+  })
+
+  test('server text and inputs stay literal: no link, image, @mention or math outside a code span', () => {
+    const hostile =
+      'Your key expired, renew at https://evil.example/renew or www.evil.example, ask @octocat, ' +
+      '![x](https://evil.example/p.png) [click](javascript:x) <a href="https://evil.example">here</a> $e^{i\\pi}$ $$x$$'
+    const md = renderSummary(
+      [result({ testId: hostile, key: hostile, uploadId: hostile, outcome: 'failed', status: 401, errors: [hostile] })],
+      'datadoghq.com (US1)',
+      false
+    )
+    const outside = outsideCode(md)
+    for (const marker of ['https://', 'www.', '@octocat', '![', '](', '<a', '$']) expect(outside).not.toContain(marker)
+    expect(md).toContain('renew at https://evil.example/renew')
   })
 
   test('text ending in a backslash cannot swallow the cell border', () => {
@@ -148,7 +168,9 @@ describe('renderSummary', () => {
 describe("code in the action's own words", () => {
   test('the step-output hint of an empty input shows its guard as code, not as quotes', () => {
     const md = renderInputErrors([`Input "upload-id" is empty while "key" is set. ${MISSING_OUTPUT_HINT}`])
-    expect(md).toContain("<code>if: steps.&lt;step id&gt;.outputs.&lt;output name&gt; \\!= ''</code>")
+    // Shown literally, in a code span whose fence outlasts the backticks inside.
+    expect(md).toContain('- ``Input "upload-id" is empty')
+    expect(md).toContain("`if: steps.<step id>.outputs.<output name> != ''`.``")
     expect(md).not.toContain("'if: steps")
   })
 
@@ -158,15 +180,14 @@ describe("code in the action's own words", () => {
       'x',
       false
     )
-    expect(tableRows(md)[0]?.[6]).toBe("'rm -rf' &lt;b&gt;; Set <code>ignore-not-found: true</code>.")
+    expect(tableRows(md)[0]?.[6]).toBe('`` `rm -rf` <b> ``; Set <code>ignore-not-found: true</code>.')
   })
 
-  test('text from elsewhere inside a message stays escaped, in code or not, and an odd backtick is a quote', () => {
+  test('an input error quoting text from elsewhere shows it literally: no link, no HTML, backticks and all', () => {
     const md = renderInputErrors([
       'Input "site" is "`[x](https://evil.example)` <img src=x> `a|b", which is not a site.'
     ])
-    expect(md).toContain('<code>\\[x\\](https://evil.example)</code>')
-    expect(md).not.toMatch(/<img|[^\\]\[x/)
-    expect(md).toContain("'a\\|b")
+    expect(md).toContain('- ``Input "site" is "`[x](https://evil.example)` <img src=x> `a\\|b", which is not a site.``')
+    expect(outsideCode(md)).not.toMatch(/<img|\[x\]/)
   })
 })

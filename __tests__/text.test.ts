@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import { redact } from '../src/redact.js'
-import { editDistance, markdownCell, MAX_MESSAGE_CHARS, oneLine, truncate } from '../src/text.js'
+import { editDistance, hasControl, markdownCell, MAX_MESSAGE_CHARS, oneLine, truncate } from '../src/text.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 
@@ -61,25 +61,108 @@ describe('redact', () => {
     expect(redact('a b c', ['', 'a', 'b c'])).toBe('a b c')
   })
 
+  // No piece of 8 characters of the key may survive, whatever form it took.
+  const leaks = (out: string): string[] =>
+    Array.from({ length: key.length - 7 }, (_, i) => key.slice(i, i + 8)).filter(piece =>
+      out
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '')
+        .includes(piece)
+    )
+  const escaped = (s: string): string =>
+    Array.from(s)
+      .map(c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join('')
+  test.each([
+    ['JSON \\u escapes', escaped(key)],
+    ['ANSI codes between characters', Array.from(key).join('\u001b[31m')],
+    [
+      'HTML entities',
+      Array.from(key)
+        .map(c => `&#${c.charCodeAt(0)};`)
+        .join('')
+    ],
+    [
+      'hex HTML entities',
+      Array.from(key)
+        .map(c => `&#x${c.charCodeAt(0).toString(16)};`)
+        .join('')
+    ],
+    ['spaces', key.match(/.{1,4}/g)!.join(' ')],
+    ['newlines and NUL', key.match(/.{1,5}/g)!.join('\n\u0000')],
+    ['zero-width characters', Array.from(key).join('\u200b')],
+    ['HTML tags', key.match(/.{1,6}/g)!.join('<b></b>')],
+    ['upper case', key.toUpperCase()],
+    ['base64', Buffer.from(key).toString('base64')],
+    ['base64 at an odd offset', Buffer.from(`x${key}`).toString('base64')],
+    ['base64 at another offset', Buffer.from(`xy${key}`).toString('base64')],
+    [
+      'percent-encoding of every character',
+      Array.from(key)
+        .map(c => `%${c.charCodeAt(0).toString(16)}`)
+        .join('')
+    ],
+    ['a piece of 9 characters', `key ${key.slice(3, 12)} end`]
+  ])('a key carried as %s is replaced', (_, form) => {
+    const out = redact(`Invalid key: ${form} (see docs)`, [key])
+    expect(leaks(out)).toEqual([])
+    expect(leaks(Buffer.from(out.replace(/[^A-Za-z0-9+/]/g, ''), 'base64').toString('latin1'))).toEqual([])
+    expect(out).toMatch(/^Invalid key: .*\*\*\*.*\(see docs\)$/)
+  })
+
+  test('the text around a key is kept as it was', () => {
+    expect(redact(`<p>Your key ${key.toUpperCase()} expired</p>`, [key])).toBe('<p>Your key *** expired</p>')
+  })
+
   test('text without secrets is unchanged', () => {
     expect(redact('nothing to hide', [key])).toBe('nothing to hide')
   })
 })
 
+describe('one sanitizer for the log and the summary', () => {
+  const hidden: Record<string, string> = {
+    'zero-width space': '\u200b',
+    'zero-width joiner': '\u200d',
+    'word joiner': '\u2060',
+    BOM: '\ufeff',
+    'tag character': '\u{e0041}',
+    'cancel tag': '\u{e007f}',
+    'Arabic letter mark': '\u061c',
+    'right-to-left override': '\u202e',
+    'right-to-left isolate': '\u2067',
+    'left-to-right mark': '\u200e',
+    'line separator': '\u2028',
+    'paragraph separator': '\u2029',
+    NEL: '\u0085',
+    'ANSI colour': '\u001b[31m',
+    'C1 CSI': '\u009b1m',
+    'OSC hyperlink': '\u001b]8;;https://evil.example\u0007',
+    'OSC title ended by ST': '\u001b]0;title\u001b\\'
+  }
+  test.each(Object.entries(hidden))('%s is removed from log lines and summary cells', (_, char) => {
+    const text = `safe${char}text`
+    for (const out of [oneLine(text), markdownCell(text)]) {
+      expect(out).toMatch(/^`?safe ?text`?$/)
+      expect(hasControl(out)).toBe(false)
+    }
+  })
+})
+
 describe('markdownCell', () => {
   test.each([
-    ['a|b', 'a\\|b'],
-    ['<script>alert(1)</script>', '&lt;script&gt;alert(1)&lt;/script&gt;'],
-    ['a & b', 'a &amp; b'],
-    ['line1\nline2\r\n| x |', 'line1 line2 \\| x \\|'],
-    ['`code`', "'code'"]
+    ['a|b', '`a\\|b`'],
+    ['<script>alert(1)</script>', '`<script>alert(1)</script>`'],
+    ['line1\nline2\r\n| x |', '`line1 line2 \\| x \\|`'],
+    ['`code`', '`` `code` ``'],
+    ['renew at https://example.com/x', '`renew at https://example.com/x`'],
+    ['', '']
   ])('%j becomes %j', (input, expected) => {
     expect(markdownCell(input)).toBe(expected)
   })
 
   test('the cell is bounded before escaping', () => {
     const out = markdownCell('x'.repeat(1000), 50)
-    expect(Array.from(out)).toHaveLength(50)
+    expect(Array.from(out)).toHaveLength(52)
   })
 })
 

@@ -31656,8 +31656,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/files.ts
@@ -31695,15 +31693,38 @@ function withCode(message, code) {
     return Object.assign(new Error(message), { code });
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+;// CONCATENATED MODULE: ./src/problems.ts
+/**
+ * Collects what is wrong with the inputs, so that one failed run lists
+ * everything that needs fixing.
+ */
+class Problems {
+    errors = [];
+    warnings = [];
+    /** Records an error; returns undefined so a parser can `return problems.error(...)`. */
+    error(message) {
+        this.errors.push(message);
+        return undefined;
+    }
+    warn(message) {
+        this.warnings.push(message);
+    }
+    get count() {
+        return this.errors.length;
+    }
+}
+function sourceName(source) {
+    return 'input' in source ? `Input "${source.input}"` : `The ${source.env} environment variable`;
+}
+
 ;// CONCATENATED MODULE: ./src/text.ts
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
+// CSI sequences (colours, cursor moves; ESC [ or the one-byte C1 form),
+// OSC sequences (titles, hyperlinks) up to their terminator, and two-byte escapes.
+const ANSI_ESCAPE = 
 // eslint-disable-next-line no-control-regex
-const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g;
+/(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]{0,2048}(?:\u0007|\u001b\\)?|\u001b[@-_]/g;
 // The one rule for characters that must never reach a log line as they are:
 // C0/C1 controls (NEL among them), the Unicode line and paragraph separators
 // (which some log viewers treat as line breaks), zero-width and bidi
@@ -31758,15 +31779,27 @@ function editDistance(a, b) {
     }
     return previous[b.length] ?? 0;
 }
-/** Escapes text for a Markdown table cell. */
+/**
+ * Untrusted text as literal Markdown: a code span, inside which GitHub makes
+ * no link, image, @mention, math or HTML of it. The fence is longer than any
+ * run of backticks inside, so the span cannot be closed early; pipes are
+ * escaped so a table cell keeps its borders (GFM removes that backslash
+ * inside the span too).
+ */
 function markdownCell(text, max = 200) {
-    return escapeMarkdown(oneLine(text, max)).replace(/`/g, "'");
+    const flat = oneLine(text, max);
+    if (flat === '')
+        return '';
+    // A fence one backtick longer than any run inside shows backticks as they are.
+    const longest = Math.max(0, ...Array.from(flat.matchAll(/`+/g), m => m[0].length));
+    const fence = '`'.repeat(longest + 1);
+    const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+    return fence + pad + flat.replace(/\|/g, '\\|') + pad + fence;
 }
 /**
- * Like markdownCell, for text the action wrote: a `span` in backticks shows
- * as code. It becomes a <code> element whose content is escaped like the
- * rest, so text from elsewhere inside a message still cannot turn into a
- * link, an image or HTML; a backtick left unpaired becomes a quote.
+ * Text the action wrote, whose `spans` in backticks show as code: it
+ * becomes <code> elements and plain text escaped so that nothing turns into
+ * a link, an image or HTML. Untrusted text goes through markdownCell.
  */
 function markdownCellWithCode(text, max = 200) {
     const parts = oneLine(text, max).split('`');
@@ -31787,207 +31820,8 @@ function escapeMarkdown(text) {
         .replace(/</g, '&lt;')
         .replace(/>/g, '&gt;')
         .replace(/\|/g, '\\|')
-        // No link or image syntax: server text must not pull content into the page.
+        // No link or image syntax: a message must not pull content into the page.
         .replace(/([[\]!])/g, '\\$1'));
-}
-
-;// CONCATENATED MODULE: ./src/http.ts
-
-
-
-
-const MAX_BODY_BYTES = 64 * 1024;
-/**
- * Sends requests with node's own http(s), through the agent that
- * `@actions/http-client` picks for the runner's proxy settings
- * (`https_proxy`, `no_proxy`...). Redirects are never followed, the body is
- * read with a cap, and the signal stops the request at any point.
- */
-function createTransport() {
-    // The request carries its own User-Agent; the client only picks the agent.
-    const client = new HttpClient(undefined, undefined, { allowRedirects: false, keepAlive: true });
-    const agents = new Set();
-    return {
-        send: (request, options) => {
-            const agent = client.getAgent(request.url);
-            agents.add(agent);
-            return sendWith(agent, request, options);
-        },
-        close: () => {
-            // The proxy's tunnelling agent has no destroy(); it does not pool sockets.
-            for (const agent of agents)
-                if (typeof agent.destroy === 'function')
-                    agent.destroy();
-            client.dispose();
-        }
-    };
-}
-function sendWith(agent, request, options) {
-    return new Promise(resolve => {
-        const url = new URL(request.url);
-        const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
-        let requestSent = false;
-        let settled = false;
-        // Assigned once the request exists; a signal that fired before then
-        // finishes through here too, with nothing to remove.
-        let onAbort = () => { };
-        const finish = (sent) => {
-            if (settled)
-                return;
-            settled = true;
-            options.signal.removeEventListener('abort', onAbort);
-            resolve(sent);
-        };
-        // Once the status line is in, a stall or a cut later on still leaves a
-        // known answer: a 2xx means the abort happened, whatever the body does.
-        let partialReply;
-        const fail = (kind, code, message) => partialReply ? partialReply() : finish({ kind, code, message, requestSent });
-        if (options.signal.aborted) {
-            failFromSignal(options.signal, fail);
-            return;
-        }
-        const body = Buffer.from(request.body, 'utf8');
-        const req = module.request(url, {
-            method: request.method,
-            agent,
-            headers: { ...request.headers, 'Content-Length': String(body.length) }
-        });
-        onAbort = () => {
-            failFromSignal(options.signal, fail);
-            req.destroy();
-        };
-        options.signal.addEventListener('abort', onAbort, { once: true });
-        req.setTimeout(options.idleTimeoutMs, () => {
-            fail('timeout', 'idle', `no data for ${Math.round(options.idleTimeoutMs / 1000)} s`);
-            req.destroy();
-        });
-        req.on('finish', () => {
-            requestSent = true;
-        });
-        req.on('error', error => {
-            const code = isPlainHttpAnswer(error) ? NOT_TLS : (error.code ?? 'error');
-            fail('network', code, networkMessage(code, error.message));
-        });
-        req.on('response', response => {
-            const chunks = [];
-            let size = 0;
-            let truncated = false;
-            const reply = (incomplete) => finish({
-                kind: 'reply',
-                status: response.statusCode ?? 0,
-                headers: response.headers,
-                body: Buffer.concat(chunks).toString('utf8'),
-                truncated,
-                incomplete
-            });
-            partialReply = () => reply(true);
-            response.on('data', (chunk) => {
-                if (truncated)
-                    return;
-                const room = options.maxBodyBytes - size;
-                if (chunk.length >= room) {
-                    chunks.push(chunk.subarray(0, room));
-                    size += room;
-                    truncated = true;
-                    reply(false);
-                    req.destroy();
-                    return;
-                }
-                chunks.push(chunk);
-                size += chunk.length;
-            });
-            response.on('end', () => reply(false));
-            response.on('aborted', () => reply(true));
-            response.on('error', () => reply(true));
-            response.on('close', () => {
-                if (!response.complete)
-                    reply(true);
-            });
-        });
-        req.end(body);
-    });
-}
-function failFromSignal(signal, fail) {
-    const reason = signal.reason;
-    if (reason === 'cancelled')
-        fail('cancelled', 'cancelled', 'the step was cancelled');
-    else if (reason === 'deadline')
-        fail('timeout', 'deadline', 'the step ran out of time');
-    else
-        fail('timeout', 'attempt-timeout', 'the attempt took too long');
-}
-const NETWORK_MESSAGES = {
-    ECONNREFUSED: 'connection refused',
-    ECONNRESET: 'connection reset',
-    EPIPE: 'connection closed while sending',
-    ENOTFOUND: 'host name not found (DNS)',
-    EAI_AGAIN: 'temporary DNS failure',
-    ETIMEDOUT: 'connection timed out',
-    ENETUNREACH: 'network unreachable',
-    EHOSTUNREACH: 'host unreachable',
-    ECONNABORTED: 'connection aborted',
-    UND_ERR_SOCKET: 'socket error',
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate is self-signed and not trusted',
-    SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain has an untrusted self-signed certificate',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
-    CERT_HAS_EXPIRED: 'TLS certificate has expired',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
-    ERR_SSL_WRONG_VERSION_NUMBER: 'the server answers in plain HTTP, not TLS'
-};
-/** The code of an https:// request answered in plain HTTP (an http:// server, or the wrong port). */
-const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
-// OpenSSL reports it as EPROTO, its reason inside a message of several lines.
-function isPlainHttpAnswer(error) {
-    return (error.code === NOT_TLS ||
-        (error.code === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message)));
-}
-function isTlsError(code) {
-    return /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code);
-}
-function networkMessage(code, fallback) {
-    const known = NETWORK_MESSAGES[code];
-    if (known)
-        return `${known} (${code})`;
-    if (isTlsError(code))
-        return `TLS error (${code})`;
-    if (code.startsWith('HPE_'))
-        return `the answer is not valid HTTP (${code})`;
-    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(fallback);
-    if (openssl?.[1])
-        return `TLS failure: ${oneLine(openssl[1], 100)} (${code})`;
-    // Node's own messages name the address, never a header.
-    return `${oneLine(fallback, 200)} (${code})`;
-}
-/** One header's value; the first, when the header came more than once. */
-function header(headers, name) {
-    const value = headers[name];
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : first.trim();
-}
-
-;// CONCATENATED MODULE: ./src/problems.ts
-/**
- * Collects what is wrong with the inputs, so that one failed run lists
- * everything that needs fixing.
- */
-class Problems {
-    errors = [];
-    warnings = [];
-    /** Records an error; returns undefined so a parser can `return problems.error(...)`. */
-    error(message) {
-        this.errors.push(message);
-        return undefined;
-    }
-    warn(message) {
-        this.warnings.push(message);
-    }
-    get count() {
-        return this.errors.length;
-    }
-}
-function sourceName(source) {
-    return 'input' in source ? `Input "${source.input}"` : `The ${source.env} environment variable`;
 }
 
 ;// CONCATENATED MODULE: ./src/site.ts
@@ -32214,6 +32048,9 @@ const GUARD_INPUT_NAMES = (/* unused pure expression or super */ null && ([
 const LIMITS = {
     keyChars: 1024,
     uploadIdChars: 1024,
+    // Datadog's keys are 32 and 40; a shorter one is a wiring mistake, and a
+    // key of a few characters could not be told apart in an echoed answer.
+    secretMinChars: 16,
     secretChars: 256,
     uploads: 10_000,
     uploadsFileBytes: 16 * 1024 * 1024,
@@ -32228,6 +32065,9 @@ const LIMITS = {
 // all (`}{`, since curl prints no final newline). One pass over the text,
 // so a 16 MiB manifest costs no more than reading it.
 const OPENERS = { '{': '}', '[': ']' };
+// A manifest nests four levels at most (list, entry, presigned answer,
+// params); parsing megabytes of nesting takes seconds no deadline can stop.
+const MAX_DEPTH = 32;
 function isSpace(c) {
     return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\uFEFF';
 }
@@ -32270,7 +32110,8 @@ function scanContainer(text, from) {
         }
         const closer = OPENERS[c];
         if (closer !== undefined) {
-            stack.push(closer);
+            if (stack.push(closer) > MAX_DEPTH)
+                return { end: closingEnd(text, from), safeEnd, closers: '', tooDeep: true };
         }
         else if (c === '}' || c === ']') {
             stack.pop();
@@ -32291,12 +32132,31 @@ function scanContainer(text, from) {
     const closers = stack.slice(0, safeDepth).reverse().join('');
     return { end: -1, safeEnd, closers };
 }
+/** Past the bracket that closes the one at `from`, or the text's end: counts only, no stack. */
+function closingEnd(text, from) {
+    let depth = 0;
+    for (let i = from; i < text.length; i++) {
+        const c = text[i];
+        if (c === '"') {
+            const end = stringEnd(text, i);
+            if (end === -1)
+                return text.length;
+            i = end - 1;
+        }
+        else if (c in OPENERS)
+            depth++;
+        else if ((c === '}' || c === ']') && --depth === 0)
+            return i + 1;
+    }
+    return text.length;
+}
 function parse(text, offset) {
     try {
         return { ok: true, value: JSON.parse(text), offset };
     }
     catch (error) {
-        return { ok: false, error: error.message, offset };
+        // The parser quotes the text around the fault: a key pasted there would go along.
+        return { ok: false, error: error.message.replace(/, ".*" is not valid JSON$/s, ''), offset };
     }
 }
 function repair(text, from, scan) {
@@ -32322,6 +32182,15 @@ function splitJsonValues(text) {
         let end;
         if (c in OPENERS) {
             const scan = scanContainer(text, i);
+            if (scan.tooDeep) {
+                values.push({
+                    ok: false,
+                    error: `lists or objects nest more than ${MAX_DEPTH} levels deep; a manifest needs 4`,
+                    offset: i
+                });
+                i = scan.end;
+                continue;
+            }
             if (scan.end === -1)
                 return { values, cut: { offset: i, text: text.slice(i), repaired: repair(text, i, scan) } };
             end = scan.end;
@@ -32502,6 +32371,9 @@ function entryTestId(problems, input, entry, key) {
     if (own !== undefined) {
         if (typeof own !== 'string')
             return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`);
+        // Half of a UTF-16 pair cannot go into a URL.
+        if (!own.isWellFormed())
+            return problems.error(`${input.where}.testId holds a lone surrogate (half of a \\uD800-\\uDFFF pair), which no URL can carry.`);
         return parseTestId(problems, `${input.where}.testId`, own.trim(), key);
     }
     if (input.defaultTestId !== undefined)
@@ -32586,8 +32458,17 @@ function readManifest(problems, name, text, defaultTestId) {
         return none;
     }
     const found = new Found();
-    for (const { where, entry } of entries)
-        found.add(parseEntry(problems, { where, entry, defaultTestId }));
+    const flagged = { errors: 0, warnings: 0 };
+    for (const { where, entry } of entries) {
+        const own = new Problems();
+        found.add(parseEntry(own, { where, entry, defaultTestId }));
+        relay(own, problems, flagged);
+    }
+    const more = (n, what) => `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`;
+    if (flagged.warnings > MAX_ENTRIES_LISTED)
+        problems.warn(more(flagged.warnings, 'have warnings'));
+    if (flagged.errors > MAX_ENTRIES_LISTED)
+        problems.error(more(flagged.errors, 'are invalid'));
     if (cut)
         found.add(salvage(problems, { label, name, defaultTestId, cut, index: values.length + 1 }));
     if (found.duplicates > 0) {
@@ -32595,6 +32476,18 @@ function readManifest(problems, name, text, defaultTestId) {
         problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
     }
     return found.result();
+}
+// Ten thousand bad entries are one mistake repeated: the first few say
+// what it is, a count says how far it goes.
+const MAX_ENTRIES_LISTED = 20;
+/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
+function relay(own, to, flagged) {
+    if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED)
+        for (const e of own.errors)
+            to.error(e);
+    if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED)
+        for (const w of own.warnings)
+            to.warn(w);
 }
 /** Runs of text that is not JSON, each reported once. */
 class TextRuns {
@@ -32623,7 +32516,7 @@ class TextRuns {
         if (this.from === undefined)
             return;
         const piece = this.text.slice(this.from, offset).trim();
-        this.problems.warn(`${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 60), 40)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`);
+        this.problems.warn(`${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 30), 12)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`);
         this.count++;
         this.from = undefined;
     }
@@ -32841,8 +32734,8 @@ function key(problems, from, value, env) {
     else if (!/^[\x21-\x7e]+$/.test(chosen)) {
         problems.error(`${sourceName(source)} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`);
     }
-    else if (chosen.length > LIMITS.secretChars) {
-        problems.error(`${sourceName(source)} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`);
+    else if (chosen.length < LIMITS.secretMinChars || chosen.length > LIMITS.secretChars) {
+        problems.error(`${sourceName(source)} is ${plural(chosen.length, 'character')} long; a Datadog key is 32 or 40. Check the secret's value.`);
     }
     else {
         return chosen;
@@ -32860,13 +32753,16 @@ function checkKeyPair(problems, apiKey, appKey) {
         problems.error('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
     }
 }
+// A key pasted into the wrong input is shown by no more than its first few
+// characters: too few to be a piece of it worth hiding.
+const SHORT_QUOTE = 7;
 function parseBoolean(problems, name, value) {
     const lower = value.toLowerCase();
     if (value === '' || lower === 'false')
         return false;
     if (lower === 'true')
         return true;
-    problems.error(`Input "${name}" must be true or false, not ${quote(value)}.`);
+    problems.error(`Input "${name}" must be true or false, not ${quote(value, SHORT_QUOTE)}.`);
     return false;
 }
 function parseNumber(problems, name, value, range) {
@@ -32875,48 +32771,10 @@ function parseNumber(problems, name, value, range) {
     const n = (range.whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN;
     if (!Number.isFinite(n) || n < range.min || n > range.max) {
         const kind = range.whole ? 'a whole number' : 'a number';
-        problems.error(`Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${quote(value)}.`);
+        problems.error(`Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${quote(value, SHORT_QUOTE)}.`);
         return range.fallback;
     }
     return n;
-}
-
-;// CONCATENATED MODULE: ./src/redact.ts
-// The keys are the only secrets this action holds. GitHub masks only the
-// exact strings registered with it; every other form of a key that a
-// server or an input could carry back is ours to catch.
-/** The secrets to mask and redact, from whatever values may hold a key: trimmed, non-empty, longest first. */
-function secretsOf(values) {
-    const set = new Set(values.map(v => (v ?? '').trim()).filter(v => v !== ''));
-    // Longest first, so a secret that contains another is replaced whole.
-    return [...set].sort((a, b) => b.length - a.length);
-}
-/**
- * Replaces every occurrence of each secret, as written, URL-encoded or JSON
- * escaped. With `cut`, the text was cut short: a beginning of a secret at
- * its very end goes too, since the runner masks only whole secrets.
- */
-function redact(text, secrets, cut = false) {
-    let out = text;
-    const ordered = secretsOf(secrets);
-    for (const secret of ordered) {
-        if (secret.length < 4)
-            continue;
-        for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
-            out = out.split(form).join('***');
-        }
-    }
-    if (cut) {
-        for (const secret of ordered) {
-            for (let n = secret.length - 1; n >= 4; n--) {
-                if (out.endsWith(secret.slice(0, n))) {
-                    out = out.slice(0, out.length - n) + '***';
-                    break;
-                }
-            }
-        }
-    }
-    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -33012,11 +32870,66 @@ function describeError(error) {
     return oneLine(JSON.stringify(error) ?? String(error), MAX_MESSAGE_CHARS);
 }
 function fromHtml(html) {
-    const plain = (fragment) => decodeEntities((fragment ?? '').replace(/<[^>]*>/g, ' ')).trim();
-    const title = plain(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]);
-    const heading = plain(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1]);
-    const text = title || heading || plain(html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' '));
+    const lower = html.toLowerCase();
+    const plain = (fragment) => decodeEntities(stripTags(fragment ?? '')).trim();
+    const title = plain(datadog_element(html, lower, 'title'));
+    const heading = plain(datadog_element(html, lower, 'h1'));
+    const text = title || heading || plain(withoutElements(html, lower, ['script', 'style']));
     return oneLine(`(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`, MAX_MESSAGE_CHARS);
+}
+// The page is scanned with indexOf, never with a regular expression that
+// could backtrack: a body of 64 KiB of '<' costs one pass, not seconds.
+/** The tags replaced by spaces; a '<' with no '>' after it is text. */
+function stripTags(html) {
+    let out = '';
+    let at = 0;
+    for (;;) {
+        const open = html.indexOf('<', at);
+        const close = open < 0 ? -1 : html.indexOf('>', open);
+        if (close < 0)
+            return out + html.slice(at);
+        out += html.slice(at, open) + ' ';
+        at = close + 1;
+    }
+}
+/** The content of the first <name ...>...</name>, if the page has one. */
+function datadog_element(html, lower, name) {
+    const span = elementSpan(lower, name, 0);
+    return span && html.slice(span.contentStart, span.contentEnd);
+}
+function withoutElements(html, lower, names) {
+    let out = html;
+    let outLower = lower;
+    for (const name of names) {
+        let kept = '';
+        let at = 0;
+        for (let span = elementSpan(outLower, name, 0); span; span = elementSpan(outLower, name, at)) {
+            kept += out.slice(at, span.start) + ' ';
+            at = span.end;
+        }
+        out = kept + out.slice(at);
+        outLower = out.toLowerCase();
+    }
+    return out;
+}
+function elementSpan(lower, name, from) {
+    for (let start = lower.indexOf(`<${name}`, from); start >= 0; start = lower.indexOf(`<${name}`, start + 1)) {
+        // <title> or <title lang=...>, not <titles>.
+        const next = lower[start + name.length + 1] ?? '';
+        if (next !== '>' && !/\s/.test(next))
+            continue;
+        const openEnd = lower.indexOf('>', start);
+        if (openEnd < 0)
+            return undefined;
+        const closeStart = lower.indexOf(`</${name}`, openEnd);
+        if (closeStart < 0)
+            return undefined;
+        const closeEnd = lower.indexOf('>', closeStart);
+        if (closeEnd < 0)
+            return undefined;
+        return { start, contentStart: openEnd + 1, contentEnd: closeStart, end: closeEnd + 1 };
+    }
+    return undefined;
 }
 function decodeEntities(text) {
     return text
@@ -33027,10 +32940,348 @@ function decodeEntities(text) {
         .replace(/&nbsp;/g, ' ')
         .replace(/&amp;/g, '&');
 }
+// What one answer may leave behind, whatever it holds: ten thousand uploads
+// keep their errors until the report, and must fit in memory together.
+const MAX_ERRORS_CHARS = 2000;
 function bound(list) {
-    if (list.length <= MAX_ERRORS)
+    let kept = 0;
+    let chars = 0;
+    while (kept < list.length && kept < MAX_ERRORS && chars + (list[kept]?.length ?? 0) <= MAX_ERRORS_CHARS) {
+        chars += list[kept]?.length ?? 0;
+        kept++;
+    }
+    // The first message always stays: it is at most one bounded line.
+    kept = Math.max(kept, Math.min(1, list.length));
+    if (kept === list.length)
         return list;
-    return [...list.slice(0, MAX_ERRORS), `(and ${list.length - MAX_ERRORS} more errors)`];
+    return [...list.slice(0, kept), `(and ${list.length - kept} more errors)`];
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: ./src/proxy.ts
+
+
+
+
+/** The route to `target` under the runner's `https_proxy` / `http_proxy` and `no_proxy` (as the toolkit reads them). */
+function routeTo(target, env) {
+    const names = target.protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY'];
+    const variable = names.find(name => (env[name] ?? '').trim() !== '');
+    if (variable === undefined || checkBypass(target))
+        return { kind: 'direct' };
+    const value = (env[variable] ?? '').trim();
+    const url = parseProxy(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+    if (!url)
+        return { kind: 'invalid', variable };
+    // Credentials stay out of every message: the label is the address alone.
+    return { kind: 'proxy', url, label: url.host };
+}
+function parseProxy(value) {
+    try {
+        const url = new URL(value);
+        const plain = url.pathname === '/' && url.search === '' && url.hash === '';
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && plain ? url : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Failures no retry can mend: a proxy that wants credentials or forbids the host, or a proxy setting that is not a URL. */
+const PERMANENT_PROXY_CODES = new Set(['PROXY_407', 'PROXY_403', 'EPROXYURL']);
+function invalidProxy(variable) {
+    return {
+        kind: 'network',
+        code: 'EPROXYURL',
+        message: `the ${variable} environment variable is not a proxy URL (http://host:port) (EPROXYURL)`,
+        requestSent: false
+    };
+}
+/** A socket tunnelled to `target` through the proxy, or why there is none. */
+function openTunnel(route, target, options) {
+    return new Promise(resolve => {
+        const { label, url } = route;
+        const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+        const authority = `${target.hostname}:${port}`;
+        let settled = false;
+        const settle = (outcome) => {
+            if (settled)
+                return;
+            settled = true;
+            options.signal.removeEventListener('abort', onAbort);
+            resolve(outcome);
+        };
+        const fail = (kind, code, message) => settle({ kind, code, message: `${message} (${code})`, requestSent: false });
+        const stop = () => {
+            if (options.signal.reason !== 'cancelled')
+                return fail('timeout', 'proxy-timeout', `the proxy ${label} did not open the tunnel in time`);
+            settle({ kind: 'cancelled', code: 'cancelled', message: 'the step was cancelled', requestSent: false });
+        };
+        // Hoisted, so settle() can remove it on every path.
+        function onAbort() {
+            stop();
+            connect.destroy();
+        }
+        if (options.signal.aborted)
+            return stop();
+        options.signal.addEventListener('abort', onAbort, { once: true });
+        const auth = url.username || url.password;
+        const connect = (url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_).request({
+            host: url.hostname,
+            port: url.port || (url.protocol === 'https:' ? 443 : 80),
+            method: 'CONNECT',
+            path: authority,
+            agent: false,
+            headers: {
+                Host: authority,
+                ...(auth
+                    ? {
+                        'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
+                    }
+                    : {})
+            }
+        });
+        connect.setTimeout(options.idleTimeoutMs, () => {
+            fail('timeout', 'proxy-idle', `the proxy ${label} did not answer the CONNECT request`);
+            connect.destroy();
+        });
+        const refused = (status, socket) => {
+            socket?.destroy();
+            connect.destroy();
+            fail('network', `PROXY_${status}`, `the proxy ${label} refused the tunnel: ${status} ${external_node_http_.STATUS_CODES[status] ?? ''}`.trim());
+        };
+        connect.on('connect', (answer, socket, head) => {
+            const status = answer.statusCode ?? 0;
+            if (status < 200 || status > 299)
+                return refused(status, socket);
+            if (settled)
+                return void socket.destroy();
+            connect.setTimeout(0);
+            if (head.length > 0)
+                socket.unshift(head);
+            settle(socket);
+        });
+        connect.on('response', (answer) => refused(answer.statusCode ?? 0));
+        connect.on('error', error => {
+            const code = error.code ?? 'error';
+            fail('network', code, proxyProblem(label, code, error.message));
+        });
+        connect.end();
+    });
+}
+function proxyProblem(label, code, message) {
+    if (code === 'ECONNREFUSED')
+        return `the proxy ${label} refused the connection`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return `the proxy host ${label} was not found (DNS)`;
+    if (code === 'ECONNRESET' || code === 'EPIPE')
+        return `the proxy ${label} closed the connection instead of opening the tunnel`;
+    if (code.startsWith('HPE_'))
+        return `the proxy ${label} answered CONNECT with something that is not HTTP`;
+    return `the proxy ${label} could not be used: ${oneLine(message, 120)}`;
+}
+
+;// CONCATENATED MODULE: ./src/http.ts
+
+
+
+
+
+
+const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Sends requests with node's own http(s): directly through kept-alive
+ * agents, or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
+ * `no_proxy`...). Redirects are never followed, the body is read with a
+ * cap, and the signal stops the request at any point, tunnel included.
+ */
+function createTransport(env = process.env) {
+    const agents = {
+        'http:': new external_node_http_.Agent({ keepAlive: true }),
+        'https:': new external_node_https_namespaceObject.Agent({ keepAlive: true })
+    };
+    return {
+        send: async (request, options) => {
+            const target = new URL(request.url);
+            const route = routeTo(target, env);
+            if (route.kind === 'invalid')
+                return invalidProxy(route.variable);
+            if (route.kind === 'direct')
+                return sendWith(target.protocol === 'https:' ? agents['https:'] : agents['http:'], request, options);
+            const tunnel = await openTunnel(route, target, options);
+            if (!(tunnel instanceof external_node_net_.Socket))
+                return tunnel;
+            const servername = (0,external_node_net_.isIP)(target.hostname) ? undefined : target.hostname;
+            return sendWith(target.protocol === 'https:' ? external_node_tls_.connect({ socket: tunnel, servername }) : tunnel, request, options);
+        },
+        close: () => {
+            agents['http:'].destroy();
+            agents['https:'].destroy();
+        }
+    };
+}
+/** Sends one request through a kept-alive agent, or over a connection of its own (a proxy tunnel). */
+function sendWith(via, request, options) {
+    return new Promise(resolve => {
+        const url = new URL(request.url);
+        const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        let requestSent = false;
+        let settled = false;
+        const finish = (sent) => {
+            if (settled)
+                return;
+            settled = true;
+            options.signal.removeEventListener('abort', onAbort);
+            resolve(sent);
+        };
+        // Once the status line is in, a stall or a cut later on still leaves a
+        // known answer: a 2xx means the abort happened, whatever the body does.
+        let partialReply;
+        const fail = (kind, code, message) => partialReply ? partialReply() : finish({ kind, code, message, requestSent });
+        // A declaration, hoisted: finish() removes it even when the signal had
+        // fired before the request was made (a const here was read too early).
+        function onAbort() {
+            failFromSignal(options.signal, fail);
+            req.destroy();
+        }
+        if (options.signal.aborted) {
+            failFromSignal(options.signal, fail);
+            return;
+        }
+        const body = Buffer.from(request.body, 'utf8');
+        // Without an agent, node takes 80 as the default port when it writes the Host header.
+        const defaultPort = url.protocol === 'https:' ? 443 : 80;
+        const route = via instanceof external_node_net_.Socket ? { createConnection: () => via, defaultPort } : { agent: via };
+        const req = module.request(url, {
+            method: request.method,
+            ...route,
+            headers: { ...request.headers, 'Content-Length': String(body.length) }
+        });
+        options.signal.addEventListener('abort', onAbort, { once: true });
+        req.setTimeout(options.idleTimeoutMs, () => {
+            fail('timeout', 'idle', `no data for ${Math.round(options.idleTimeoutMs / 1000)} s`);
+            req.destroy();
+        });
+        req.on('finish', () => {
+            requestSent = true;
+        });
+        req.on('error', error => {
+            const code = isPlainHttpAnswer(error) ? NOT_TLS : (error.code ?? 'error');
+            fail('network', code, networkMessage(code, error.message));
+        });
+        req.on('response', response => {
+            const chunks = [];
+            let size = 0;
+            let truncated = false;
+            const reply = (incomplete) => finish({
+                kind: 'reply',
+                status: response.statusCode ?? 0,
+                headers: response.headers,
+                body: Buffer.concat(chunks).toString('utf8'),
+                truncated,
+                incomplete
+            });
+            partialReply = () => reply(true);
+            // A server that answers with an error may go on to send an answer
+            // nobody asked for, which a kept-alive connection would hand to the next
+            // request: after anything but a 2xx, the connection is not used again.
+            const status = response.statusCode ?? 0;
+            const socket = response.socket;
+            if (status < 200 || status > 299)
+                response.once('end', () => socket.destroy());
+            response.on('data', (chunk) => {
+                if (truncated)
+                    return;
+                const room = options.maxBodyBytes - size;
+                if (chunk.length >= room) {
+                    chunks.push(chunk.subarray(0, room));
+                    size += room;
+                    truncated = true;
+                    reply(false);
+                    req.destroy();
+                    return;
+                }
+                chunks.push(chunk);
+                size += chunk.length;
+            });
+            response.on('end', () => reply(false));
+            response.on('aborted', () => reply(true));
+            response.on('error', () => reply(true));
+            response.on('close', () => {
+                if (!response.complete)
+                    reply(true);
+            });
+        });
+        req.end(body);
+    });
+}
+function failFromSignal(signal, fail) {
+    const reason = signal.reason;
+    if (reason === 'cancelled')
+        fail('cancelled', 'cancelled', 'the step was cancelled');
+    else if (reason === 'deadline')
+        fail('timeout', 'deadline', 'the step ran out of time');
+    else
+        fail('timeout', 'attempt-timeout', 'the attempt took too long');
+}
+const NETWORK_MESSAGES = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    EPIPE: 'connection closed while sending',
+    ENOTFOUND: 'host name not found (DNS)',
+    EAI_AGAIN: 'temporary DNS failure',
+    ETIMEDOUT: 'connection timed out',
+    ENETUNREACH: 'network unreachable',
+    EHOSTUNREACH: 'host unreachable',
+    ECONNABORTED: 'connection aborted',
+    UND_ERR_SOCKET: 'socket error',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate is self-signed and not trusted',
+    SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain has an untrusted self-signed certificate',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
+    CERT_HAS_EXPIRED: 'TLS certificate has expired',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
+    ERR_SSL_WRONG_VERSION_NUMBER: 'the server answers in plain HTTP, not TLS'
+};
+/** The code of an https:// request answered in plain HTTP (an http:// server, or the wrong port). */
+const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
+// OpenSSL reports it as EPROTO, its reason inside a message of several lines.
+function isPlainHttpAnswer(error) {
+    return (error.code === NOT_TLS ||
+        (error.code === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message)));
+}
+/** A failure that fails the same way again: an untrusted certificate, a proxy that refuses us or is not a URL. */
+function isPermanentFailure(code) {
+    return isTlsError(code) || PERMANENT_PROXY_CODES.has(code);
+}
+function isTlsError(code) {
+    return /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code);
+}
+function networkMessage(code, fallback) {
+    const known = NETWORK_MESSAGES[code];
+    if (known)
+        return `${known} (${code})`;
+    if (isTlsError(code))
+        return `TLS error (${code})`;
+    if (code.startsWith('HPE_'))
+        return `the answer is not valid HTTP (${code})`;
+    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(fallback);
+    if (openssl?.[1])
+        return `TLS failure: ${oneLine(openssl[1], 100)} (${code})`;
+    // Node's own messages name the address, never a header.
+    return `${oneLine(fallback, 200)} (${code})`;
+}
+/** One header's value; the first, when the header came more than once. */
+function header(headers, name) {
+    const value = headers[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.trim();
 }
 
 ;// CONCATENATED MODULE: ./src/status.ts
@@ -33240,7 +33491,7 @@ function networkFailure(state, failure, suffix) {
         errors: [failure.message],
         message: `${what}: ${failure.message}${suffix}.`,
         hint: failure.code === NOT_TLS
-            ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
+            ? 'For a local emulator, start "api-url" with http://; otherwise check the port.'
             : tls
                 ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
                 : state.outcomeUnknown
@@ -33259,6 +33510,8 @@ function reasonOf(sent) {
 
 
 const MAX_ROWS = 500;
+// GitHub drops a job summary over 1 MiB; rows stop well before.
+const MAX_SUMMARY_BYTES = 512 * 1024;
 const TITLE = '### Datadog Synthetics: abort multipart upload';
 const ICONS = {
     aborted: '✅ aborted',
@@ -33275,11 +33528,12 @@ function renderInputErrors(errors) {
         '',
         '❌ Invalid inputs: no request was sent.',
         '',
-        ...errors.map(e => `- ${markdownCellWithCode(e, 600)}`)
+        // Input errors quote what was given: shown literally, like server text.
+        ...errors.map(e => `- ${markdownCell(e, 600)}`)
     ].join('\n') + '\n');
 }
 /** The job summary: what was aborted, where, and how it went. */
-function renderSummary(results, siteLabel, dryRun) {
+function renderSummary(results, siteLabel, dryRun, resultsFile = '') {
     const count = countOutcomes(results);
     const failed = results.filter(failsStep).length;
     const headline = dryRun
@@ -33297,14 +33551,23 @@ function renderSummary(results, siteLabel, dryRun) {
         '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
         '| --- | --- | --- | --- | --- | --- | --- |'
     ];
+    let bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
+    let rows = 0;
     for (const r of results.slice(0, MAX_ROWS)) {
-        // Datadog's words are escaped whole; the hint is the action's own, code and all.
+        // Datadog's words are shown literally; the hint is the action's own, code and all.
         const hint = failsStep(r) ? (r.hint ?? '') : '';
         const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
-        lines.push(`| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`);
+        const row = `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`;
+        bytes += Buffer.byteLength(row, 'utf8') + 1;
+        if (bytes > MAX_SUMMARY_BYTES)
+            break;
+        lines.push(row);
+        rows++;
     }
-    if (results.length > MAX_ROWS)
-        lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`);
+    if (results.length > rows) {
+        const where = resultsFile ? `the \`results-file\` output names a file with all of them` : 'see the `results` output';
+        lines.push('', `(${results.length - rows} more uploads not shown: ${where}.)`);
+    }
     return lines.join('\n') + '\n';
 }
 
@@ -33312,6 +33575,11 @@ function renderSummary(results, siteLabel, dryRun) {
 
 
 
+// GitHub keeps at most 1 MiB of outputs per job and drops a job summary over
+// 1 MiB: the two lists get a share each, whole entries only, and say where
+// the rest is.
+const RESULTS_OUTPUT_BYTES = 512 * 1024;
+const ERRORS_OUTPUT_BYTES = 256 * 1024;
 // GitHub shows about ten annotations of a kind per step; past that, the
 // log keeps the rest and the final failure stays visible.
 const MAX_ANNOTATIONS = 9;
@@ -33320,7 +33588,7 @@ const MAX_FAILURE_LINES = 50;
 function reportInvalidInputs(errors, dryRun) {
     return {
         messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
-        outputs: outputsOf([], { batch: true, dryRun, errors }),
+        outputs: outputsOf([], { batch: true, dryRun, errors, resultsFile: '' }).outputs,
         summary: renderInputErrors(errors),
         failure: `${errors.length} input problem(s), listed above; no request was sent.`
     };
@@ -33345,10 +33613,17 @@ function reportResults(results, facts) {
             messages.push({ level: 'info', text: r.message });
         }
     }
-    const report = {
-        outputs: outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) }),
-        summary: renderSummary(results, facts.siteLabel, facts.dryRun)
-    };
+    const { outputs, listed: inResults } = outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) });
+    const report = { outputs, summary: renderSummary(results, facts.siteLabel, facts.dryRun, facts.resultsFile) };
+    if (inResults < results.length) {
+        const where = facts.resultsFile
+            ? `the whole list is in ${facts.resultsFile} (the results-file output)`
+            : 'the rest is in the log';
+        messages.push({
+            level: 'info',
+            text: `The results output holds the first ${inResults} of ${results.length} uploads (GitHub keeps at most 1 MiB of outputs); ${where}.`
+        });
+    }
     const capped = capAnnotations(messages);
     if (failures.length === 0) {
         const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${tally(counts)}, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`;
@@ -33404,31 +33679,194 @@ function capAnnotations(messages) {
         return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` };
     });
 }
-/** Every declared output, whatever happened, so later steps can branch on them. */
+/** Every declared output, whatever happened, so later steps can branch on them; `listed` results made it into `results`. */
 function outputsOf(results, facts) {
     const counts = countOutcomes(results);
     const only = facts.batch ? undefined : results[0];
-    return {
+    const listed = jsonListWithin(results.map(resultEntry), RESULTS_OUTPUT_BYTES);
+    const outputs = {
         status: only?.status === undefined ? '' : String(only.status),
         aborted: String(results.length > 0 && counts.aborted === results.length),
-        errors: JSON.stringify(facts.errors),
+        errors: jsonListWithin(facts.errors, ERRORS_OUTPUT_BYTES).json,
         attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
         'aborted-count': String(counts.aborted),
         'not-found-count': String(counts['not-found']),
         'unconfirmed-count': String(counts.unconfirmed),
         'failed-count': String(counts.failed + counts.cancelled),
         'dry-run': String(facts.dryRun),
-        results: JSON.stringify(results.map(r => ({
-            testId: r.upload.testId,
-            key: r.upload.key,
-            uploadId: r.upload.uploadId,
-            status: r.status ?? null,
-            outcome: r.outcome,
-            kind: r.kind ?? null,
-            attempts: r.attempts,
-            errors: r.errors
-        })))
+        results: listed.json,
+        'results-file': facts.resultsFile
     };
+    return { outputs, listed: listed.count };
+}
+/** One upload as the `results` output and the results file list it. */
+function resultEntry(r) {
+    return {
+        testId: r.upload.testId,
+        key: r.upload.key,
+        uploadId: r.upload.uploadId,
+        status: r.status ?? null,
+        outcome: r.outcome,
+        kind: r.kind ?? null,
+        attempts: r.attempts,
+        errors: r.errors
+    };
+}
+/** A JSON array of the first items that fit in `maxBytes` (UTF-8), whole items only. */
+function jsonListWithin(items, maxBytes) {
+    const parts = [];
+    let bytes = 2;
+    for (const item of items) {
+        const part = JSON.stringify(item);
+        const size = Buffer.byteLength(part, 'utf8') + (parts.length > 0 ? 1 : 0);
+        if (bytes + size > maxBytes)
+            break;
+        parts.push(part);
+        bytes += size;
+    }
+    return { json: `[${parts.join(',')}]`, count: parts.length };
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+;// CONCATENATED MODULE: ./src/redact.ts
+// The keys are the only secrets this action holds. GitHub masks only the
+// exact strings registered with it; every other form of a key that a
+// server or an input could carry back (escaped, encoded, split, cut,
+// upper-cased) is ours to catch.
+/** The shortest piece of a key that must never be shown. */
+const SECRET_PIECE_CHARS = 8;
+/** The secrets to mask and redact, from whatever values may hold a key: trimmed, non-empty, longest first. */
+function secretsOf(values) {
+    const set = new Set(values.map(v => (v ?? '').trim()).filter(v => v !== ''));
+    return [...set].sort((a, b) => b.length - a.length);
+}
+/**
+ * Replaces with `***` every stretch of the text that holds a piece of
+ * SECRET_PIECE_CHARS or more characters of a secret, or of its base64 form.
+ * The text is compared as a reader would decode it (JSON, percent and HTML
+ * escapes decoded), case-folded, with everything but letters and digits
+ * ignored (spaces, line breaks, NUL, invisible characters, HTML tags, ANSI
+ * codes): a key split or encoded by a server is still found.
+ */
+function redact(text, secrets) {
+    return redactPieces(redactWhole(text, secrets), secrets);
+}
+/** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
+function redactWhole(text, secrets) {
+    let out = text;
+    for (const secret of secretsOf(secrets)) {
+        if (secret.length < SECRET_PIECE_CHARS)
+            continue;
+        for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+            out = out.split(form).join('***');
+        }
+    }
+    return out;
+}
+function redactPieces(text, secrets) {
+    const pieces = piecesOf(secrets);
+    if (pieces.size === 0 || text.length < SECRET_PIECE_CHARS)
+        return text;
+    const folded = fold(text);
+    const covered = new Uint8Array(folded.chars.length);
+    for (let i = 0; i + SECRET_PIECE_CHARS <= folded.chars.length; i++) {
+        if (pieces.has(folded.chars.slice(i, i + SECRET_PIECE_CHARS)))
+            covered.fill(1, i, i + SECRET_PIECE_CHARS);
+    }
+    let out = '';
+    let from = 0;
+    for (let i = 0; i < covered.length; i++) {
+        if (!covered[i])
+            continue;
+        let last = i;
+        while (last + 1 < covered.length && covered[last + 1])
+            last++;
+        out += text.slice(from, folded.starts[i]) + '***';
+        from = folded.ends[last] ?? text.length;
+        i = last;
+    }
+    return from === 0 ? text : out + text.slice(from);
+}
+// At a character that may open one, a token that is not read as it stands:
+// a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
+// or an escape that stands for one character.
+const TOKEN = 
+// eslint-disable-next-line no-control-regex
+/<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y;
+const redact_OPENERS = new Set(['<', '\u001b', '&', '\\', '%']);
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
+function fold(text) {
+    const chars = [];
+    // Lower-casing turns a few characters into two.
+    const starts = new Uint32Array(2 * text.length);
+    const ends = new Uint32Array(2 * text.length);
+    const keep = (char, start, end) => {
+        for (const unit of char.toLowerCase()) {
+            starts[chars.length] = start;
+            ends[chars.length] = end;
+            chars.push(unit);
+        }
+    };
+    for (let at = 0; at < text.length;) {
+        const code = text.charCodeAt(at);
+        // The common case first: plain ASCII, no regular expression.
+        if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
+            keep(text[at], at, at + 1);
+            at++;
+            continue;
+        }
+        if (redact_OPENERS.has(text[at])) {
+            TOKEN.lastIndex = at;
+            const match = TOKEN.exec(text);
+            if (match) {
+                const [token, ...codes] = match;
+                const hex = codes.slice(0, 5).find(c => c !== undefined);
+                const decimal = codes[5];
+                const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined;
+                const char = point !== undefined && point <= 0x10ffff ? String.fromCodePoint(point) : '';
+                if (LETTER_OR_DIGIT.test(char))
+                    keep(char, at, at + token.length);
+                at += token.length;
+                continue;
+            }
+        }
+        const char = String.fromCodePoint(text.codePointAt(at) ?? 0);
+        if (code > 127 && LETTER_OR_DIGIT.test(char))
+            keep(char, at, at + char.length);
+        at += char.length;
+    }
+    return { chars: chars.join(''), starts, ends };
+}
+let memo;
+/** Every piece of each secret, and of each of its three base64 alignments, folded as the text is. */
+function piecesOf(secrets) {
+    const key = secrets.join('\u0000');
+    if (memo?.key === key)
+        return memo.pieces;
+    const pieces = new Set();
+    for (const secret of secrets) {
+        for (const form of [secret, ...base64Forms(secret)]) {
+            const chars = fold(form).chars;
+            for (let i = 0; i + SECRET_PIECE_CHARS <= chars.length; i++)
+                pieces.add(chars.slice(i, i + SECRET_PIECE_CHARS));
+        }
+    }
+    memo = { key, pieces };
+    return pieces;
+}
+/** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */
+function base64Forms(secret) {
+    return [0, 1, 2].map(offset => {
+        const encoded = Buffer.from('\u0000'.repeat(offset) + secret, 'utf8')
+            .toString('base64')
+            .replace(/=+$/, '');
+        return encoded.slice(Math.ceil((offset * 4) / 3), -2);
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/retry.ts
@@ -33437,8 +33875,8 @@ const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 /** Whether what a request came to is worth another try (a cancelled one never reaches here). */
 function classify(sent) {
-    // A certificate that fails verification fails it again: no retry.
-    if (sent.kind === 'network' && isTlsError(sent.code))
+    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
+    if (sent.kind === 'network' && isPermanentFailure(sent.code))
         return { retry: false, outcomeUnknown: false };
     if (sent.kind !== 'reply')
         return { retry: true, outcomeUnknown: sent.requestSent };
@@ -33561,10 +33999,10 @@ async function abortUpload(upload, ctx, deps) {
         });
         if (turn)
             ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined);
-        // Before anything is cut to length, so no part of a key survives; a body
-        // that was itself cut may end in the first half of one.
+        // The body is not redacted here: every message made from it is, and
+        // redaction finds any piece of a key, so cutting first leaves none.
         if (sent.kind === 'reply')
-            sent = redactReply(sent, secrets);
+            sent = redactLocation(sent, secrets);
         if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
             state.outcomeUnknown ||= sent.requestSent;
             return stop();
@@ -33599,13 +34037,11 @@ async function abortUpload(upload, ctx, deps) {
             return stop();
     }
 }
-function redactReply(reply, secrets) {
+function redactLocation(reply, secrets) {
     const location = header(reply.headers, 'location');
-    return {
-        ...reply,
-        body: redact(reply.body, secrets, reply.truncated || reply.incomplete),
-        headers: location === undefined ? reply.headers : { ...reply.headers, location: redact(location, secrets) }
-    };
+    if (location === undefined)
+        return reply;
+    return { ...reply, headers: { ...reply.headers, location: redact(location, secrets) } };
 }
 
 ;// CONCATENATED MODULE: ./src/ratelimit.ts
@@ -33786,7 +34222,7 @@ function dryRun(settings, upload, deps) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
+;// CONCATENATED MODULE: ./src/shell.ts
 
 
 
@@ -33797,26 +34233,56 @@ function dryRun(settings, upload, deps) {
 
 
 
-// Past the deadline, the step ends even if something refuses to stop.
+// What both actions' shells do around the core: mask the keys, hold the
+// signals, run the aborts within the deadline, and write a report.
+// Past the deadline or a signal, the step ends even if something refuses to stop.
 const GRACE_MS = 900;
-/** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
-async function run() {
-    const secrets = maskKeys();
-    const raw = Object.fromEntries(INPUT_NAMES.map(name => [name, getInput(name)]));
-    const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes));
-    for (const warning of parsed.warnings)
-        core_warning(redact(warning, secrets));
-    if (!parsed.ok) {
-        const dryRun = raw['dry-run']?.trim().toLowerCase() === 'true';
-        await write(reportInvalidInputs(parsed.errors.map(e => redact(e, secrets)), dryRun));
-        return;
+/**
+ * Runs a step's body with SIGINT and SIGTERM held until it resolves: a
+ * signal aborts the work, and any further one (a runner sends both when it
+ * cancels) finds a listener and cannot end the process before the outputs
+ * and the summary are out.
+ */
+async function holdingSignals(body) {
+    const stop = new AbortController();
+    const fallback = exitFallback();
+    const onSignal = () => {
+        stop.abort('cancelled');
+        fallback.arm();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+        await body({ stop, fallback });
     }
-    const started = Date.now();
-    const results = await execute(parsed.settings);
-    const { batch, dryRun, siteLabel } = parsed.settings;
-    await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }));
+    finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+    }
 }
-/** Masks the keys before anything can print them: the inputs and their fallbacks. */
+function exitFallback() {
+    let timer;
+    let disarmed = false;
+    return {
+        arm: () => {
+            if (timer || disarmed)
+                return;
+            timer = setTimeout(() => process.exit(1), GRACE_MS);
+            timer.unref();
+        },
+        // Once the run is over, writing the report is our own bounded work.
+        disarm: () => {
+            disarmed = true;
+            clearTimeout(timer);
+        }
+    };
+}
+/**
+ * Masks the keys before anything can print them (the inputs and their
+ * fallbacks), and returns the last net every printed text goes through:
+ * whatever a server or an input carried in, no piece of a key leaves
+ * through a line, an output or the summary.
+ */
 function maskKeys() {
     const secrets = secretsOf([
         getInput('api-key'),
@@ -33826,27 +34292,20 @@ function maskKeys() {
     ]);
     for (const secret of secrets)
         setSecret(secret);
-    return secrets;
+    return text => redact(text, secrets);
 }
-/** Aborts the uploads of the settings within their deadline, stopping on SIGINT / SIGTERM. */
-async function execute(settings) {
-    const deadline = Date.now() + settings.timeoutMs;
-    const controller = new AbortController();
-    const onSignal = () => {
-        controller.abort('cancelled');
-        // Whatever is still pending, the step is over within a second.
-        setTimeout(() => process.exit(1), GRACE_MS).unref();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+/** Aborts the uploads of the settings within their deadline, stopping when `stop` fires. */
+async function execute(settings, execution) {
+    const { stop, fallback } = execution;
+    const deadline = execution.started + settings.timeoutMs;
     const deadlineTimer = setTimeout(() => {
-        controller.abort('deadline');
-        setTimeout(() => process.exit(1), GRACE_MS).unref();
-    }, settings.timeoutMs);
+        stop.abort('deadline');
+        fallback.arm();
+    }, Math.max(0, deadline - Date.now()));
     deadlineTimer.unref();
     const transport = createTransport();
     try {
-        return await runAll(settings, { send: transport.send, log: line => info(line), now: Date.now, random: Math.random, sleep }, controller.signal, deadline);
+        return await runAll(settings, { send: transport.send, log: execution.log, now: Date.now, random: Math.random, sleep }, stop.signal, deadline);
     }
     finally {
         try {
@@ -33856,8 +34315,7 @@ async function execute(settings) {
             // Closing idle connections is housekeeping; the process exits anyway.
         }
         clearTimeout(deadlineTimer);
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
+        fallback.disarm();
     }
 }
 async function sleep(ms, signal) {
@@ -33869,26 +34327,81 @@ async function sleep(ms, signal) {
         return false;
     }
 }
+/**
+ * Every result, as the `results` output lists them, in a JSON file under
+ * RUNNER_TEMP: the outputs and the summary carry only what GitHub keeps.
+ * Written one entry at a time, so a large batch is never one large string.
+ * Returns its path, or '' when it could not be written.
+ */
+function writeResultsFile(results, hide) {
+    try {
+        const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'datadog-abort-upload-'));
+        const path = (0,external_node_path_namespaceObject.join)(dir, 'results.json');
+        const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'w');
+        try {
+            results.forEach((r, i) => (0,external_node_fs_namespaceObject.writeSync)(fd, `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`));
+            (0,external_node_fs_namespaceObject.writeSync)(fd, results.length === 0 ? '[]\n' : '\n]\n');
+        }
+        finally {
+            (0,external_node_fs_namespaceObject.closeSync)(fd);
+        }
+        return path;
+    }
+    catch (error) {
+        core_warning(`Could not write the results file: ${oneLine(error.message, 200)}`);
+        return '';
+    }
+}
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
-async function write(report) {
+async function write(report, hide) {
     for (const m of report.messages) {
         if (m.level === 'info')
-            info(m.text);
+            info(hide(m.text));
         else
-            core_namespaceObject[m.level](m.text, { title: m.title });
+            core_namespaceObject[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) });
     }
     for (const [name, value] of Object.entries(report.outputs))
-        setOutput(name, value);
+        setOutput(name, hide(value));
     if (process.env.GITHUB_STEP_SUMMARY) {
         try {
-            await summary.addRaw(report.summary).write();
+            await summary.addRaw(hide(report.summary)).write();
         }
         catch (error) {
             core_warning(`Could not write the job summary: ${oneLine(error.message, 200)}`);
         }
     }
     if (report.failure !== undefined)
-        setFailed(report.failure);
+        setFailed(hide(report.failure));
+}
+
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+/** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
+async function run() {
+    await holdingSignals(async (held) => {
+        const hide = maskKeys();
+        // The timeout counts from here: reading and parsing uploads-file is part of the step.
+        const started = Date.now();
+        const raw = Object.fromEntries(INPUT_NAMES.map(name => [name, getInput(name)]));
+        const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes));
+        for (const warning of parsed.warnings)
+            core_warning(hide(warning));
+        if (!parsed.ok) {
+            const dryRun = raw['dry-run']?.trim().toLowerCase() === 'true';
+            await write(reportInvalidInputs(parsed.errors, dryRun), hide);
+            return;
+        }
+        const results = await execute(parsed.settings, { ...held, started, log: line => info(hide(line)) });
+        const { batch, dryRun, siteLabel } = parsed.settings;
+        const tookMs = Date.now() - started;
+        const resultsFile = writeResultsFile(results, hide);
+        await write(reportResults(results, { batch, dryRun, siteLabel, tookMs, resultsFile }), hide);
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/index.ts

@@ -5,7 +5,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/server.ts'
-import { COMMITTED_BUNDLE, emulatorInputs, NODE24, ROOT, runAction, runnerEnv } from '../__tests__/support/runner.ts'
+import {
+  COMMITTED_BUNDLE,
+  emulatorInputs,
+  NODE24,
+  parseOutputFile,
+  ROOT,
+  runAction,
+  runnerEnv
+} from '../__tests__/support/runner.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21)
 const work = mkdtempSync(join(tmpdir(), 'abort-bench-'))
@@ -16,7 +24,7 @@ interface Sample {
 }
 
 /** Runs one script as a whole process; wall time from spawn to exit, peak RSS from inside. */
-async function measure(script: string, env: Record<string, string>): Promise<Sample> {
+async function measure(script: string, env: Record<string, string>, exitCode = 0): Promise<Sample> {
   const rssFile = join(work, 'rss')
   const started = process.hrtime.bigint()
   const child = spawn(NODE24, ['--require', join(ROOT, 'scripts/bench/rss-probe.cjs'), script], {
@@ -25,7 +33,7 @@ async function measure(script: string, env: Record<string, string>): Promise<Sam
   })
   const code = await new Promise<number | null>(done => child.on('close', done))
   const ms = Number(process.hrtime.bigint() - started) / 1e6
-  if (code !== 0) throw new Error(`${script} exited with ${code}`)
+  if (code !== exitCode) throw new Error(`${script} exited with ${code}`)
   return { ms, rssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024 }
 }
 
@@ -149,6 +157,36 @@ async function rowWindows(row: number, count: number, limit: number, periodSecon
   })
 }
 
+// 10,000 uploads whose every answer is a 400 holding 64 KiB of error
+// messages: peak memory of the whole process and the largest output, which
+// GitHub caps at 1 MiB for all outputs together and for the summary.
+async function rowVolume(): Promise<string> {
+  return withEmulator({}, async emulator => {
+    const count = 10_000
+    const uploads = Array.from({ length: count }, () => emulator.startUpload('abc-def-123'))
+    const errors = Array.from({ length: 190 }, (_, i) => `${'é'.repeat(170)} ${i}`)
+    const body = JSON.stringify({ errors })
+    emulator.setFaults(uploads.map(() => ({ kind: 'status', status: 400, body })))
+    const file = join(work, 'uploads-volume.json')
+    writeFileSync(file, JSON.stringify(uploads.map(u => ({ key: u.key, uploadId: u.uploadId }))))
+    const output = join(work, 'volume-output')
+    const summary = join(work, 'volume-summary')
+    writeFileSync(output, '')
+    writeFileSync(summary, '')
+    const inputs = emulatorInputs(emulator.url, undefined, { 'uploads-file': file, concurrency: '16', timeout: '600' })
+    const sample = await measure(COMMITTED_BUNDLE, runnerEnv(inputs, { output, summary }), 1)
+    const outputs = parseOutputFile(readFileSync(output, 'utf8'))
+    const [largest, bytes] = Object.entries(outputs)
+      .map(([name, value]) => [name, Buffer.byteLength(value, 'utf8')] as const)
+      .reduce((a, b) => (b[1] > a[1] ? b : a))
+    const kib = (n: number): string => `${(n / 1024).toFixed(0)} KiB`
+    const resultsFile = outputs['results-file'] ?? ''
+    const listed = (JSON.parse(readFileSync(resultsFile, 'utf8')) as unknown[]).length
+    rmSync(resultsFile, { force: true })
+    return `| 6. 10,000 uploads, each answered 400 with 64 KiB of errors, concurrency 16 | peak RSS ${sample.rssMiB.toFixed(0)} MiB; largest output \`${largest}\` ${kib(bytes)}; all outputs ${kib(readFileSync(output).length)}; summary ${kib(readFileSync(summary).length)} | target: RSS < 150 MiB, outputs and summary < 1 MiB | failed-count ${outputs['failed-count']}; results file lists ${listed}; ${(sample.ms / 1000).toFixed(1)} s |`
+  })
+}
+
 try {
   const cpu = cpus()[0]?.model ?? 'unknown CPU'
   console.log(
@@ -161,6 +199,7 @@ try {
   if (!only || only === '3') rows.push(await rowUnlimited())
   if (!only || only === '4') rows.push(await rowWindows(4, 40, 10, 1))
   if (!only || only === '5') rows.push(await rowWindows(5, 75, 30, 10))
+  if (!only || only === '6') rows.push(await rowVolume())
   console.log('\n| row | measured | floor | ratio |\n| --- | --- | --- | --- |')
   for (const row of rows) console.log(row)
 } finally {

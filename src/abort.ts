@@ -90,9 +90,9 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
       clearTimeout(timer)
     })
     if (turn) ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined)
-    // Before anything is cut to length, so no part of a key survives; a body
-    // that was itself cut may end in the first half of one.
-    if (sent.kind === 'reply') sent = redactReply(sent, secrets)
+    // The body is not redacted here: every message made from it is, and
+    // redaction finds any piece of a key, so cutting first leaves none.
+    if (sent.kind === 'reply') sent = redactLocation(sent, secrets)
     if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
       state.outcomeUnknown ||= sent.requestSent
       return stop()
@@ -131,11 +131,8 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
   }
 }
 
-function redactReply(reply: Reply, secrets: readonly string[]): Reply {
+function redactLocation(reply: Reply, secrets: readonly string[]): Reply {
   const location = header(reply.headers, 'location')
-  return {
-    ...reply,
-    body: redact(reply.body, secrets, reply.truncated || reply.incomplete),
-    headers: location === undefined ? reply.headers : { ...reply.headers, location: redact(location, secrets) }
-  }
+  if (location === undefined) return reply
+  return { ...reply, headers: { ...reply.headers, location: redact(location, secrets) } }
 }

@@ -100,15 +100,76 @@ function describeError(error: unknown): string {
 }
 
 function fromHtml(html: string): string {
-  const plain = (fragment: string | undefined): string =>
-    decodeEntities((fragment ?? '').replace(/<[^>]*>/g, ' ')).trim()
-  const title = plain(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1])
-  const heading = plain(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1])
-  const text = title || heading || plain(html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' '))
+  const lower = html.toLowerCase()
+  const plain = (fragment: string | undefined): string => decodeEntities(stripTags(fragment ?? '')).trim()
+  const title = plain(element(html, lower, 'title'))
+  const heading = plain(element(html, lower, 'h1'))
+  const text = title || heading || plain(withoutElements(html, lower, ['script', 'style']))
   return oneLine(
     `(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`,
     MAX_MESSAGE_CHARS
   )
+}
+
+// The page is scanned with indexOf, never with a regular expression that
+// could backtrack: a body of 64 KiB of '<' costs one pass, not seconds.
+
+/** The tags replaced by spaces; a '<' with no '>' after it is text. */
+function stripTags(html: string): string {
+  let out = ''
+  let at = 0
+  for (;;) {
+    const open = html.indexOf('<', at)
+    const close = open < 0 ? -1 : html.indexOf('>', open)
+    if (close < 0) return out + html.slice(at)
+    out += html.slice(at, open) + ' '
+    at = close + 1
+  }
+}
+
+/** The content of the first <name ...>...</name>, if the page has one. */
+function element(html: string, lower: string, name: string): string | undefined {
+  const span = elementSpan(lower, name, 0)
+  return span && html.slice(span.contentStart, span.contentEnd)
+}
+
+function withoutElements(html: string, lower: string, names: readonly string[]): string {
+  let out = html
+  let outLower = lower
+  for (const name of names) {
+    let kept = ''
+    let at = 0
+    for (let span = elementSpan(outLower, name, 0); span; span = elementSpan(outLower, name, at)) {
+      kept += out.slice(at, span.start) + ' '
+      at = span.end
+    }
+    out = kept + out.slice(at)
+    outLower = out.toLowerCase()
+  }
+  return out
+}
+
+interface Span {
+  readonly start: number
+  readonly contentStart: number
+  readonly contentEnd: number
+  readonly end: number
+}
+
+function elementSpan(lower: string, name: string, from: number): Span | undefined {
+  for (let start = lower.indexOf(`<${name}`, from); start >= 0; start = lower.indexOf(`<${name}`, start + 1)) {
+    // <title> or <title lang=...>, not <titles>.
+    const next = lower[start + name.length + 1] ?? ''
+    if (next !== '>' && !/\s/.test(next)) continue
+    const openEnd = lower.indexOf('>', start)
+    if (openEnd < 0) return undefined
+    const closeStart = lower.indexOf(`</${name}`, openEnd)
+    if (closeStart < 0) return undefined
+    const closeEnd = lower.indexOf('>', closeStart)
+    if (closeEnd < 0) return undefined
+    return { start, contentStart: openEnd + 1, contentEnd: closeStart, end: closeEnd + 1 }
+  }
+  return undefined
 }
 
 function decodeEntities(text: string): string {
@@ -121,7 +182,19 @@ function decodeEntities(text: string): string {
     .replace(/&amp;/g, '&')
 }
 
+// What one answer may leave behind, whatever it holds: ten thousand uploads
+// keep their errors until the report, and must fit in memory together.
+const MAX_ERRORS_CHARS = 2000
+
 function bound(list: string[]): string[] {
-  if (list.length <= MAX_ERRORS) return list
-  return [...list.slice(0, MAX_ERRORS), `(and ${list.length - MAX_ERRORS} more errors)`]
+  let kept = 0
+  let chars = 0
+  while (kept < list.length && kept < MAX_ERRORS && chars + (list[kept]?.length ?? 0) <= MAX_ERRORS_CHARS) {
+    chars += list[kept]?.length ?? 0
+    kept++
+  }
+  // The first message always stays: it is at most one bounded line.
+  kept = Math.max(kept, Math.min(1, list.length))
+  if (kept === list.length) return list
+  return [...list.slice(0, kept), `(and ${list.length - kept} more errors)`]
 }

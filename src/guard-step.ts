@@ -6,12 +6,11 @@ import * as core from '@actions/core'
 import { readBoundedFile } from './files.js'
 import { reportCleanup } from './guard-report.js'
 import { inputReader, parseConnection } from './inputs.js'
-import { execute, maskKeys, write } from './main.js'
 import { readManifest } from './manifest.js'
 import { Problems } from './problems.js'
-import { redact } from './redact.js'
 import { reportInvalidInputs } from './report.js'
 import { GUARD_INPUT_NAMES, LIMITS, type Connection, type RawInputs } from './settings.js'
+import { execute, holdingSignals, maskKeys, write, writeResultsFile, type Held } from './shell.js'
 import { oneLine, plural } from './text.js'
 
 // The guard (guard/action.yml): its main step creates the manifest that
@@ -25,31 +24,27 @@ const MANIFEST_VARIABLE = 'DD_SYNTHETICS_UPLOADS_FILE'
 const STATE = { isPost: 'isPost', manifest: 'manifest' } as const
 
 export async function runGuard(): Promise<void> {
-  if (core.getState(STATE.isPost) === 'true') await post()
+  if (core.getState(STATE.isPost) === 'true') await holdingSignals(post)
   else await main()
 }
 
 /** The connection inputs, validated; undefined once the failure is written. */
-async function connection(secrets: readonly string[]): Promise<Connection | undefined> {
+async function connection(hide: (text: string) => string): Promise<Connection | undefined> {
   const raw: RawInputs = Object.fromEntries(GUARD_INPUT_NAMES.map(name => [name, core.getInput(name)]))
   const problems = new Problems()
   const parsed = parseConnection(problems, inputReader(raw), process.env)
-  for (const warning of problems.warnings) core.warning(redact(warning, secrets))
+  for (const warning of problems.warnings) core.warning(hide(warning))
   if (parsed) return parsed
-  const report = reportInvalidInputs(
-    problems.errors.map(e => redact(e, secrets)),
-    false
-  )
-  await write({ ...report, outputs: {} })
+  await write({ ...reportInvalidInputs(problems.errors, false), outputs: {} }, hide)
   return undefined
 }
 
 async function main(): Promise<void> {
   // Saved first: the post step runs after a failed main step too.
   core.saveState(STATE.isPost, 'true')
-  const secrets = maskKeys()
+  const hide = maskKeys()
   // A wrong site or a missing key fails here, before anything is uploaded.
-  if (!(await connection(secrets))) return
+  if (!(await connection(hide))) return
   const path = join(process.env.RUNNER_TEMP || tmpdir(), `dd-synthetics-uploads-${randomUUID()}.jsonl`)
   try {
     writeFileSync(path, '', { flag: 'wx' })
@@ -85,31 +80,27 @@ function readManifestFile(): string | undefined {
   return text.trim() === '' ? undefined : text
 }
 
-async function post(): Promise<void> {
+async function post(held: Held): Promise<void> {
+  const started = Date.now()
   const text = readManifestFile()
   if (text === undefined) return
-  const secrets = maskKeys()
-  const settings = await connection(secrets)
+  const hide = maskKeys()
+  const settings = await connection(hide)
   if (!settings) return
   const problems = new Problems()
   const found = readManifest(problems, MANIFEST_VARIABLE, text, undefined)
-  for (const warning of problems.warnings) core.warning(redact(warning, secrets))
-  const errors = problems.errors.map(e => redact(e, secrets))
+  for (const warning of problems.warnings) core.warning(hide(warning))
+  const errors = problems.errors
   if (found.completed > 0) core.info(`${plural(found.completed, 'upload')} marked completed: left alone.`)
   if (found.uploads.length === 0 && errors.length === 0) {
     core.info('The manifest names no upload left open: nothing to clean up.')
     return
   }
   core.info(`Aborting ${plural(found.uploads.length, 'upload')} left open by the failed or cancelled job.`)
-  const started = Date.now()
   // A 404 means the upload is gone already: what cleanup wants, never a failure.
-  const results = await execute({
-    ...settings,
-    uploads: found.uploads,
-    batch: true,
-    ignoreNotFound: true,
-    dryRun: false
-  })
-  const facts = { batch: true, dryRun: false, siteLabel: settings.siteLabel, tookMs: Date.now() - started }
-  await write(reportCleanup(results, facts, errors))
+  const settingsForCleanup = { ...settings, uploads: found.uploads, batch: true, ignoreNotFound: true, dryRun: false }
+  const results = await execute(settingsForCleanup, { ...held, started, log: line => core.info(hide(line)) })
+  const resultsFile = writeResultsFile(results, hide)
+  const facts = { batch: true, dryRun: false, siteLabel: settings.siteLabel, tookMs: Date.now() - started, resultsFile }
+  await write(reportCleanup(results, facts, errors), hide)
 }

@@ -1,7 +1,9 @@
 import * as http from 'node:http'
 import * as https from 'node:https'
-import { HttpClient } from '@actions/http-client'
+import { isIP, Socket } from 'node:net'
+import * as tls from 'node:tls'
 import type { Request } from './datadog.js'
+import { invalidProxy, openTunnel, PERMANENT_PROXY_CODES, routeTo } from './proxy.js'
 import { oneLine } from './text.js'
 
 /** The server's reply to one request. */
@@ -48,38 +50,46 @@ export interface Transport {
 export const MAX_BODY_BYTES = 64 * 1024
 
 /**
- * Sends requests with node's own http(s), through the agent that
- * `@actions/http-client` picks for the runner's proxy settings
- * (`https_proxy`, `no_proxy`...). Redirects are never followed, the body is
- * read with a cap, and the signal stops the request at any point.
+ * Sends requests with node's own http(s): directly through kept-alive
+ * agents, or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
+ * `no_proxy`...). Redirects are never followed, the body is read with a
+ * cap, and the signal stops the request at any point, tunnel included.
  */
-export function createTransport(): Transport {
-  // The request carries its own User-Agent; the client only picks the agent.
-  const client = new HttpClient(undefined, undefined, { allowRedirects: false, keepAlive: true })
-  const agents = new Set<http.Agent>()
+export function createTransport(env: Readonly<Record<string, string | undefined>> = process.env): Transport {
+  const agents = {
+    'http:': new http.Agent({ keepAlive: true }),
+    'https:': new https.Agent({ keepAlive: true })
+  }
   return {
-    send: (request, options) => {
-      const agent = client.getAgent(request.url)
-      agents.add(agent)
-      return sendWith(agent, request, options)
+    send: async (request, options) => {
+      const target = new URL(request.url)
+      const route = routeTo(target, env)
+      if (route.kind === 'invalid') return invalidProxy(route.variable)
+      if (route.kind === 'direct')
+        return sendWith(target.protocol === 'https:' ? agents['https:'] : agents['http:'], request, options)
+      const tunnel = await openTunnel(route, target, options)
+      if (!(tunnel instanceof Socket)) return tunnel
+      const servername = isIP(target.hostname) ? undefined : target.hostname
+      return sendWith(
+        target.protocol === 'https:' ? tls.connect({ socket: tunnel, servername }) : tunnel,
+        request,
+        options
+      )
     },
     close: () => {
-      // The proxy's tunnelling agent has no destroy(); it does not pool sockets.
-      for (const agent of agents) if (typeof agent.destroy === 'function') agent.destroy()
-      client.dispose()
+      agents['http:'].destroy()
+      agents['https:'].destroy()
     }
   }
 }
 
-export function sendWith(agent: http.Agent | undefined, request: Request, options: SendOptions): Promise<Sent> {
+/** Sends one request through a kept-alive agent, or over a connection of its own (a proxy tunnel). */
+export function sendWith(via: http.Agent | Socket | undefined, request: Request, options: SendOptions): Promise<Sent> {
   return new Promise<Sent>(resolve => {
     const url = new URL(request.url)
     const module = url.protocol === 'https:' ? https : http
     let requestSent = false
     let settled = false
-    // Assigned once the request exists; a signal that fired before then
-    // finishes through here too, with nothing to remove.
-    let onAbort = (): void => {}
     const finish = (sent: Sent): void => {
       if (settled) return
       settled = true
@@ -92,21 +102,26 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
     const fail = (kind: SendFailure['kind'], code: string, message: string): void =>
       partialReply ? partialReply() : finish({ kind, code, message, requestSent })
 
+    // A declaration, hoisted: finish() removes it even when the signal had
+    // fired before the request was made (a const here was read too early).
+    function onAbort(): void {
+      failFromSignal(options.signal, fail)
+      req.destroy()
+    }
     if (options.signal.aborted) {
       failFromSignal(options.signal, fail)
       return
     }
 
     const body = Buffer.from(request.body, 'utf8')
+    // Without an agent, node takes 80 as the default port when it writes the Host header.
+    const defaultPort = url.protocol === 'https:' ? 443 : 80
+    const route = via instanceof Socket ? { createConnection: () => via, defaultPort } : { agent: via }
     const req = module.request(url, {
       method: request.method,
-      agent,
+      ...route,
       headers: { ...request.headers, 'Content-Length': String(body.length) }
     })
-    onAbort = (): void => {
-      failFromSignal(options.signal, fail)
-      req.destroy()
-    }
     options.signal.addEventListener('abort', onAbort, { once: true })
 
     req.setTimeout(options.idleTimeoutMs, () => {
@@ -134,6 +149,12 @@ export function sendWith(agent: http.Agent | undefined, request: Request, option
           incomplete
         })
       partialReply = () => reply(true)
+      // A server that answers with an error may go on to send an answer
+      // nobody asked for, which a kept-alive connection would hand to the next
+      // request: after anything but a 2xx, the connection is not used again.
+      const status = response.statusCode ?? 0
+      const socket = response.socket
+      if (status < 200 || status > 299) response.once('end', () => socket.destroy())
       response.on('data', (chunk: Buffer) => {
         if (truncated) return
         const room = options.maxBodyBytes - size
@@ -198,6 +219,11 @@ function isPlainHttpAnswer(error: NodeJS.ErrnoException): boolean {
     error.code === NOT_TLS ||
     (error.code === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message))
   )
+}
+
+/** A failure that fails the same way again: an untrusted certificate, a proxy that refuses us or is not a URL. */
+export function isPermanentFailure(code: string): boolean {
+  return isTlsError(code) || PERMANENT_PROXY_CODES.has(code)
 }
 
 export function isTlsError(code: string): boolean {

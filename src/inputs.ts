@@ -1,7 +1,7 @@
 import { parseDestination } from './destination.js'
 import { Problems, sourceName, type Source } from './problems.js'
 import { LIMITS, type Connection, type Env, type RawInputs, type Settings } from './settings.js'
-import { quote } from './text.js'
+import { plural, quote } from './text.js'
 import { parseUploads } from './uploads.js'
 
 export type ParseResult =
@@ -105,9 +105,9 @@ function key(problems: Problems, from: { input: string }, value: string, env: En
     problems.error(
       `${sourceName(source)} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`
     )
-  } else if (chosen.length > LIMITS.secretChars) {
+  } else if (chosen.length < LIMITS.secretMinChars || chosen.length > LIMITS.secretChars) {
     problems.error(
-      `${sourceName(source)} is ${chosen.length} characters long; a Datadog key is 32 or 40. Check the secret's value.`
+      `${sourceName(source)} is ${plural(chosen.length, 'character')} long; a Datadog key is 32 or 40. Check the secret's value.`
     )
   } else {
     return chosen
@@ -131,11 +131,15 @@ function checkKeyPair(problems: Problems, apiKey: string, appKey: string): void 
   }
 }
 
+// A key pasted into the wrong input is shown by no more than its first few
+// characters: too few to be a piece of it worth hiding.
+const SHORT_QUOTE = 7
+
 function parseBoolean(problems: Problems, name: string, value: string): boolean {
   const lower = value.toLowerCase()
   if (value === '' || lower === 'false') return false
   if (lower === 'true') return true
-  problems.error(`Input "${name}" must be true or false, not ${quote(value)}.`)
+  problems.error(`Input "${name}" must be true or false, not ${quote(value, SHORT_QUOTE)}.`)
   return false
 }
 
@@ -152,7 +156,9 @@ function parseNumber(problems: Problems, name: string, value: string, range: Ran
   const n = (range.whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n < range.min || n > range.max) {
     const kind = range.whole ? 'a whole number' : 'a number'
-    problems.error(`Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${quote(value)}.`)
+    problems.error(
+      `Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${quote(value, SHORT_QUOTE)}.`
+    )
     return range.fallback
   }
   return n

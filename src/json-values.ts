@@ -27,6 +27,10 @@ export interface JsonValues {
 
 const OPENERS: Record<string, string> = { '{': '}', '[': ']' }
 
+// A manifest nests four levels at most (list, entry, presigned answer,
+// params); parsing megabytes of nesting takes seconds no deadline can stop.
+const MAX_DEPTH = 32
+
 function isSpace(c: string): boolean {
   return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\uFEFF'
 }
@@ -55,6 +59,8 @@ function stringEnd(text: string, from: number): number {
 interface Scan {
   /** Past the value's end; -1 when the text ends first. */
   readonly end: number
+  /** Lists and objects nested deeper than MAX_DEPTH. */
+  readonly tooDeep?: boolean
   /** Past the last complete member, and how many containers were open there. */
   readonly safeEnd: number
   readonly closers: string
@@ -76,7 +82,7 @@ function scanContainer(text: string, from: number): Scan {
     }
     const closer = OPENERS[c]
     if (closer !== undefined) {
-      stack.push(closer)
+      if (stack.push(closer) > MAX_DEPTH) return { end: closingEnd(text, from), safeEnd, closers: '', tooDeep: true }
     } else if (c === '}' || c === ']') {
       stack.pop()
       if (stack.length === 0) return { end: i + 1, safeEnd: i + 1, closers: '' }
@@ -95,11 +101,27 @@ function scanContainer(text: string, from: number): Scan {
   return { end: -1, safeEnd, closers }
 }
 
+/** Past the bracket that closes the one at `from`, or the text's end: counts only, no stack. */
+function closingEnd(text: string, from: number): number {
+  let depth = 0
+  for (let i = from; i < text.length; i++) {
+    const c = text[i] as string
+    if (c === '"') {
+      const end = stringEnd(text, i)
+      if (end === -1) return text.length
+      i = end - 1
+    } else if (c in OPENERS) depth++
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1
+  }
+  return text.length
+}
+
 function parse(text: string, offset: number): JsonValue {
   try {
     return { ok: true, value: JSON.parse(text) as unknown, offset }
   } catch (error) {
-    return { ok: false, error: (error as Error).message, offset }
+    // The parser quotes the text around the fault: a key pasted there would go along.
+    return { ok: false, error: (error as Error).message.replace(/, ".*" is not valid JSON$/s, ''), offset }
   }
 }
 
@@ -125,6 +147,15 @@ export function splitJsonValues(text: string): JsonValues {
     let end: number
     if (c in OPENERS) {
       const scan = scanContainer(text, i)
+      if (scan.tooDeep) {
+        values.push({
+          ok: false,
+          error: `lists or objects nest more than ${MAX_DEPTH} levels deep; a manifest needs 4`,
+          offset: i
+        })
+        i = scan.end
+        continue
+      }
       if (scan.end === -1) return { values, cut: { offset: i, text: text.slice(i), repaired: repair(text, i, scan) } }
       end = scan.end
     } else if (c === '"') {

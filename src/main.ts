@@ -1,111 +1,28 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import * as core from '@actions/core'
 import { readBoundedFile } from './files.js'
-import { createTransport } from './http.js'
 import { parseInputs } from './inputs.js'
-import type { UploadResult } from './outcomes.js'
-import { secretsOf, redact } from './redact.js'
-import { reportInvalidInputs, reportResults, type Report } from './report.js'
-import { runAll } from './run.js'
-import { INPUT_NAMES, LIMITS, type RawInputs, type Settings } from './settings.js'
-import { oneLine } from './text.js'
-
-// Past the deadline, the step ends even if something refuses to stop.
-const GRACE_MS = 900
+import { reportInvalidInputs, reportResults } from './report.js'
+import { INPUT_NAMES, LIMITS, type RawInputs } from './settings.js'
+import { execute, holdingSignals, maskKeys, write, writeResultsFile } from './shell.js'
 
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */
 export async function run(): Promise<void> {
-  const secrets = maskKeys()
-  const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
-  const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes))
-  for (const warning of parsed.warnings) core.warning(redact(warning, secrets))
-  if (!parsed.ok) {
-    const dryRun = raw['dry-run']?.trim().toLowerCase() === 'true'
-    await write(
-      reportInvalidInputs(
-        parsed.errors.map(e => redact(e, secrets)),
-        dryRun
-      )
-    )
-    return
-  }
-  const started = Date.now()
-  const results = await execute(parsed.settings)
-  const { batch, dryRun, siteLabel } = parsed.settings
-  await write(reportResults(results, { batch, dryRun, siteLabel, tookMs: Date.now() - started }))
-}
-
-/** Masks the keys before anything can print them: the inputs and their fallbacks. */
-export function maskKeys(): string[] {
-  const secrets = secretsOf([
-    core.getInput('api-key'),
-    core.getInput('app-key'),
-    process.env.DD_API_KEY,
-    process.env.DD_APP_KEY
-  ])
-  for (const secret of secrets) core.setSecret(secret)
-  return secrets
-}
-
-/** Aborts the uploads of the settings within their deadline, stopping on SIGINT / SIGTERM. */
-export async function execute(settings: Settings): Promise<UploadResult[]> {
-  const deadline = Date.now() + settings.timeoutMs
-  const controller = new AbortController()
-  const onSignal = (): void => {
-    controller.abort('cancelled')
-    // Whatever is still pending, the step is over within a second.
-    setTimeout(() => process.exit(1), GRACE_MS).unref()
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  const deadlineTimer = setTimeout(() => {
-    controller.abort('deadline')
-    setTimeout(() => process.exit(1), GRACE_MS).unref()
-  }, settings.timeoutMs)
-  deadlineTimer.unref()
-
-  const transport = createTransport()
-  try {
-    return await runAll(
-      settings,
-      { send: transport.send, log: line => core.info(line), now: Date.now, random: Math.random, sleep },
-      controller.signal,
-      deadline
-    )
-  } finally {
-    try {
-      transport.close()
-    } catch {
-      // Closing idle connections is housekeeping; the process exits anyway.
+  await holdingSignals(async held => {
+    const hide = maskKeys()
+    // The timeout counts from here: reading and parsing uploads-file is part of the step.
+    const started = Date.now()
+    const raw: RawInputs = Object.fromEntries(INPUT_NAMES.map(name => [name, core.getInput(name)]))
+    const parsed = parseInputs(raw, process.env, path => readBoundedFile(path, LIMITS.uploadsFileBytes))
+    for (const warning of parsed.warnings) core.warning(hide(warning))
+    if (!parsed.ok) {
+      const dryRun = raw['dry-run']?.trim().toLowerCase() === 'true'
+      await write(reportInvalidInputs(parsed.errors, dryRun), hide)
+      return
     }
-    clearTimeout(deadlineTimer)
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
-  }
-}
-
-async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await delay(ms, undefined, { signal })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
-export async function write(report: Report): Promise<void> {
-  for (const m of report.messages) {
-    if (m.level === 'info') core.info(m.text)
-    else core[m.level](m.text, { title: m.title })
-  }
-  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, value)
-  if (process.env.GITHUB_STEP_SUMMARY) {
-    try {
-      await core.summary.addRaw(report.summary).write()
-    } catch (error) {
-      core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
-    }
-  }
-  if (report.failure !== undefined) core.setFailed(report.failure)
+    const results = await execute(parsed.settings, { ...held, started, log: line => core.info(hide(line)) })
+    const { batch, dryRun, siteLabel } = parsed.settings
+    const tookMs = Date.now() - started
+    const resultsFile = writeResultsFile(results, hide)
+    await write(reportResults(results, { batch, dryRun, siteLabel, tookMs, resultsFile }), hide)
+  })
 }

@@ -96,6 +96,11 @@ function entryTestId(
   if (own !== undefined) {
     if (typeof own !== 'string')
       return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`)
+    // Half of a UTF-16 pair cannot go into a URL.
+    if (!own.isWellFormed())
+      return problems.error(
+        `${input.where}.testId holds a lone surrogate (half of a \\uD800-\\uDFFF pair), which no URL can carry.`
+      )
     return parseTestId(problems, `${input.where}.testId`, own.trim(), key)
   }
   if (input.defaultTestId !== undefined) return input.defaultTestId

@@ -88,7 +88,16 @@ export function readManifest(
     return none
   }
   const found = new Found()
-  for (const { where, entry } of entries) found.add(parseEntry(problems, { where, entry, defaultTestId }))
+  const flagged = { errors: 0, warnings: 0 }
+  for (const { where, entry } of entries) {
+    const own = new Problems()
+    found.add(parseEntry(own, { where, entry, defaultTestId }))
+    relay(own, problems, flagged)
+  }
+  const more = (n: number, what: string): string =>
+    `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`
+  if (flagged.warnings > MAX_ENTRIES_LISTED) problems.warn(more(flagged.warnings, 'have warnings'))
+  if (flagged.errors > MAX_ENTRIES_LISTED) problems.error(more(flagged.errors, 'are invalid'))
   if (cut) found.add(salvage(problems, { label, name, defaultTestId, cut, index: values.length + 1 }))
   if (found.duplicates > 0) {
     // A script that appends each answer may have written one twice: harmless, but worth knowing.
@@ -97,6 +106,16 @@ export function readManifest(
     )
   }
   return found.result()
+}
+
+// Ten thousand bad entries are one mistake repeated: the first few say
+// what it is, a count says how far it goes.
+const MAX_ENTRIES_LISTED = 20
+
+/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
+function relay(own: Problems, to: Problems, flagged: { errors: number; warnings: number }): void {
+  if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED) for (const e of own.errors) to.error(e)
+  if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED) for (const w of own.warnings) to.warn(w)
 }
 
 /** Runs of text that is not JSON, each reported once. */
@@ -129,7 +148,7 @@ class TextRuns {
     if (this.from === undefined) return
     const piece = this.text.slice(this.from, offset).trim()
     this.problems.warn(
-      `${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 60), 40)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`
+      `${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 30), 12)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`
     )
     this.count++
     this.from = undefined

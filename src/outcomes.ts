@@ -210,7 +210,7 @@ function networkFailure(state: AttemptState, failure: SendFailure, suffix: strin
     message: `${what}: ${failure.message}${suffix}.`,
     hint:
       failure.code === NOT_TLS
-        ? `The server at ${host} does not speak TLS: for a local emulator, start "api-url" with http://; otherwise check the port.`
+        ? 'For a local emulator, start "api-url" with http://; otherwise check the port.'
         : tls
           ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
           : state.outcomeUnknown

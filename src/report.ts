@@ -29,7 +29,15 @@ export interface RunFacts {
   readonly dryRun: boolean
   readonly siteLabel: string
   readonly tookMs: number
+  /** Where the shell writes every result (see resultEntry); '' when it could not. */
+  readonly resultsFile: string
 }
+
+// GitHub keeps at most 1 MiB of outputs per job and drops a job summary over
+// 1 MiB: the two lists get a share each, whole entries only, and say where
+// the rest is.
+const RESULTS_OUTPUT_BYTES = 512 * 1024
+const ERRORS_OUTPUT_BYTES = 256 * 1024
 
 // GitHub shows about ten annotations of a kind per step; past that, the
 // log keeps the rest and the final failure stays visible.
@@ -40,7 +48,7 @@ const MAX_FAILURE_LINES = 50
 export function reportInvalidInputs(errors: readonly string[], dryRun: boolean): Report {
   return {
     messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
-    outputs: outputsOf([], { batch: true, dryRun, errors }),
+    outputs: outputsOf([], { batch: true, dryRun, errors, resultsFile: '' }).outputs,
     summary: renderInputErrors(errors),
     failure: `${errors.length} input problem(s), listed above; no request was sent.`
   }
@@ -62,9 +70,16 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
       messages.push({ level: 'info', text: r.message })
     }
   }
-  const report = {
-    outputs: outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) }),
-    summary: renderSummary(results, facts.siteLabel, facts.dryRun)
+  const { outputs, listed: inResults } = outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) })
+  const report = { outputs, summary: renderSummary(results, facts.siteLabel, facts.dryRun, facts.resultsFile) }
+  if (inResults < results.length) {
+    const where = facts.resultsFile
+      ? `the whole list is in ${facts.resultsFile} (the results-file output)`
+      : 'the rest is in the log'
+    messages.push({
+      level: 'info',
+      text: `The results output holds the first ${inResults} of ${results.length} uploads (GitHub keeps at most 1 MiB of outputs); ${where}.`
+    })
   }
   const capped = capAnnotations(messages)
   if (failures.length === 0) {
@@ -124,34 +139,54 @@ function capAnnotations(messages: readonly Message[]): Message[] {
   })
 }
 
-/** Every declared output, whatever happened, so later steps can branch on them. */
+/** Every declared output, whatever happened, so later steps can branch on them; `listed` results made it into `results`. */
 function outputsOf(
   results: readonly UploadResult[],
-  facts: { batch: boolean; dryRun: boolean; errors: readonly string[] }
-): Record<string, string> {
+  facts: { batch: boolean; dryRun: boolean; errors: readonly string[]; resultsFile: string }
+): { outputs: Record<string, string>; listed: number } {
   const counts = countOutcomes(results)
   const only = facts.batch ? undefined : results[0]
-  return {
+  const listed = jsonListWithin(results.map(resultEntry), RESULTS_OUTPUT_BYTES)
+  const outputs = {
     status: only?.status === undefined ? '' : String(only.status),
     aborted: String(results.length > 0 && counts.aborted === results.length),
-    errors: JSON.stringify(facts.errors),
+    errors: jsonListWithin(facts.errors, ERRORS_OUTPUT_BYTES).json,
     attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
     'aborted-count': String(counts.aborted),
     'not-found-count': String(counts['not-found']),
     'unconfirmed-count': String(counts.unconfirmed),
     'failed-count': String(counts.failed + counts.cancelled),
     'dry-run': String(facts.dryRun),
-    results: JSON.stringify(
-      results.map(r => ({
-        testId: r.upload.testId,
-        key: r.upload.key,
-        uploadId: r.upload.uploadId,
-        status: r.status ?? null,
-        outcome: r.outcome,
-        kind: r.kind ?? null,
-        attempts: r.attempts,
-        errors: r.errors
-      }))
-    )
+    results: listed.json,
+    'results-file': facts.resultsFile
   }
+  return { outputs, listed: listed.count }
+}
+
+/** One upload as the `results` output and the results file list it. */
+export function resultEntry(r: UploadResult): Record<string, unknown> {
+  return {
+    testId: r.upload.testId,
+    key: r.upload.key,
+    uploadId: r.upload.uploadId,
+    status: r.status ?? null,
+    outcome: r.outcome,
+    kind: r.kind ?? null,
+    attempts: r.attempts,
+    errors: r.errors
+  }
+}
+
+/** A JSON array of the first items that fit in `maxBytes` (UTF-8), whole items only. */
+function jsonListWithin(items: readonly unknown[], maxBytes: number): { json: string; count: number } {
+  const parts: string[] = []
+  let bytes = 2
+  for (const item of items) {
+    const part = JSON.stringify(item)
+    const size = Buffer.byteLength(part, 'utf8') + (parts.length > 0 ? 1 : 0)
+    if (bytes + size > maxBytes) break
+    parts.push(part)
+    bytes += size
+  }
+  return { json: `[${parts.join(',')}]`, count: parts.length }
 }

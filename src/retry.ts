@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { header, isTlsError, type Sent } from './http.js'
+import { header, isPermanentFailure, type Sent } from './http.js'
 
 export interface RetryPolicy {
   /** First backoff ceiling; it doubles with each retry. */
@@ -20,8 +20,8 @@ export interface Verdict {
 
 /** Whether what a request came to is worth another try (a cancelled one never reaches here). */
 export function classify(sent: Sent): Verdict {
-  // A certificate that fails verification fails it again: no retry.
-  if (sent.kind === 'network' && isTlsError(sent.code)) return { retry: false, outcomeUnknown: false }
+  // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
+  if (sent.kind === 'network' && isPermanentFailure(sent.code)) return { retry: false, outcomeUnknown: false }
   if (sent.kind !== 'reply') return { retry: true, outcomeUnknown: sent.requestSent }
   const { status } = sent
   if (status >= 200 && status < 300) return { retry: false, outcomeUnknown: false }

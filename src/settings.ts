@@ -68,6 +68,9 @@ export const GUARD_INPUT_NAMES = [
 export const LIMITS = {
   keyChars: 1024,
   uploadIdChars: 1024,
+  // Datadog's keys are 32 and 40; a shorter one is a wiring mistake, and a
+  // key of a few characters could not be told apart in an echoed answer.
+  secretMinChars: 16,
   secretChars: 256,
   uploads: 10_000,
   uploadsFileBytes: 16 * 1024 * 1024,

@@ -2,6 +2,8 @@ import { countOutcomes, failsStep, type UploadResult } from './outcomes.js'
 import { markdownCell, markdownCellWithCode } from './text.js'
 
 const MAX_ROWS = 500
+// GitHub drops a job summary over 1 MiB; rows stop well before.
+const MAX_SUMMARY_BYTES = 512 * 1024
 const TITLE = '### Datadog Synthetics: abort multipart upload'
 
 const ICONS: Record<UploadResult['outcome'], string> = {
@@ -21,13 +23,19 @@ export function renderInputErrors(errors: readonly string[]): string {
       '',
       '❌ Invalid inputs: no request was sent.',
       '',
-      ...errors.map(e => `- ${markdownCellWithCode(e, 600)}`)
+      // Input errors quote what was given: shown literally, like server text.
+      ...errors.map(e => `- ${markdownCell(e, 600)}`)
     ].join('\n') + '\n'
   )
 }
 
 /** The job summary: what was aborted, where, and how it went. */
-export function renderSummary(results: readonly UploadResult[], siteLabel: string, dryRun: boolean): string {
+export function renderSummary(
+  results: readonly UploadResult[],
+  siteLabel: string,
+  dryRun: boolean,
+  resultsFile = ''
+): string {
   const count = countOutcomes(results)
   const failed = results.filter(failsStep).length
   const headline = dryRun
@@ -45,15 +53,21 @@ export function renderSummary(results: readonly UploadResult[], siteLabel: strin
     '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
     '| --- | --- | --- | --- | --- | --- | --- |'
   ]
+  let bytes = Buffer.byteLength(lines.join('\n'), 'utf8')
+  let rows = 0
   for (const r of results.slice(0, MAX_ROWS)) {
-    // Datadog's words are escaped whole; the hint is the action's own, code and all.
+    // Datadog's words are shown literally; the hint is the action's own, code and all.
     const hint = failsStep(r) ? (r.hint ?? '') : ''
     const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ')
-    lines.push(
-      `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`
-    )
+    const row = `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`
+    bytes += Buffer.byteLength(row, 'utf8') + 1
+    if (bytes > MAX_SUMMARY_BYTES) break
+    lines.push(row)
+    rows++
   }
-  if (results.length > MAX_ROWS)
-    lines.push('', `(${results.length - MAX_ROWS} more uploads: see the \`results\` output.)`)
+  if (results.length > rows) {
+    const where = resultsFile ? `the \`results-file\` output names a file with all of them` : 'see the `results` output'
+    lines.push('', `(${results.length - rows} more uploads not shown: ${where}.)`)
+  }
   return lines.join('\n') + '\n'
 }

@@ -1,8 +1,11 @@
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
 
-// eslint-disable-next-line no-control-regex
-const ANSI_ESCAPE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-_]/g
+// CSI sequences (colours, cursor moves; ESC [ or the one-byte C1 form),
+// OSC sequences (titles, hyperlinks) up to their terminator, and two-byte escapes.
+const ANSI_ESCAPE =
+  // eslint-disable-next-line no-control-regex
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]{0,2048}(?:\u0007|\u001b\\)?|\u001b[@-_]/g
 // The one rule for characters that must never reach a log line as they are:
 // C0/C1 controls (NEL among them), the Unicode line and paragraph separators
 // (which some log viewers treat as line breaks), zero-width and bidi
@@ -65,16 +68,27 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0
 }
 
-/** Escapes text for a Markdown table cell. */
+/**
+ * Untrusted text as literal Markdown: a code span, inside which GitHub makes
+ * no link, image, @mention, math or HTML of it. The fence is longer than any
+ * run of backticks inside, so the span cannot be closed early; pipes are
+ * escaped so a table cell keeps its borders (GFM removes that backslash
+ * inside the span too).
+ */
 export function markdownCell(text: string, max = 200): string {
-  return escapeMarkdown(oneLine(text, max)).replace(/`/g, "'")
+  const flat = oneLine(text, max)
+  if (flat === '') return ''
+  // A fence one backtick longer than any run inside shows backticks as they are.
+  const longest = Math.max(0, ...Array.from(flat.matchAll(/`+/g), m => m[0].length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : ''
+  return fence + pad + flat.replace(/\|/g, '\\|') + pad + fence
 }
 
 /**
- * Like markdownCell, for text the action wrote: a `span` in backticks shows
- * as code. It becomes a <code> element whose content is escaped like the
- * rest, so text from elsewhere inside a message still cannot turn into a
- * link, an image or HTML; a backtick left unpaired becomes a quote.
+ * Text the action wrote, whose `spans` in backticks show as code: it
+ * becomes <code> elements and plain text escaped so that nothing turns into
+ * a link, an image or HTML. Untrusted text goes through markdownCell.
  */
 export function markdownCellWithCode(text: string, max = 200): string {
   const parts = oneLine(text, max).split('`')
@@ -95,7 +109,7 @@ function escapeMarkdown(text: string): string {
       .replace(/</g, '&lt;')
       .replace(/>/g, '&gt;')
       .replace(/\|/g, '\\|')
-      // No link or image syntax: server text must not pull content into the page.
+      // No link or image syntax: a message must not pull content into the page.
       .replace(/([[\]!])/g, '\\$1')
   )
 }

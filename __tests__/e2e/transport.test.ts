@@ -268,7 +268,7 @@ test('an https:// api-url on a plain-HTTP server: one attempt, the mistake named
     const errors = annotations(result, 'error')
     const failure = errors.at(-1) ?? ''
     expect(failure).toContain('the server answers in plain HTTP, not TLS (ERR_SSL_WRONG_VERSION_NUMBER)')
-    expect(failure).toContain('for a local emulator, start "api-url" with http://; otherwise check the port')
+    expect(failure).toContain('For a local emulator, start "api-url" with http://; otherwise check the port')
     expect(failure).not.toMatch(/proxy|SSL routines|openssl|EPROTO/i)
     for (const text of [...errors, ...JSON.parse(result.outputs['errors'] ?? '[]')]) expect(text).not.toMatch(/[\r\n]/)
     expect(leakedSecrets(result, [API_KEY, APP_KEY])).toEqual([])

@@ -57,7 +57,13 @@ export interface RunOptions {
   /** Extra environment (DD_SITE, https_proxy...). */
   readonly env?: Record<string, string>
   /** Send this signal to the process once `when()` holds (polled), or after `afterMs`. */
-  readonly signal?: { readonly name: NodeJS.Signals; readonly afterMs?: number; readonly when?: () => boolean }
+  readonly signal?: {
+    readonly name: NodeJS.Signals
+    readonly afterMs?: number
+    readonly when?: () => boolean
+    /** A second signal this long after the first, as a runner that escalates sends. */
+    readonly then?: { readonly name: NodeJS.Signals; readonly afterMs: number }
+  }
   /** Kill the process if it runs longer than this (a hang is a test failure, not a stuck suite). */
   readonly killAfterMs?: number
   /** Leave GITHUB_OUTPUT / GITHUB_STEP_SUMMARY unset, as on a developer's machine. */
@@ -140,10 +146,11 @@ export async function runAction(options: RunOptions): Promise<RunResult> {
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const timers: NodeJS.Timeout[] = []
   if (options.signal) {
-    const { name, afterMs, when } = options.signal
+    const { name, afterMs, when, then } = options.signal
     const send = (): void => {
       signalled = Date.now()
       child.kill(name)
+      if (then) timers.push(setTimeout(() => child.kill(then.name), then.afterMs))
     }
     if (when) {
       const poll = setInterval(() => {

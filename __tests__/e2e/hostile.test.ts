@@ -1,0 +1,106 @@
+// A server that echoes the keys it receives, in every disguise, and writes
+// Markdown at the summary: through the real bundle, nothing of a key comes
+// out and nothing of the server's text becomes a link.
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { DEFAULT_KEYS } from '../../emulator/server.ts'
+import { annotations, emulatorInputs, runAction, type RunResult } from '../support/runner.ts'
+
+let server: Server
+let url: string
+let answer: (apiKey: string, appKey: string) => { type: string; body: string } = () => ({
+  type: 'text/plain',
+  body: ''
+})
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res) => {
+    req.resume()
+    const { type, body } = answer(String(req.headers['dd-api-key']), String(req.headers['dd-application-key']))
+    res.writeHead(403, { 'Content-Type': type }).end(body)
+  })
+  await new Promise<void>(done => server.listen(0, '127.0.0.1', done))
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise(done => server.close(done))
+})
+
+/** Every 8-character piece of either key, looked for case-folded, separators dropped, percent-escapes decoded. */
+function leaks(result: RunResult): string[] {
+  const stdout = result.stdout
+    .split('\n')
+    .filter(line => !line.startsWith('::add-mask::'))
+    .join('\n')
+  const places = { stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }
+  const fold = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, '')
+  const found: string[] = []
+  for (const [where, text] of Object.entries(places)) {
+    const forms = [
+      fold(text),
+      fold(text.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))))
+    ]
+    for (const key of [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]) {
+      for (let i = 0; i + 8 <= key.length; i++) {
+        if (forms.some(f => f.includes(key.slice(i, i + 8)))) found.push(`${where}: ${key.slice(i, i + 8)}`)
+      }
+    }
+  }
+  return found
+}
+
+const each = (key: string, f: (c: string) => string): string => Array.from(key, f).join('')
+const nearCut = (form: string): string => `${'x'.repeat(480)} ${form}`
+
+const disguises: Record<string, (apiKey: string, appKey: string) => { type: string; body: string }> = {
+  'JSON \\u escapes near the 500-character cut': k => ({
+    type: 'application/json',
+    body: `{"errors": ["${'y'.repeat(485)} ${each(k, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"]}`
+  }),
+  'ANSI codes near the cut': k => ({ type: 'text/plain', body: nearCut(each(k, c => `\u001b[1m${c}`)) }),
+  'HTML entities near the cut': k => ({
+    type: 'text/plain',
+    body: nearCut(each(k, c => `&#${c.charCodeAt(0)};`))
+  }),
+  'spaces, newlines and NUL': (k, a) => ({
+    type: 'text/plain',
+    body: `${k.match(/.{1,4}/g)?.join(' ')} / ${a.match(/.{1,5}/g)?.join('\n\u0000')}`
+  }),
+  'zero-width characters and HTML tags': (k, a) => ({
+    type: 'text/plain',
+    body: `${each(k, c => `${c}\u200b`)} ${a.match(/.{1,3}/g)?.join('<i></i>')}`
+  }),
+  'upper case': k => ({ type: 'application/json', body: JSON.stringify({ errors: [`bad key ${k.toUpperCase()}`] }) }),
+  base64: (k, a) => ({
+    type: 'text/plain',
+    body: `${Buffer.from(`key=${k}`).toString('base64')} ${Buffer.from(`x${a}`).toString('base64url')}`
+  }),
+  'percent-encoding': k => ({
+    type: 'text/plain',
+    body: `see /keys?k=${each(k, c => `%${c.charCodeAt(0).toString(16)}`)}`
+  })
+}
+
+test.each(Object.keys(disguises))('a key echoed as %s never comes out', async name => {
+  answer = disguises[name] ?? answer
+  const result = await runAction({ inputs: emulatorInputs(url, { key: 'k', uploadId: 'u1' }) })
+  expect(result.code).toBe(1)
+  expect(result.outputs['status']).toBe('403')
+  expect(leaks(result)).toEqual([])
+  // The answer is still reported: the step says what the server said, key aside.
+  expect(annotations(result, 'error').at(-1)).toMatch(/403 Forbidden/)
+})
+
+test('server text in the summary stays literal: no link, image, mention or math', async () => {
+  answer = () => ({
+    type: 'application/json',
+    body: JSON.stringify({
+      errors: ['Your key expired, renew at https://evil.example/renew ![p](https://evil.example/p.png) @octocat $x^2$']
+    })
+  })
+  const result = await runAction({ inputs: emulatorInputs(url, { key: 'k', uploadId: 'u1' }) })
+  expect(result.summary).toContain('renew at https://evil.example/renew')
+  const outside = result.summary.replace(/`[^`]*`/g, '')
+  for (const marker of ['https://', '![', '@octocat', '$']) expect(outside).not.toContain(marker)
+})

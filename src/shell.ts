@@ -1,0 +1,175 @@
+import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import * as core from '@actions/core'
+import { createTransport } from './http.js'
+import type { UploadResult } from './outcomes.js'
+import { redact, secretsOf } from './redact.js'
+import { resultEntry, type Report } from './report.js'
+import { runAll } from './run.js'
+import type { Settings } from './settings.js'
+import { oneLine } from './text.js'
+
+// What both actions' shells do around the core: mask the keys, hold the
+// signals, run the aborts within the deadline, and write a report.
+
+// Past the deadline or a signal, the step ends even if something refuses to stop.
+const GRACE_MS = 900
+
+/** Ends the process a little after a signal or the deadline, unless the run is over by then. */
+interface Fallback {
+  readonly arm: () => void
+  readonly disarm: () => void
+}
+
+/** What a step's body gets: a controller a signal aborts, and the exit fallback. */
+export interface Held {
+  readonly stop: AbortController
+  readonly fallback: Fallback
+}
+
+/**
+ * Runs a step's body with SIGINT and SIGTERM held until it resolves: a
+ * signal aborts the work, and any further one (a runner sends both when it
+ * cancels) finds a listener and cannot end the process before the outputs
+ * and the summary are out.
+ */
+export async function holdingSignals(body: (held: Held) => Promise<void>): Promise<void> {
+  const stop = new AbortController()
+  const fallback = exitFallback()
+  const onSignal = (): void => {
+    stop.abort('cancelled')
+    fallback.arm()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    await body({ stop, fallback })
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+  }
+}
+
+function exitFallback(): Fallback {
+  let timer: NodeJS.Timeout | undefined
+  let disarmed = false
+  return {
+    arm: () => {
+      if (timer || disarmed) return
+      timer = setTimeout(() => process.exit(1), GRACE_MS)
+      timer.unref()
+    },
+    // Once the run is over, writing the report is our own bounded work.
+    disarm: () => {
+      disarmed = true
+      clearTimeout(timer)
+    }
+  }
+}
+
+/**
+ * Masks the keys before anything can print them (the inputs and their
+ * fallbacks), and returns the last net every printed text goes through:
+ * whatever a server or an input carried in, no piece of a key leaves
+ * through a line, an output or the summary.
+ */
+export function maskKeys(): (text: string) => string {
+  const secrets = secretsOf([
+    core.getInput('api-key'),
+    core.getInput('app-key'),
+    process.env.DD_API_KEY,
+    process.env.DD_APP_KEY
+  ])
+  for (const secret of secrets) core.setSecret(secret)
+  return text => redact(text, secrets)
+}
+
+export interface Execution extends Held {
+  /** When the step began: the deadline is `timeout` after it. */
+  readonly started: number
+  readonly log: (line: string) => void
+}
+
+/** Aborts the uploads of the settings within their deadline, stopping when `stop` fires. */
+export async function execute(settings: Settings, execution: Execution): Promise<UploadResult[]> {
+  const { stop, fallback } = execution
+  const deadline = execution.started + settings.timeoutMs
+  const deadlineTimer = setTimeout(
+    () => {
+      stop.abort('deadline')
+      fallback.arm()
+    },
+    Math.max(0, deadline - Date.now())
+  )
+  deadlineTimer.unref()
+
+  const transport = createTransport()
+  try {
+    return await runAll(
+      settings,
+      { send: transport.send, log: execution.log, now: Date.now, random: Math.random, sleep },
+      stop.signal,
+      deadline
+    )
+  } finally {
+    try {
+      transport.close()
+    } catch {
+      // Closing idle connections is housekeeping; the process exits anyway.
+    }
+    clearTimeout(deadlineTimer)
+    fallback.disarm()
+  }
+}
+
+async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await delay(ms, undefined, { signal })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Every result, as the `results` output lists them, in a JSON file under
+ * RUNNER_TEMP: the outputs and the summary carry only what GitHub keeps.
+ * Written one entry at a time, so a large batch is never one large string.
+ * Returns its path, or '' when it could not be written.
+ */
+export function writeResultsFile(results: readonly UploadResult[], hide: (text: string) => string): string {
+  try {
+    const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'datadog-abort-upload-'))
+    const path = join(dir, 'results.json')
+    const fd = openSync(path, 'w')
+    try {
+      results.forEach((r, i) => writeSync(fd, `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`))
+      writeSync(fd, results.length === 0 ? '[]\n' : '\n]\n')
+    } finally {
+      closeSync(fd)
+    }
+    return path
+  } catch (error) {
+    core.warning(`Could not write the results file: ${oneLine((error as Error).message, 200)}`)
+    return ''
+  }
+}
+
+/** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
+export async function write(report: Report, hide: (text: string) => string): Promise<void> {
+  for (const m of report.messages) {
+    if (m.level === 'info') core.info(hide(m.text))
+    else core[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) })
+  }
+  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, hide(value))
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    try {
+      await core.summary.addRaw(hide(report.summary)).write()
+    } catch (error) {
+      core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
+    }
+  }
+  if (report.failure !== undefined) core.setFailed(hide(report.failure))
+}
