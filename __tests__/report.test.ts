@@ -102,7 +102,7 @@ describe('reportResults', () => {
     expect(report.failure).toBeUndefined()
     expect(report.messages.at(-1)).toEqual({
       level: 'info',
-      text: 'Done: 1 aborted, 1 not found, 0 dry run, in 1.2 s.'
+      text: 'Done: 1 aborted, 1 not found, in 1.2 s.'
     })
     expect(report.messages).toContainEqual({ level: 'warning', text: 'Gone.', title: 'Upload u2' })
     expect(report.outputs).toMatchObject({ aborted: 'false', 'not-found-count': '1' })
@@ -140,7 +140,7 @@ describe('unconfirmed uploads (404 after a lost answer)', () => {
     expect(report.failure).toBeUndefined()
     expect(report.outputs).toMatchObject({ aborted: 'false', 'unconfirmed-count': '1' })
     expect(report.messages).toContainEqual({ level: 'warning', text: 'Not confirmed.', title: 'Upload u3' })
-    expect(report.messages.at(-1)?.text).toBe('Done: 1 aborted, 0 not found, 1 unconfirmed, 0 dry run, in 1.2 s.')
+    expect(report.messages.at(-1)?.text).toBe('Done: 1 aborted, 0 not found, 1 unconfirmed, in 1.2 s.')
   })
 })
 

@@ -83,7 +83,9 @@ export function reportResults(results: readonly UploadResult[], facts: RunFacts)
   }
   const capped = capAnnotations(messages)
   if (failures.length === 0) {
-    const done = `${facts.dryRun ? 'Dry run' : 'Done'}: ${tally(counts)}, ${counts['dry-run']} dry run, in ${elapsed(facts.tookMs)}.`
+    const done = facts.dryRun
+      ? `Dry run: ${counts['dry-run']} upload(s) would be aborted, in ${elapsed(facts.tookMs)}.`
+      : `Done: ${tally(counts)}, in ${elapsed(facts.tookMs)}.`
     const closing: Message[] = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : []
     return { ...report, messages: [...capped, ...closing] }
   }
