@@ -211,6 +211,21 @@ describe('abortUpload', () => {
     expect(r.hint).toMatch(/Datadog support/)
   })
 
+  test('an X-RateLimit-Name holding a link or markup is quoted by the characters a name has', async () => {
+    const name = 'synthetics_files https://evil.example/x <b>[y](z)</b>'
+    const h = harness([answer(429, '', { 'x-ratelimit-reset': '600', 'x-ratelimit-name': name })])
+    const r = await abortUpload(upload, context({ deadline: START + 10_000 }), h.deps)
+    expect(r.hint).toMatch(/Datadog names this limit "synthetics_fileshttps:evil.examplexbyzb" \(X-RateLimit-Name\)/)
+  })
+
+  test('a key split across messages, each piece too short to match alone, is redacted as one', async () => {
+    const pieces = API_KEY.match(/.{1,7}/g) ?? []
+    const h = harness([answer(400, JSON.stringify({ errors: pieces }), { 'content-type': 'application/json' })])
+    const r = await abortUpload(upload, context(), h.deps)
+    expect(r.errors).toHaveLength(1)
+    expect(r.errors.join('').replace(/[^0-9a-f]/g, '')).not.toContain(API_KEY.slice(0, 8))
+  })
+
   test('in a batch, a window whose reset is past the deadline fails the upload at once, naming the reset', async () => {
     const h = harness([answer(204, '', { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '3000' })])
     const gate = new RateGate({ now: h.deps.now, sleep: h.deps.sleep, deadline: START + 5000 })

@@ -95,6 +95,7 @@ test.each([
   [{ https_proxy: 'http://[::1' }, 'invalid'],
   [{ https_proxy: 'socks5://127.0.0.1:1080' }, 'invalid'],
   [{ https_proxy: 'http://' }, 'invalid'],
+  [{ https_proxy: 'http://u:%zz@127.0.0.1:3128' }, 'invalid'],
   [{}, 'direct']
 ])('the runner proxy settings %j route a Datadog request: %s', (env, kind) => {
   expect(routeTo(DATADOG, env).kind).toBe(kind)

@@ -740,7 +740,7 @@ describe('hostile manifests', () => {
       {},
       () => '['.repeat(n) + ']'.repeat(n)
     )
-    expect(performance.now() - started).toBeLessThan(1500)
+    expect(performance.now() - started).toBeLessThan(4000)
     expect(message).toMatch(/nest more than 32 levels deep/)
     // Brackets inside strings do not count.
     const deepText = JSON.stringify([{ key: 'k1', uploadId: '['.repeat(100) }])

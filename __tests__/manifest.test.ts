@@ -135,6 +135,12 @@ describe('what a script appends besides answers', () => {
     ])
   })
 
+  test('an error answer whose messages are not strings is described, never a crash', () => {
+    const result = read('{"errors":[{"toString":1}]}' + answer('u1'))
+    expect(result).toMatchObject({ ids: ['u1'], errors: [] })
+    expect(result.warnings).toEqual([expect.stringMatching(/error answer from Datadog \(\{"toString":1\}\)/)])
+  })
+
   test('an HTML error page between answers is one warning for the whole page', () => {
     const result = read(answer('u1') + '\n' + page + '\n' + answer('u2'))
     expect(result).toMatchObject({ ids: ['u1', 'u2'], errors: [] })

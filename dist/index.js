@@ -32332,7 +32332,7 @@ function parseEntry(problems, input) {
     }
     if (Array.isArray(entry['errors']) && !('key' in entry) && !isRecord(entry['multipart_presigned_urls_params'])) {
         // A refused start, appended as received: it opened no upload.
-        problems.warn(`${where} is an error answer from Datadog (${truncate(entry['errors'].map(String).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
+        problems.warn(`${where} is an error answer from Datadog (${truncate(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
         return undefined;
     }
     const mark = entry['completed'];
@@ -32987,6 +32987,9 @@ function parseProxy(value) {
     try {
         const url = new URL(value);
         const plain = url.pathname === '/' && url.search === '' && url.hash === '';
+        // Credentials that do not decode are a malformed setting too (decoding them later would throw).
+        for (const part of [url.username, url.password])
+            decodeURIComponent(part);
         return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && plain ? url : undefined;
     }
     catch {
@@ -33284,6 +33287,88 @@ function header(headers, name) {
     return first === undefined ? undefined : first.trim();
 }
 
+;// CONCATENATED MODULE: ./src/retry.ts
+
+const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
+function classify(sent) {
+    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
+    if (sent.kind === 'network' && isPermanentFailure(sent.code))
+        return { retry: false, outcomeUnknown: false };
+    if (sent.kind !== 'reply')
+        return { retry: true, outcomeUnknown: sent.requestSent };
+    const { status } = sent;
+    if (status >= 200 && status < 300)
+        return { retry: false, outcomeUnknown: false };
+    if (RETRY_STATUSES.has(status))
+        return { retry: true, outcomeUnknown: status >= 500 };
+    // A 4xx is the server's considered refusal even when its body broke off.
+    return { retry: false, outcomeUnknown: false };
+}
+/**
+ * How long to wait before retry number `retry` (1 for the first), given what
+ * the last attempt came to (its status and headers, when an answer came):
+ * the server's rate-limit reset when the window is spent, else its
+ * Retry-After, else exponential backoff with full jitter. `ms` is always
+ * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
+ */
+function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
+    const delay = (wanted, source) => {
+        const wantedMs = Math.max(0, Math.ceil(wanted));
+        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
+    };
+    const headers = answer?.headers;
+    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
+    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
+    // once the window is spent, not for a 503 with budget left.
+    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
+    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
+    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
+    if (reset !== undefined)
+        return delay(reset, 'x-ratelimit-reset');
+    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
+    if (after !== undefined)
+        return delay(after, 'retry-after');
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
+    return delay(clock.random() * ceiling, 'backoff');
+}
+/**
+ * Milliseconds until the rate-limit window resets, if the answer says.
+ * Datadog documents the header as whole seconds until the reset, and no
+ * Datadog source shows it as a Unix time: a huge value is a huge countdown,
+ * which no caller waits for past its deadline.
+ */
+function rateLimitResetMs(headers) {
+    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
+    return seconds === undefined ? undefined : seconds * 1000;
+}
+/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
+function retryAfterMs(value, nowMs) {
+    if (value === undefined)
+        return undefined;
+    const seconds = parseSeconds(value);
+    if (seconds !== undefined)
+        return seconds * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+/**
+ * The name Datadog gives a rate limit (X-RateLimit-Name), for support: only
+ * the characters such a name has, so a server cannot put a link or markup
+ * where the name is quoted.
+ */
+function rateLimitName(headers) {
+    const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80);
+    return name === '' ? undefined : name;
+}
+/** A header's non-negative number of seconds (or count); undefined when it is not one. */
+function parseSeconds(value) {
+    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
+        return undefined;
+    return Number(value);
+}
+
 ;// CONCATENATED MODULE: ./src/status.ts
 
 // What an HTTP status means to the person reading the step: its name, and
@@ -33348,6 +33433,7 @@ function shortLocation(location) {
 
 
 
+
 function countOutcomes(results) {
     const counts = {
         aborted: 0,
@@ -33371,10 +33457,10 @@ function replyErrors(reply) {
 const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).';
 /** The limit a 429 ran into, by the name Datadog support asks for. */
 function limitNameOf(reply) {
-    const name = header(reply.headers, 'x-ratelimit-name');
+    const name = rateLimitName(reply.headers);
     if (reply.status !== 429 || name === undefined)
         return '';
-    return ` Datadog names this limit ${quote(oneLine(name, 80), 80)} (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
+    return ` Datadog names this limit "${name}" (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
 }
 const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
 function aborted(state, status, nowMs) {
@@ -33871,79 +33957,6 @@ function base64Forms(secret) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/retry.ts
-
-const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
-function classify(sent) {
-    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
-    if (sent.kind === 'network' && isPermanentFailure(sent.code))
-        return { retry: false, outcomeUnknown: false };
-    if (sent.kind !== 'reply')
-        return { retry: true, outcomeUnknown: sent.requestSent };
-    const { status } = sent;
-    if (status >= 200 && status < 300)
-        return { retry: false, outcomeUnknown: false };
-    if (RETRY_STATUSES.has(status))
-        return { retry: true, outcomeUnknown: status >= 500 };
-    // A 4xx is the server's considered refusal even when its body broke off.
-    return { retry: false, outcomeUnknown: false };
-}
-/**
- * How long to wait before retry number `retry` (1 for the first), given what
- * the last attempt came to (its status and headers, when an answer came):
- * the server's rate-limit reset when the window is spent, else its
- * Retry-After, else exponential backoff with full jitter. `ms` is always
- * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
- */
-function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
-    const delay = (wanted, source) => {
-        const wantedMs = Math.max(0, Math.ceil(wanted));
-        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
-    };
-    const headers = answer?.headers;
-    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
-    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
-    // once the window is spent, not for a 503 with budget left.
-    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
-    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
-    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
-    if (reset !== undefined)
-        return delay(reset, 'x-ratelimit-reset');
-    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
-    if (after !== undefined)
-        return delay(after, 'retry-after');
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
-    return delay(clock.random() * ceiling, 'backoff');
-}
-/**
- * Milliseconds until the rate-limit window resets, if the answer says.
- * Datadog documents the header as whole seconds until the reset, and no
- * Datadog source shows it as a Unix time: a huge value is a huge countdown,
- * which no caller waits for past its deadline.
- */
-function rateLimitResetMs(headers) {
-    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
-    return seconds === undefined ? undefined : seconds * 1000;
-}
-/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
-function retryAfterMs(value, nowMs) {
-    if (value === undefined)
-        return undefined;
-    const seconds = parseSeconds(value);
-    if (seconds !== undefined)
-        return seconds * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-/** A header's non-negative number of seconds (or count); undefined when it is not one. */
-function parseSeconds(value) {
-    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
-        return undefined;
-    return Number(value);
-}
-
 ;// CONCATENATED MODULE: ./src/abort.ts
 
 
@@ -33975,7 +33988,7 @@ async function abortUpload(upload, ctx, deps) {
         upload,
         attempts: state.attempts,
         ...wording,
-        errors: wording.errors.map(e => redact(e, secrets)),
+        errors: redactEach(wording.errors, secrets),
         message: redact(wording.message, secrets),
         ...(wording.warning === undefined ? {} : { warning: redact(wording.warning, secrets) })
     });
@@ -34038,6 +34051,16 @@ async function abortUpload(upload, ctx, deps) {
         if (!(await deps.sleep(delay.ms, ctx.signal)))
             return stop();
     }
+}
+/**
+ * Each message redacted, unless the messages together hold a piece of a key
+ * that none holds alone (a server splitting a key across messages printed on
+ * lines of their own): then one redacted message stands for them all.
+ */
+function redactEach(messages, secrets) {
+    const each = messages.map(m => redact(m, secrets));
+    const whole = redact(messages.join('; '), secrets);
+    return whole === each.join('; ') ? each : [whole];
 }
 function redactLocation(reply, secrets) {
     const location = header(reply.headers, 'location');
@@ -34123,7 +34146,7 @@ class RateGate {
         const limit = parseSeconds(header(headers, 'x-ratelimit-limit'));
         if (limit !== undefined && limit >= 1)
             this.limit = Math.floor(limit);
-        this.name = header(headers, 'x-ratelimit-name') ?? this.name;
+        this.name = rateLimitName(headers) ?? this.name;
         // An answer overtaken by a later one knows less, and may even be about
         // a window that has ended since.
         if (ticket <= this.applied)

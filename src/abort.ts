@@ -66,7 +66,7 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     upload,
     attempts: state.attempts,
     ...wording,
-    errors: wording.errors.map(e => redact(e, secrets)),
+    errors: redactEach(wording.errors, secrets),
     message: redact(wording.message, secrets),
     ...(wording.warning === undefined ? {} : { warning: redact(wording.warning, secrets) })
   })
@@ -129,6 +129,17 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     )
     if (!(await deps.sleep(delay.ms, ctx.signal))) return stop()
   }
+}
+
+/**
+ * Each message redacted, unless the messages together hold a piece of a key
+ * that none holds alone (a server splitting a key across messages printed on
+ * lines of their own): then one redacted message stands for them all.
+ */
+function redactEach(messages: readonly string[], secrets: readonly string[]): string[] {
+  const each = messages.map(m => redact(m, secrets))
+  const whole = redact(messages.join('; '), secrets)
+  return whole === each.join('; ') ? each : [whole]
 }
 
 function redactLocation(reply: Reply, secrets: readonly string[]): Reply {

@@ -1,8 +1,9 @@
 import { errorMessages } from './datadog.js'
 import { header, isTlsError, NOT_TLS, type Reply, type SendFailure, type Sent } from './http.js'
 import type { Upload } from './settings.js'
+import { rateLimitName } from './retry.js'
 import { describeStatus, hintFor, shortLocation } from './status.js'
-import { elapsed, oneLine, plural, quote } from './text.js'
+import { elapsed, plural } from './text.js'
 
 // How each way an upload's abort can end is worded for the person reading
 // the step: the results, their messages and hints.
@@ -80,9 +81,9 @@ const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLi
 
 /** The limit a 429 ran into, by the name Datadog support asks for. */
 function limitNameOf(reply: Reply): string {
-  const name = header(reply.headers, 'x-ratelimit-name')
+  const name = rateLimitName(reply.headers)
   if (reply.status !== 429 || name === undefined) return ''
-  return ` Datadog names this limit ${quote(oneLine(name, 80), 80)} (X-RateLimit-Name): give that name to Datadog support to have it raised.`
+  return ` Datadog names this limit "${name}" (X-RateLimit-Name): give that name to Datadog support to have it raised.`
 }
 
 const MAYBE =

@@ -33,6 +33,8 @@ function parseProxy(value: string): URL | undefined {
   try {
     const url = new URL(value)
     const plain = url.pathname === '/' && url.search === '' && url.hash === ''
+    // Credentials that do not decode are a malformed setting too (decoding them later would throw).
+    for (const part of [url.username, url.password]) decodeURIComponent(part)
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && plain ? url : undefined
   } catch {
     return undefined

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { header } from './http.js'
-import { parseSeconds, rateLimitResetMs, retryAfterMs } from './retry.js'
+import { parseSeconds, rateLimitName, rateLimitResetMs, retryAfterMs } from './retry.js'
 import { elapsed, quote } from './text.js'
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<boolean>
@@ -91,7 +91,7 @@ export class RateGate {
   private learn(ticket: number, { status, headers }: Answer): void {
     const limit = parseSeconds(header(headers, 'x-ratelimit-limit'))
     if (limit !== undefined && limit >= 1) this.limit = Math.floor(limit)
-    this.name = header(headers, 'x-ratelimit-name') ?? this.name
+    this.name = rateLimitName(headers) ?? this.name
     // An answer overtaken by a later one knows less, and may even be about
     // a window that has ended since.
     if (ticket <= this.applied) return

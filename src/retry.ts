@@ -97,6 +97,16 @@ export function retryAfterMs(value: string | undefined, nowMs: number): number |
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
 }
 
+/**
+ * The name Datadog gives a rate limit (X-RateLimit-Name), for support: only
+ * the characters such a name has, so a server cannot put a link or markup
+ * where the name is quoted.
+ */
+export function rateLimitName(headers: IncomingHttpHeaders): string | undefined {
+  const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80)
+  return name === '' ? undefined : name
+}
+
 /** A header's non-negative number of seconds (or count); undefined when it is not one. */
 export function parseSeconds(value: string | undefined): number | undefined {
   if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value)) return undefined
