@@ -1,6 +1,7 @@
 import * as http from 'node:http'
 import * as https from 'node:https'
 import { isIP, Socket } from 'node:net'
+import { StringDecoder } from 'node:string_decoder'
 import * as tls from 'node:tls'
 import type { Request } from './datadog.js'
 import { invalidProxy, openTunnel, PERMANENT_PROXY_CODES, routeTo } from './proxy.js'
@@ -123,7 +124,6 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
       headers: { ...request.headers, 'Content-Length': String(body.length) }
     })
     options.signal.addEventListener('abort', onAbort, { once: true })
-
     req.setTimeout(options.idleTimeoutMs, () => {
       fail('timeout', 'idle', `no data for ${Math.round(options.idleTimeoutMs / 1000)} s`)
       req.destroy()
@@ -136,7 +136,8 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
       fail('network', code, networkMessage(code, error.message))
     })
     req.on('response', response => {
-      const chunks: Buffer[] = []
+      const decoder = new StringDecoder('utf8') // No chunk is kept, and no joined copy of them made.
+      let text = ''
       let size = 0
       let truncated = false
       const reply = (incomplete: boolean): void =>
@@ -144,7 +145,7 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
           kind: 'reply',
           status: response.statusCode ?? 0,
           headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
+          body: text + decoder.end(),
           truncated,
           incomplete
         })
@@ -159,14 +160,14 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
         if (truncated) return
         const room = options.maxBodyBytes - size
         if (chunk.length >= room) {
-          chunks.push(chunk.subarray(0, room))
+          text += decoder.write(chunk.subarray(0, room))
           size += room
           truncated = true
           reply(false)
           req.destroy()
           return
         }
-        chunks.push(chunk)
+        text += decoder.write(chunk)
         size += chunk.length
       })
       response.on('end', () => reply(false))
