@@ -31673,9 +31673,13 @@ function readBoundedFile(path, maxBytes) {
             throw withCode('not a regular file', 'ENOTREG');
         if (stat.size > maxBytes)
             throw withCode('file too large', 'EFBIG');
-        const buffer = Buffer.alloc(maxBytes + 1);
+        // Sized by fstat, not by the bound: a small file costs a small buffer.
+        // The byte past the size shows a file that grew; it grows the buffer, up to the bound.
+        let buffer = Buffer.allocUnsafe(stat.size + 1);
         let length = 0;
         for (;;) {
+            if (length === buffer.length)
+                buffer = grown(buffer, maxBytes + 1);
             const n = (0,external_node_fs_namespaceObject.readSync)(fd, buffer, length, buffer.length - length, null);
             if (n === 0)
                 break;
@@ -31683,11 +31687,16 @@ function readBoundedFile(path, maxBytes) {
             if (length > maxBytes)
                 throw withCode('file too large', 'EFBIG');
         }
-        return buffer.subarray(0, length).toString('utf8');
+        return buffer.toString('utf8', 0, length);
     }
     finally {
         (0,external_node_fs_namespaceObject.closeSync)(fd);
     }
+}
+function grown(buffer, limit) {
+    const larger = Buffer.allocUnsafe(Math.min(limit, 2 * buffer.length));
+    buffer.copy(larger);
+    return larger;
 }
 function withCode(message, code) {
     return Object.assign(new Error(message), { code });
@@ -32963,6 +32972,8 @@ var external_node_http_ = __nccwpck_require__(7067);
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
 ;// CONCATENATED MODULE: ./src/proxy.ts
@@ -33097,6 +33108,7 @@ function proxyProblem(label, code, message) {
 
 
 
+
 const MAX_BODY_BYTES = 64 * 1024;
 /**
  * Sends requests with node's own http(s): directly through kept-alive
@@ -33179,14 +33191,15 @@ function sendWith(via, request, options) {
             fail('network', code, networkMessage(code, error.message));
         });
         req.on('response', response => {
-            const chunks = [];
+            const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8'); // No chunk is kept, and no joined copy of them made.
+            let text = '';
             let size = 0;
             let truncated = false;
             const reply = (incomplete) => finish({
                 kind: 'reply',
                 status: response.statusCode ?? 0,
                 headers: response.headers,
-                body: Buffer.concat(chunks).toString('utf8'),
+                body: text + decoder.end(),
                 truncated,
                 incomplete
             });
@@ -33203,14 +33216,14 @@ function sendWith(via, request, options) {
                     return;
                 const room = options.maxBodyBytes - size;
                 if (chunk.length >= room) {
-                    chunks.push(chunk.subarray(0, room));
+                    text += decoder.write(chunk.subarray(0, room));
                     size += room;
                     truncated = true;
                     reply(false);
                     req.destroy();
                     return;
                 }
-                chunks.push(chunk);
+                text += decoder.write(chunk);
                 size += chunk.length;
             });
             response.on('end', () => reply(false));
