@@ -90,7 +90,10 @@ function fold(text: string): Folded {
     const code = text.charCodeAt(at)
     // The common case first: plain ASCII, no regular expression.
     if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
-      keep(text[at] as string, at, at + 1)
+      starts[chars.length] = at
+      ends[chars.length] = at + 1
+      // ASCII letters fold by one bit; digits already have it set.
+      chars.push(String.fromCharCode(code | 0x20))
       at++
       continue
     }
