@@ -203,6 +203,17 @@ test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, th
   }
 })
 
+/** One upload, sent to https://127.0.0.1:port. */
+function httpsInputs(port: number): Record<string, string> {
+  return {
+    'api-key': API_KEY,
+    'app-key': APP_KEY,
+    'api-url': `https://127.0.0.1:${port}`,
+    key: UPLOAD.key,
+    'upload-id': UPLOAD.uploadId
+  }
+}
+
 /** Runs the action once against a local TLS server with the self-signed certificate. */
 async function againstSelfSigned(env: Record<string, string>) {
   const received: Received[] = []
@@ -210,14 +221,7 @@ async function againstSelfSigned(env: Record<string, string>) {
   const port = await listen(tls.server)
   try {
     const result = await runAction({
-      inputs: {
-        'api-key': API_KEY,
-        'app-key': APP_KEY,
-        'api-url': `https://127.0.0.1:${port}`,
-        'test-id': 'abc-def-123',
-        key: UPLOAD.key,
-        'upload-id': UPLOAD.uploadId
-      },
+      inputs: { ...httpsInputs(port), 'test-id': 'abc-def-123' },
       env
     })
     expect(leakedSecrets(result, [API_KEY, APP_KEY])).toEqual([])
@@ -254,13 +258,7 @@ test('an https:// api-url on a plain-HTTP server: one attempt, the mistake named
   const port = await listen(plain)
   try {
     const result = await runAction({
-      inputs: {
-        'api-key': API_KEY,
-        'app-key': APP_KEY,
-        'api-url': `https://127.0.0.1:${port}`,
-        key: UPLOAD.key,
-        'upload-id': UPLOAD.uploadId
-      }
+      inputs: httpsInputs(port)
     })
     expect(result.code).toBe(1)
     expect(result.outputs['attempts']).toBe('1')
