@@ -1,13 +1,13 @@
 // examples/upload-test-file.sh, the upload script the README points to, run
 // with bash against the emulator: a whole upload, and one killed right after
 // it has told the cleanup step about the upload.
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
+import { runStep, type ScriptRun } from '../support/guard-job.ts'
 
 const SCRIPT = fileURLToPath(new URL('../../examples/upload-test-file.sh', import.meta.url))
 const TEST_ID = 'abc-def-123'
@@ -38,23 +38,12 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Run {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stderr: string
-}
-
-/** Runs the script; `killWhen` is polled and, once true, the script's process group gets SIGKILL. */
-function runScript(file: string, killWhen?: () => boolean, env: Record<string, string> = {}): Promise<Run> {
-  // stderr goes to a file, whole once the process has exited, however it ended.
-  const stderrPath = join(dir, 'stderr')
-  const stderrFd = openSync(stderrPath, 'w')
-  const child = spawn('bash', [SCRIPT, TEST_ID, file], {
+/** Runs the script as a `run:` step; `killWhen` is polled and, once true, the step's process group gets SIGKILL. */
+function runScript(file: string, killWhen?: () => boolean, env: Record<string, string> = {}): Promise<ScriptRun> {
+  return runStep('"$UPLOAD_SCRIPT" "$@"', [TEST_ID, file], {
     cwd: dir,
-    detached: true,
-    stdio: ['ignore', 'ignore', stderrFd],
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      UPLOAD_SCRIPT: SCRIPT,
       DD_API_KEY: DEFAULT_KEYS.apiKey,
       DD_APP_KEY: DEFAULT_KEYS.appKey,
       DD_API_URL: emulator.url,
@@ -62,22 +51,8 @@ function runScript(file: string, killWhen?: () => boolean, env: Record<string, s
       DD_SYNTHETICS_UPLOADS_FILE: join(dir, 'uploads.jsonl'),
       UPLOAD_PART_BYTES: String(PART_BYTES),
       ...env
-    }
-  })
-  closeSync(stderrFd)
-  const poll =
-    killWhen &&
-    setInterval(() => {
-      if (child.pid === undefined || !killWhen()) return
-      clearInterval(poll)
-      // bash and the curl it may be running, as the runner kills a step's tree.
-      process.kill(-child.pid, 'SIGKILL')
-    }, 2)
-  return new Promise(resolve => {
-    child.on('exit', (code, signal) => {
-      if (poll) clearInterval(poll)
-      resolve({ code, signal, stderr: readFileSync(stderrPath, 'utf8') })
-    })
+    },
+    ...(killWhen ? { killWhen: () => killWhen() } : {})
   })
 }
 
