@@ -47,6 +47,33 @@ test('a body past the cap is cut there and marked truncated', async () => {
   expect(outcome.kind === 'reply' && outcome.body).toBe('y'.repeat(100))
 })
 
+test('of a body past the cap, only its first 16 KiB become text', async () => {
+  handler = (_req, res) => {
+    res.writeHead(500)
+    // Sent in pieces, so the body arrives as several chunks; 'é' is two bytes.
+    for (let i = 0; i < 64; i++) res.write('é'.repeat(1024))
+    res.end()
+  }
+  const outcome = await send(undefined, 64 * 1024)
+  expect(outcome).toMatchObject({ kind: 'reply', status: 500, truncated: true })
+  const body = outcome.kind === 'reply' ? outcome.body : ''
+  expect(Buffer.byteLength(body)).toBeLessThanOrEqual(16 * 1024 + 2)
+  expect(body).toMatch(/^é{1000,}$/)
+})
+
+test('a body under the cap in several chunks is whole, a character split between chunks included', async () => {
+  handler = (_req, res) => {
+    res.writeHead(400)
+    const bytes = Buffer.from('{"errors":["é' + 'x'.repeat(100) + '"]}')
+    // The 'é' split between two writes.
+    res.write(bytes.subarray(0, 13))
+    setTimeout(() => res.end(bytes.subarray(13)), 20)
+  }
+  const outcome = await send(undefined, 1024)
+  expect(outcome).toMatchObject({ kind: 'reply', status: 400, truncated: false })
+  expect(outcome.kind === 'reply' && outcome.body).toBe('{"errors":["é' + 'x'.repeat(100) + '"]}')
+})
+
 test('the signal stops a stalled request and its reason says why', async () => {
   handler = () => undefined
   for (const [reason, kind, code] of [

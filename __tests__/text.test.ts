@@ -117,6 +117,22 @@ describe('redact', () => {
   test('text without secrets is unchanged', () => {
     expect(redact('nothing to hide', [key])).toBe('nothing to hide')
   })
+
+  test('a key deep in a long text of accented letters is found, and the letters around it kept', () => {
+    const around = 'é'.repeat(60_000)
+    const out = redact(`${around} ${key.toUpperCase()} ${around}`, [key])
+    expect(out).toBe(`${around} *** ${around}`)
+  })
+
+  test('pieces of a key that touch or overlap become one ***', () => {
+    expect(redact(`[${key.toUpperCase()}${key.toUpperCase()}]`, [key])).toBe('[***]')
+    expect(redact(`[${key.slice(0, 12)}${key.slice(4)}]`, [key])).toBe('[***]')
+  })
+
+  test('letters beyond ASCII fold like their text: a key in Greek is found upper-cased', () => {
+    const greek = 'αβγδεζηθικλμνξοπρστυφχψω'
+    expect(redact(`key ${greek.toUpperCase()} end`, [greek])).toBe('key *** end')
+  })
 })
 
 describe('one sanitizer for the log and the summary', () => {

@@ -31747,23 +31747,39 @@ const MAX_MESSAGE_CHARS = 500;
 function hasControl(text) {
     return HAS_CONTROL.test(text);
 }
+// How much of a long text oneLine cleans: enough for `max` characters after
+// escape sequences and runs of spaces are gone, without a pass over (and a
+// copy of) a whole 64 KiB body for a line of 500. A text that is mostly
+// escape codes or spaces comes out shorter than `max`, never unclean.
+function text_window(max) {
+    return 4 * max + 256;
+}
 /**
  * One line of printable text, at most `max` characters: control characters
  * and line breaks become spaces, so the text can never start a line of its
  * own and therefore never a workflow command.
  */
 function oneLine(text, max = MAX_MESSAGE_CHARS) {
-    const flat = text.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+    const part = text.length > text_window(max) ? text.slice(0, text_window(max)) : text;
+    const flat = part.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
     return truncate(flat, max);
 }
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
 function truncate(text, max) {
     if (text.length <= max)
         return text;
-    const chars = Array.from(text);
-    if (chars.length <= max)
-        return text;
-    return chars.slice(0, Math.max(0, max - 1)).join('') + '…';
+    // Where the code point numbered `max - 1` starts, counting no further than needed.
+    let at = 0;
+    let cut = 0;
+    for (let count = 0; at < text.length; count++) {
+        if (count === Math.max(0, max - 1))
+            cut = at;
+        if (count === max)
+            return text.slice(0, cut) + '…';
+        const code = text.charCodeAt(at);
+        at += code >= 0xd800 && code <= 0xdbff && at + 1 < text.length ? 2 : 1;
+    }
+    return text;
 }
 /** A short quote of a value, for messages about it. */
 function quote(text, max = 40) {
@@ -32824,19 +32840,21 @@ function abortRequest(baseUrl, upload, keys) {
  * `{"errors": ["..."]}`, JSON:API error objects, other JSON, an HTML page
  * from a proxy, plain text, or nothing. Each message is one bounded line.
  */
+const CUT_JSON = '(a JSON body cut at the size limit)';
 function errorMessages(body, contentType, truncated = false) {
     const text = body.trim();
     if (text === '')
         return [];
     const type = (contentType ?? '').toLowerCase();
     const looksJson = /^[[{]/.test(text);
+    // JSON cut at the size limit cannot parse: it is shown as the text it is.
+    if (looksJson && truncated)
+        return [oneLine(`${CUT_JSON} ${oneLine(text, MAX_MESSAGE_CHARS)}`, MAX_MESSAGE_CHARS)];
     if (looksJson || type.includes('json')) {
         try {
             return fromJson(JSON.parse(text));
         }
         catch {
-            if (looksJson && truncated)
-                return [oneLine(`(a JSON body cut at the size limit) ${text}`, MAX_MESSAGE_CHARS)];
             // Said to be JSON but is not: fall through to plain text.
         }
     }
@@ -33191,18 +33209,23 @@ function sendWith(via, request, options) {
             fail('network', code, networkMessage(code, error.message));
         });
         req.on('response', response => {
-            const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8'); // No chunk is kept, and no joined copy of them made.
-            let text = '';
+            // The body stays in buffers outside V8's heap until it is complete, then
+            // becomes one string, with no joined copy of the buffers on the way.
+            const chunks = [];
             let size = 0;
             let truncated = false;
-            const reply = (incomplete) => finish({
-                kind: 'reply',
-                status: response.statusCode ?? 0,
-                headers: response.headers,
-                body: text + decoder.end(),
-                truncated,
-                incomplete
-            });
+            const reply = (incomplete) => {
+                if (settled)
+                    return;
+                finish({
+                    kind: 'reply',
+                    status: response.statusCode ?? 0,
+                    headers: response.headers,
+                    body: decode(chunks, truncated ? CUT_BODY_TEXT_BYTES : size),
+                    truncated,
+                    incomplete
+                });
+            };
             partialReply = () => reply(true);
             // A server that answers with an error may go on to send an answer
             // nobody asked for, which a kept-alive connection would hand to the next
@@ -33216,14 +33239,14 @@ function sendWith(via, request, options) {
                     return;
                 const room = options.maxBodyBytes - size;
                 if (chunk.length >= room) {
-                    text += decoder.write(chunk.subarray(0, room));
+                    chunks.push(chunk.subarray(0, room));
                     size += room;
                     truncated = true;
                     reply(false);
                     req.destroy();
                     return;
                 }
-                text += decoder.write(chunk);
+                chunks.push(chunk);
                 size += chunk.length;
             });
             response.on('end', () => reply(false));
@@ -33236,6 +33259,22 @@ function sendWith(via, request, options) {
         });
         req.end(body);
     });
+}
+// A body past the cap is never parsed, and no message shows more than the
+// start of it: only that much of it becomes text.
+const CUT_BODY_TEXT_BYTES = 16 * 1024;
+/** The first `bytes` of the chunks as UTF-8 text; a character cut at the end becomes U+FFFD. */
+function decode(chunks, bytes) {
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    let text = '';
+    let left = bytes;
+    for (const chunk of chunks) {
+        if (left <= 0)
+            break;
+        text += decoder.write(chunk.length > left ? chunk.subarray(0, left) : chunk);
+        left -= chunk.length;
+    }
+    return text + decoder.end();
 }
 function failFromSignal(signal, fail) {
     const reason = signal.reason;
@@ -33860,38 +33899,78 @@ function redact(text, secrets) {
 /** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
 function redactWhole(text, secrets) {
     let out = text;
-    for (const secret of secretsOf(secrets)) {
-        if (secret.length < SECRET_PIECE_CHARS)
-            continue;
-        for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+    for (const form of formsOf(secrets)) {
+        if (out.includes(form))
             out = out.split(form).join('***');
-        }
     }
     return out;
 }
+let formsMemo;
+/** Each secret as it stands, URL-encoded and JSON-escaped: longest secret first. */
+function formsOf(secrets) {
+    const key = secrets.join('\u0000');
+    if (formsMemo?.key === key)
+        return formsMemo.forms;
+    const forms = secretsOf(secrets)
+        .filter(secret => secret.length >= SECRET_PIECE_CHARS)
+        .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])]);
+    formsMemo = { key, forms };
+    return forms;
+}
+// The last SECRET_PIECE_CHARS folded characters, in a ring: a text is read
+// once, and nothing is allocated for it unless a piece of a key is in it.
+const ring = {
+    codes: new Uint32Array(SECRET_PIECE_CHARS),
+    starts: new Uint32Array(SECRET_PIECE_CHARS)
+};
 function redactPieces(text, secrets) {
     const pieces = piecesOf(secrets);
-    if (pieces.size === 0 || text.length < SECRET_PIECE_CHARS)
+    if (pieces.hashes.size === 0 || text.length < SECRET_PIECE_CHARS)
         return text;
-    const folded = fold(text);
-    const covered = new Uint8Array(folded.chars.length);
-    for (let i = 0; i + SECRET_PIECE_CHARS <= folded.chars.length; i++) {
-        if (pieces.has(folded.chars.slice(i, i + SECRET_PIECE_CHARS)))
-            covered.fill(1, i, i + SECRET_PIECE_CHARS);
-    }
+    // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
+    const stretches = [];
+    let seen = 0;
+    let coveredTo = -1;
+    fold(text, (code, start, end) => {
+        const slot = seen % SECRET_PIECE_CHARS;
+        ring.codes[slot] = code;
+        ring.starts[slot] = start;
+        seen++;
+        if (seen < SECRET_PIECE_CHARS || !pieces.hashes.has(hashOfRing(seen)))
+            return;
+        if (!pieces.pieces.has(pieceOfRing(seen)))
+            return;
+        const first = seen - SECRET_PIECE_CHARS;
+        if (stretches.length > 0 && first <= coveredTo)
+            stretches[stretches.length - 1] = end;
+        else
+            stretches.push(ring.starts[seen % SECRET_PIECE_CHARS] ?? start, end);
+        coveredTo = seen;
+    });
+    if (stretches.length === 0)
+        return text;
     let out = '';
     let from = 0;
-    for (let i = 0; i < covered.length; i++) {
-        if (!covered[i])
-            continue;
-        let last = i;
-        while (last + 1 < covered.length && covered[last + 1])
-            last++;
-        out += text.slice(from, folded.starts[i]) + '***';
-        from = folded.ends[last] ?? text.length;
-        i = last;
+    for (let i = 0; i < stretches.length; i += 2) {
+        out += text.slice(from, stretches[i]) + '***';
+        from = stretches[i + 1] ?? text.length;
     }
-    return from === 0 ? text : out + text.slice(from);
+    return out + text.slice(from);
+}
+/** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
+function hashOfRing(seen) {
+    let hash = 0;
+    for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
+        hash = (Math.imul(hash, 31) + (ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)) | 0;
+    }
+    return hash;
+}
+function pieceOfRing(seen) {
+    let piece = '';
+    for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
+        piece += String.fromCodePoint(ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0);
+    }
+    return piece;
 }
 // At a character that may open one, a token that is not read as it stands:
 // a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
@@ -33899,32 +33978,24 @@ function redactPieces(text, secrets) {
 const TOKEN = 
 // eslint-disable-next-line no-control-regex
 /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y;
-const redact_OPENERS = new Set(['<', '\u001b', '&', '\\', '%']);
+// '<', ESC, '&', '\\', '%'
+const redact_OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25]);
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
-function fold(text) {
-    const chars = [];
-    // Lower-casing turns a few characters into two.
-    const starts = new Uint32Array(2 * text.length);
-    const ends = new Uint32Array(2 * text.length);
-    const keep = (char, start, end) => {
-        for (const unit of char.toLowerCase()) {
-            starts[chars.length] = start;
-            ends[chars.length] = end;
-            chars.push(unit);
-        }
-    };
+/**
+ * Reads the text as a reader would decode it, and visits its letters and
+ * digits lower-cased, with where each stands; everything else is skipped.
+ */
+function fold(text, visit) {
     for (let at = 0; at < text.length;) {
         const code = text.charCodeAt(at);
         // The common case first: plain ASCII, no regular expression.
         if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
-            starts[chars.length] = at;
-            ends[chars.length] = at + 1;
             // ASCII letters fold by one bit; digits already have it set.
-            chars.push(String.fromCharCode(code | 0x20));
+            visit(code | 0x20, at, at + 1);
             at++;
             continue;
         }
-        if (redact_OPENERS.has(text[at])) {
+        if (redact_OPENERS.has(code)) {
             TOKEN.lastIndex = at;
             const match = TOKEN.exec(text);
             if (match) {
@@ -33932,19 +34003,37 @@ function fold(text) {
                 const hex = codes.slice(0, 5).find(c => c !== undefined);
                 const decimal = codes[5];
                 const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined;
-                const char = point !== undefined && point <= 0x10ffff ? String.fromCodePoint(point) : '';
-                if (LETTER_OR_DIGIT.test(char))
-                    keep(char, at, at + token.length);
+                if (point !== undefined && point <= 0x10ffff)
+                    visitFolded(point, at, at + token.length, visit);
                 at += token.length;
                 continue;
             }
         }
-        const char = String.fromCodePoint(text.codePointAt(at) ?? 0);
-        if (code > 127 && LETTER_OR_DIGIT.test(char))
-            keep(char, at, at + char.length);
-        at += char.length;
+        const point = text.codePointAt(at) ?? code;
+        const size = point > 0xffff ? 2 : 1;
+        if (code > 127)
+            visitFolded(point, at, at + size, visit);
+        at += size;
     }
-    return { chars: chars.join(''), starts, ends };
+}
+// What each code point below this folds to, once looked up: -1 for not a
+// letter or digit, -2 for one that lower-cases to more than one.
+const CACHED_BELOW = 0x800;
+const folds = new Int32Array(CACHED_BELOW);
+/** A code point, if it is a letter or a digit, lower-cased (into one or more). */
+function visitFolded(point, start, end, visit) {
+    const cached = point < CACHED_BELOW ? (folds[point] ?? 0) : 0;
+    if (cached === -1)
+        return;
+    if (cached > 0)
+        return visit(cached, start, end);
+    const char = String.fromCodePoint(point);
+    const lower = LETTER_OR_DIGIT.test(char) ? char.toLowerCase() : '';
+    const single = lower.length > 0 && lower === String.fromCodePoint(lower.codePointAt(0) ?? 0);
+    if (point < CACHED_BELOW)
+        folds[point] = lower === '' ? -1 : single ? (lower.codePointAt(0) ?? 0) : -2;
+    for (const unit of lower)
+        visit(unit.codePointAt(0) ?? 0, start, end);
 }
 let memo;
 /** Every piece of each secret, and of each of its three base64 alignments, folded as the text is. */
@@ -33953,15 +34042,21 @@ function piecesOf(secrets) {
     if (memo?.key === key)
         return memo.pieces;
     const pieces = new Set();
+    const hashes = new Set();
     for (const secret of secrets) {
         for (const form of [secret, ...base64Forms(secret)]) {
-            const chars = fold(form).chars;
-            for (let i = 0; i + SECRET_PIECE_CHARS <= chars.length; i++)
-                pieces.add(chars.slice(i, i + SECRET_PIECE_CHARS));
+            let seen = 0;
+            fold(form, code => {
+                ring.codes[seen++ % SECRET_PIECE_CHARS] = code;
+                if (seen < SECRET_PIECE_CHARS)
+                    return;
+                pieces.add(pieceOfRing(seen));
+                hashes.add(hashOfRing(seen));
+            });
         }
     }
-    memo = { key, pieces };
-    return pieces;
+    memo = { key, pieces: { pieces, hashes } };
+    return memo.pieces;
 }
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */
 function base64Forms(secret) {
@@ -34024,9 +34119,15 @@ async function abortUpload(upload, ctx, deps) {
         state.attempts++;
         const attempt = new AbortController();
         const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs));
-        const signal = AbortSignal.any([ctx.signal, attempt.signal]);
-        let sent = await deps.send(request, { signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES }).finally(() => {
+        const follow = () => attempt.abort(ctx.signal.reason);
+        ctx.signal.addEventListener('abort', follow, { once: true });
+        if (ctx.signal.aborted)
+            follow();
+        let sent = await deps
+            .send(request, { signal: attempt.signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+            .finally(() => {
             clearTimeout(timer);
+            ctx.signal.removeEventListener('abort', follow);
         });
         if (turn)
             ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined);

@@ -85,10 +85,15 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     state.attempts++
     const attempt = new AbortController()
     const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs))
-    const signal = AbortSignal.any([ctx.signal, attempt.signal])
-    let sent = await deps.send(request, { signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES }).finally(() => {
-      clearTimeout(timer)
-    })
+    const follow = (): void => attempt.abort(ctx.signal.reason)
+    ctx.signal.addEventListener('abort', follow, { once: true })
+    if (ctx.signal.aborted) follow()
+    let sent = await deps
+      .send(request, { signal: attempt.signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+      .finally(() => {
+        clearTimeout(timer)
+        ctx.signal.removeEventListener('abort', follow)
+      })
     if (turn) ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined)
     // The body is not redacted here: every message made from it is, and
     // redaction finds any piece of a key, so cutting first leaves none.

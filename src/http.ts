@@ -13,7 +13,7 @@ export interface Reply {
   readonly status: number
   readonly headers: http.IncomingHttpHeaders
   readonly body: string
-  /** The body went past the size cap and the rest was not read. */
+  /** The body went past the size cap and the rest was not read; `body` is then its start. */
   readonly truncated: boolean
   /** The connection broke before the body was complete. */
   readonly incomplete: boolean
@@ -136,19 +136,22 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
       fail('network', code, networkMessage(code, error.message))
     })
     req.on('response', response => {
-      const decoder = new StringDecoder('utf8') // No chunk is kept, and no joined copy of them made.
-      let text = ''
+      // The body stays in buffers outside V8's heap until it is complete, then
+      // becomes one string, with no joined copy of the buffers on the way.
+      const chunks: Buffer[] = []
       let size = 0
       let truncated = false
-      const reply = (incomplete: boolean): void =>
+      const reply = (incomplete: boolean): void => {
+        if (settled) return
         finish({
           kind: 'reply',
           status: response.statusCode ?? 0,
           headers: response.headers,
-          body: text + decoder.end(),
+          body: decode(chunks, truncated ? CUT_BODY_TEXT_BYTES : size),
           truncated,
           incomplete
         })
+      }
       partialReply = () => reply(true)
       // A server that answers with an error may go on to send an answer
       // nobody asked for, which a kept-alive connection would hand to the next
@@ -160,14 +163,14 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
         if (truncated) return
         const room = options.maxBodyBytes - size
         if (chunk.length >= room) {
-          text += decoder.write(chunk.subarray(0, room))
+          chunks.push(chunk.subarray(0, room))
           size += room
           truncated = true
           reply(false)
           req.destroy()
           return
         }
-        text += decoder.write(chunk)
+        chunks.push(chunk)
         size += chunk.length
       })
       response.on('end', () => reply(false))
@@ -179,6 +182,23 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
     })
     req.end(body)
   })
+}
+
+// A body past the cap is never parsed, and no message shows more than the
+// start of it: only that much of it becomes text.
+const CUT_BODY_TEXT_BYTES = 16 * 1024
+
+/** The first `bytes` of the chunks as UTF-8 text; a character cut at the end becomes U+FFFD. */
+function decode(chunks: readonly Buffer[], bytes: number): string {
+  const decoder = new StringDecoder('utf8')
+  let text = ''
+  let left = bytes
+  for (const chunk of chunks) {
+    if (left <= 0) break
+    text += decoder.write(chunk.length > left ? chunk.subarray(0, left) : chunk)
+    left -= chunk.length
+  }
+  return text + decoder.end()
 }
 
 function failFromSignal(

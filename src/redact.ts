@@ -27,42 +27,79 @@ export function redact(text: string, secrets: readonly string[]): string {
 /** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
 function redactWhole(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const secret of secretsOf(secrets)) {
-    if (secret.length < SECRET_PIECE_CHARS) continue
-    for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
-      out = out.split(form).join('***')
-    }
+  for (const form of formsOf(secrets)) {
+    if (out.includes(form)) out = out.split(form).join('***')
   }
   return out
 }
 
-function redactPieces(text: string, secrets: readonly string[]): string {
-  const pieces = piecesOf(secrets)
-  if (pieces.size === 0 || text.length < SECRET_PIECE_CHARS) return text
-  const folded = fold(text)
-  const covered = new Uint8Array(folded.chars.length)
-  for (let i = 0; i + SECRET_PIECE_CHARS <= folded.chars.length; i++) {
-    if (pieces.has(folded.chars.slice(i, i + SECRET_PIECE_CHARS))) covered.fill(1, i, i + SECRET_PIECE_CHARS)
-  }
-  let out = ''
-  let from = 0
-  for (let i = 0; i < covered.length; i++) {
-    if (!covered[i]) continue
-    let last = i
-    while (last + 1 < covered.length && covered[last + 1]) last++
-    out += text.slice(from, folded.starts[i]) + '***'
-    from = folded.ends[last] ?? text.length
-    i = last
-  }
-  return from === 0 ? text : out + text.slice(from)
+let formsMemo: { key: string; forms: readonly string[] } | undefined
+
+/** Each secret as it stands, URL-encoded and JSON-escaped: longest secret first. */
+function formsOf(secrets: readonly string[]): readonly string[] {
+  const key = secrets.join('\u0000')
+  if (formsMemo?.key === key) return formsMemo.forms
+  const forms = secretsOf(secrets)
+    .filter(secret => secret.length >= SECRET_PIECE_CHARS)
+    .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])])
+  formsMemo = { key, forms }
+  return forms
 }
 
-interface Folded {
-  /** Lower-cased letters and digits only. */
-  readonly chars: string
-  /** Where each of them starts and ends in the original text. */
-  readonly starts: Uint32Array
-  readonly ends: Uint32Array
+/** One folded character: its code point and where it stands in the text. */
+type Visit = (code: number, start: number, end: number) => void
+
+// The last SECRET_PIECE_CHARS folded characters, in a ring: a text is read
+// once, and nothing is allocated for it unless a piece of a key is in it.
+const ring = {
+  codes: new Uint32Array(SECRET_PIECE_CHARS),
+  starts: new Uint32Array(SECRET_PIECE_CHARS)
+}
+
+function redactPieces(text: string, secrets: readonly string[]): string {
+  const pieces = piecesOf(secrets)
+  if (pieces.hashes.size === 0 || text.length < SECRET_PIECE_CHARS) return text
+  // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
+  const stretches: number[] = []
+  let seen = 0
+  let coveredTo = -1
+  fold(text, (code, start, end) => {
+    const slot = seen % SECRET_PIECE_CHARS
+    ring.codes[slot] = code
+    ring.starts[slot] = start
+    seen++
+    if (seen < SECRET_PIECE_CHARS || !pieces.hashes.has(hashOfRing(seen))) return
+    if (!pieces.pieces.has(pieceOfRing(seen))) return
+    const first = seen - SECRET_PIECE_CHARS
+    if (stretches.length > 0 && first <= coveredTo) stretches[stretches.length - 1] = end
+    else stretches.push(ring.starts[seen % SECRET_PIECE_CHARS] ?? start, end)
+    coveredTo = seen
+  })
+  if (stretches.length === 0) return text
+  let out = ''
+  let from = 0
+  for (let i = 0; i < stretches.length; i += 2) {
+    out += text.slice(from, stretches[i]) + '***'
+    from = stretches[i + 1] ?? text.length
+  }
+  return out + text.slice(from)
+}
+
+/** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
+function hashOfRing(seen: number): number {
+  let hash = 0
+  for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
+    hash = (Math.imul(hash, 31) + (ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)) | 0
+  }
+  return hash
+}
+
+function pieceOfRing(seen: number): string {
+  let piece = ''
+  for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
+    piece += String.fromCodePoint(ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)
+  }
+  return piece
 }
 
 // At a character that may open one, a token that is not read as it stands:
@@ -71,33 +108,25 @@ interface Folded {
 const TOKEN =
   // eslint-disable-next-line no-control-regex
   /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y
-const OPENERS = new Set(['<', '\u001b', '&', '\\', '%'])
+// '<', ESC, '&', '\\', '%'
+const OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25])
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
 
-function fold(text: string): Folded {
-  const chars: string[] = []
-  // Lower-casing turns a few characters into two.
-  const starts = new Uint32Array(2 * text.length)
-  const ends = new Uint32Array(2 * text.length)
-  const keep = (char: string, start: number, end: number): void => {
-    for (const unit of char.toLowerCase()) {
-      starts[chars.length] = start
-      ends[chars.length] = end
-      chars.push(unit)
-    }
-  }
+/**
+ * Reads the text as a reader would decode it, and visits its letters and
+ * digits lower-cased, with where each stands; everything else is skipped.
+ */
+function fold(text: string, visit: Visit): void {
   for (let at = 0; at < text.length;) {
     const code = text.charCodeAt(at)
     // The common case first: plain ASCII, no regular expression.
     if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
-      starts[chars.length] = at
-      ends[chars.length] = at + 1
       // ASCII letters fold by one bit; digits already have it set.
-      chars.push(String.fromCharCode(code | 0x20))
+      visit(code | 0x20, at, at + 1)
       at++
       continue
     }
-    if (OPENERS.has(text[at] as string)) {
+    if (OPENERS.has(code)) {
       TOKEN.lastIndex = at
       const match = TOKEN.exec(text)
       if (match) {
@@ -105,34 +134,62 @@ function fold(text: string): Folded {
         const hex = codes.slice(0, 5).find(c => c !== undefined)
         const decimal = codes[5]
         const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined
-        const char = point !== undefined && point <= 0x10ffff ? String.fromCodePoint(point) : ''
-        if (LETTER_OR_DIGIT.test(char)) keep(char, at, at + token.length)
+        if (point !== undefined && point <= 0x10ffff) visitFolded(point, at, at + token.length, visit)
         at += token.length
         continue
       }
     }
-    const char = String.fromCodePoint(text.codePointAt(at) ?? 0)
-    if (code > 127 && LETTER_OR_DIGIT.test(char)) keep(char, at, at + char.length)
-    at += char.length
+    const point = text.codePointAt(at) ?? code
+    const size = point > 0xffff ? 2 : 1
+    if (code > 127) visitFolded(point, at, at + size, visit)
+    at += size
   }
-  return { chars: chars.join(''), starts, ends }
 }
 
-let memo: { key: string; pieces: Set<string> } | undefined
+// What each code point below this folds to, once looked up: -1 for not a
+// letter or digit, -2 for one that lower-cases to more than one.
+const CACHED_BELOW = 0x800
+const folds = new Int32Array(CACHED_BELOW)
+
+/** A code point, if it is a letter or a digit, lower-cased (into one or more). */
+function visitFolded(point: number, start: number, end: number, visit: Visit): void {
+  const cached = point < CACHED_BELOW ? (folds[point] ?? 0) : 0
+  if (cached === -1) return
+  if (cached > 0) return visit(cached, start, end)
+  const char = String.fromCodePoint(point)
+  const lower = LETTER_OR_DIGIT.test(char) ? char.toLowerCase() : ''
+  const single = lower.length > 0 && lower === String.fromCodePoint(lower.codePointAt(0) ?? 0)
+  if (point < CACHED_BELOW) folds[point] = lower === '' ? -1 : single ? (lower.codePointAt(0) ?? 0) : -2
+  for (const unit of lower) visit(unit.codePointAt(0) ?? 0, start, end)
+}
+
+let memo: { key: string; pieces: Pieces } | undefined
+
+interface Pieces {
+  readonly pieces: Set<string>
+  /** Their hashes, to pass over a window without making a string of it. */
+  readonly hashes: Set<number>
+}
 
 /** Every piece of each secret, and of each of its three base64 alignments, folded as the text is. */
-function piecesOf(secrets: readonly string[]): Set<string> {
+function piecesOf(secrets: readonly string[]): Pieces {
   const key = secrets.join('\u0000')
   if (memo?.key === key) return memo.pieces
   const pieces = new Set<string>()
+  const hashes = new Set<number>()
   for (const secret of secrets) {
     for (const form of [secret, ...base64Forms(secret)]) {
-      const chars = fold(form).chars
-      for (let i = 0; i + SECRET_PIECE_CHARS <= chars.length; i++) pieces.add(chars.slice(i, i + SECRET_PIECE_CHARS))
+      let seen = 0
+      fold(form, code => {
+        ring.codes[seen++ % SECRET_PIECE_CHARS] = code
+        if (seen < SECRET_PIECE_CHARS) return
+        pieces.add(pieceOfRing(seen))
+        hashes.add(hashOfRing(seen))
+      })
     }
   }
-  memo = { key, pieces }
-  return pieces
+  memo = { key, pieces: { pieces, hashes } }
+  return memo.pieces
 }
 
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */

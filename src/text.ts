@@ -23,22 +23,38 @@ export function hasControl(text: string): boolean {
   return HAS_CONTROL.test(text)
 }
 
+// How much of a long text oneLine cleans: enough for `max` characters after
+// escape sequences and runs of spaces are gone, without a pass over (and a
+// copy of) a whole 64 KiB body for a line of 500. A text that is mostly
+// escape codes or spaces comes out shorter than `max`, never unclean.
+function window(max: number): number {
+  return 4 * max + 256
+}
+
 /**
  * One line of printable text, at most `max` characters: control characters
  * and line breaks become spaces, so the text can never start a line of its
  * own and therefore never a workflow command.
  */
 export function oneLine(text: string, max: number = MAX_MESSAGE_CHARS): string {
-  const flat = text.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim()
+  const part = text.length > window(max) ? text.slice(0, window(max)) : text
+  const flat = part.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim()
   return truncate(flat, max)
 }
 
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text
-  const chars = Array.from(text)
-  if (chars.length <= max) return text
-  return chars.slice(0, Math.max(0, max - 1)).join('') + '…'
+  // Where the code point numbered `max - 1` starts, counting no further than needed.
+  let at = 0
+  let cut = 0
+  for (let count = 0; at < text.length; count++) {
+    if (count === Math.max(0, max - 1)) cut = at
+    if (count === max) return text.slice(0, cut) + '…'
+    const code = text.charCodeAt(at)
+    at += code >= 0xd800 && code <= 0xdbff && at + 1 < text.length ? 2 : 1
+  }
+  return text
 }
 
 /** A short quote of a value, for messages about it. */

@@ -80,11 +80,11 @@ test.each([
 })
 
 describe('no piece of a key survives a cut', () => {
-  test('a body cut at the 64 KiB cap in the middle of an echoed key', async () => {
+  test('a body past the 64 KiB cap, whose text stops (at 16 KiB) in the middle of an echoed key', async () => {
     // Empty tags vanish from the message, so the cut key would be all it shows.
-    const head = '<html><body>' + '<i></i>'.repeat(9358) + '  '
-    expect(head.length).toBe(64 * 1024 - 16)
-    const body = head + DEFAULT_KEYS.apiKey + '</body></html>'
+    const head = '<html><body>' + '<i></i>'.repeat(2336) + '    '
+    expect(head.length).toBe(16 * 1024 - 16)
+    const body = head + DEFAULT_KEYS.apiKey + '<p>' + 'x'.repeat(64 * 1024) + '</p></body></html>'
     const { result } = await run([{ kind: 'status', status: 400, body, headers: { 'Content-Type': 'text/html' } }])
     expect(result.code).toBe(1)
     expect(JSON.parse(result.outputs['errors'] ?? '[]')).toEqual([
