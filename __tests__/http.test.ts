@@ -1,7 +1,8 @@
-import { Agent, createServer, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals'
 import { createServer as createNetServer } from 'node:net'
+import { createPool } from '../src/pool.js'
 import { routeTo } from '../src/proxy.js'
 import { createTransport, NOT_TLS, sendWith, type Sent } from '../src/http.js'
 
@@ -24,7 +25,7 @@ afterAll(async () => {
 const request = (path = '/') => ({ method: 'POST' as const, url: url + path, headers: { 'X-Test': '1' }, body: '{}' })
 // A fresh connection each time: the server drops its connections between tests.
 const send = (signal = new AbortController().signal, maxBodyBytes = 1024): Promise<Sent> =>
-  sendWith(new Agent({ keepAlive: false }), request(), { signal, idleTimeoutMs: 2000, maxBodyBytes })
+  sendWith(createPool(), request(), { signal, idleTimeoutMs: 2000, maxBodyBytes })
 
 test('a redirect is returned as an answer, never followed', async () => {
   let hits = 0
@@ -93,7 +94,7 @@ test('a refused connection is a network failure with a readable message', async 
   const port = (closed.address() as AddressInfo).port
   await new Promise(done => closed.close(done))
   const outcome = await sendWith(
-    undefined,
+    createPool(),
     { ...request(), url: `http://127.0.0.1:${port}/` },
     { signal: new AbortController().signal, idleTimeoutMs: 1000, maxBodyBytes: 10 }
   )
@@ -102,7 +103,7 @@ test('a refused connection is a network failure with a readable message', async 
 
 test('an https:// request to a plain-HTTP server says so on one line, without OpenSSL text', async () => {
   const outcome = await sendWith(
-    undefined,
+    createPool(),
     { ...request(), url: url.replace('http:', 'https:') + '/' },
     { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 10 }
   )

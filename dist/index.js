@@ -32990,10 +32990,155 @@ var external_node_http_ = __nccwpck_require__(7067);
 const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 // EXTERNAL MODULE: external "node:tls"
 var external_node_tls_ = __nccwpck_require__(1692);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./src/body.ts
+
+// An answer's body, read under a cap: kept in the buffers it arrives in,
+// outside V8's heap, until it is whole, then made text once, with no joined
+// copy of the buffers on the way, and the buffers' memory handed back at once.
+// What comes past the cap is read and dropped, within a limit.
+// A body past the cap is never parsed, and no message shows more than the
+// start of it: only that much of it becomes text.
+const CUT_BODY_TEXT_BYTES = 16 * 1024;
+// Past the cap, the rest of a body is read and dropped up to this much, so
+// the connection can carry another request; a longer one ends the connection.
+const MAX_DROPPED_BYTES = 1024 * 1024;
+function collectBody(maxBytes) {
+    const chunks = [];
+    let size = 0;
+    let dropped = 0;
+    let truncated = false;
+    return {
+        add(chunk) {
+            if (truncated) {
+                dropped += chunk.length;
+                setImmediate(() => release(chunk));
+                return dropped > MAX_DROPPED_BYTES ? 'stop' : 'full';
+            }
+            // Whole chunks are kept, so their memory can be released; text() stops at the cap.
+            chunks.push(chunk);
+            size += chunk.length;
+            truncated = size >= maxBytes;
+            return truncated ? 'full' : 'more';
+        },
+        get truncated() {
+            return truncated;
+        },
+        text() {
+            const text = decode(chunks, Math.min(size, maxBytes, truncated ? CUT_BODY_TEXT_BYTES : Infinity));
+            const done = chunks.splice(0);
+            // Not while node may still be reading from them: after this round of I/O.
+            setImmediate(() => done.forEach(release));
+            return text;
+        }
+    };
+}
+/** The first `bytes` of the chunks as UTF-8 text; a character cut at the end becomes U+FFFD. */
+function decode(chunks, bytes) {
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    let text = '';
+    let left = bytes;
+    for (const chunk of chunks) {
+        if (left <= 0)
+            break;
+        text += decoder.write(chunk.length > left ? chunk.subarray(0, left) : chunk);
+        left -= chunk.length;
+    }
+    return text + decoder.end();
+}
+/**
+ * Frees a chunk's memory now rather than at the next garbage collection,
+ * when the chunk is the only view of it (node gives each body chunk memory
+ * of its own): ten thousand answers of 64 KiB would otherwise pile up
+ * outside the heap, where V8 collects late. A chunk that shares its memory
+ * (a slice of a pool) is left to the collector.
+ */
+function release(chunk) {
+    const memory = chunk.buffer;
+    if (memory instanceof ArrayBuffer && chunk.byteOffset === 0 && memory.byteLength === chunk.length) {
+        memory.transfer(0);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pool.ts
+
+
+// Connections to the API host, kept open between requests. A connection
+// costs node more than its request: opened and closed for each of ten
+// thousand answers, their leftovers make V8 grow its young generation to its
+// largest. Kept, they need care: an answer nobody asked for (a broken server
+// or proxy sending a second one) must never be taken for the next request's.
+// So an idle connection that receives anything is closed, and one that
+// brought an error answer rests before it carries another request: a stray
+// answer that follows an error arrives while nothing waits on it.
+/** How long a connection that brought an answer other than 2xx stays unused. */
+const REST_AFTER_ERROR_MS = 100;
+// Idle connections kept at most; past that, a returning one is closed.
+const MAX_IDLE = 256;
+function createPool(now = Date.now) {
+    const idle = [];
+    const all = new Set();
+    const restUntil = new WeakMap();
+    const forget = (socket) => {
+        all.delete(socket);
+        const at = idle.findIndex(entry => entry.socket === socket);
+        if (at >= 0)
+            idle.splice(at, 1);
+    };
+    const park = (socket, origin) => {
+        if (socket.destroyed || idle.length >= MAX_IDLE) {
+            socket.destroy();
+            return;
+        }
+        // Anything that arrives now answers no request of ours.
+        const onStray = () => {
+            socket.destroy();
+        };
+        socket.on('data', onStray);
+        socket.setTimeout(0);
+        socket.unref();
+        idle.push({ socket, origin, restedAt: restUntil.get(socket) ?? 0, onStray });
+    };
+    const open = (url, origin) => {
+        const host = url.hostname.replace(/^\[|\]$/g, '');
+        const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+        const socket = url.protocol === 'https:'
+            ? (0,external_node_tls_.connect)({ host, port, servername: (0,external_node_net_.isIP)(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
+            : (0,external_node_net_.connect)({ host, port });
+        all.add(socket);
+        // An idle connection's error ends it, and nothing else.
+        socket.on('error', () => socket.destroy());
+        socket.on('close', () => forget(socket));
+        // node's HTTP client says 'free' once an answer is read whole and the connection may carry another.
+        socket.on('free', () => park(socket, origin));
+        return socket;
+    };
+    return {
+        take: url => {
+            const origin = `${url.protocol}//${url.host}`;
+            const at = idle.findIndex(entry => entry.origin === origin && entry.restedAt <= now());
+            const entry = at >= 0 ? idle.splice(at, 1)[0] : undefined;
+            if (!entry)
+                return open(url, origin);
+            entry.socket.removeListener('data', entry.onStray);
+            entry.socket.ref();
+            return entry.socket;
+        },
+        answered: (socket, status) => {
+            restUntil.set(socket, status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS);
+        },
+        close: () => {
+            for (const socket of all)
+                socket.destroy();
+            all.clear();
+            idle.length = 0;
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/proxy.ts
 
 
@@ -33127,18 +33272,16 @@ function proxyProblem(label, code, message) {
 
 
 
+
 const MAX_BODY_BYTES = 64 * 1024;
 /**
- * Sends requests with node's own http(s): directly through kept-alive
- * agents, or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
+ * Sends requests with node's own http(s): directly over kept-alive
+ * connections (see pool.ts), or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
  * `no_proxy`...). Redirects are never followed, the body is read with a
  * cap, and the signal stops the request at any point, tunnel included.
  */
 function createTransport(env = process.env) {
-    const agents = {
-        'http:': new external_node_http_.Agent({ keepAlive: true }),
-        'https:': new external_node_https_namespaceObject.Agent({ keepAlive: true })
-    };
+    const pool = createPool();
     return {
         send: async (request, options) => {
             const target = new URL(request.url);
@@ -33146,20 +33289,17 @@ function createTransport(env = process.env) {
             if (route.kind === 'invalid')
                 return invalidProxy(route.variable);
             if (route.kind === 'direct')
-                return sendWith(target.protocol === 'https:' ? agents['https:'] : agents['http:'], request, options);
+                return sendWith(pool, request, options);
             const tunnel = await openTunnel(route, target, options);
             if (!(tunnel instanceof external_node_net_.Socket))
                 return tunnel;
             const servername = (0,external_node_net_.isIP)(target.hostname) ? undefined : target.hostname;
             return sendWith(target.protocol === 'https:' ? external_node_tls_.connect({ socket: tunnel, servername }) : tunnel, request, options);
         },
-        close: () => {
-            agents['http:'].destroy();
-            agents['https:'].destroy();
-        }
+        close: () => pool.close()
     };
 }
-/** Sends one request through a kept-alive agent, or over a connection of its own (a proxy tunnel). */
+/** Sends one request over a kept-alive connection of the pool, or over a connection of its own (a proxy tunnel). */
 function sendWith(via, request, options) {
     return new Promise(resolve => {
         const url = new URL(request.url);
@@ -33190,11 +33330,13 @@ function sendWith(via, request, options) {
         const body = Buffer.from(request.body, 'utf8');
         // Without an agent, node takes 80 as the default port when it writes the Host header.
         const defaultPort = url.protocol === 'https:' ? 443 : 80;
-        const route = via instanceof external_node_net_.Socket ? { createConnection: () => via, defaultPort } : { agent: via };
+        const own = via instanceof external_node_net_.Socket;
         const req = module.request(url, {
             method: request.method,
-            ...route,
-            headers: { ...request.headers, 'Content-Length': String(body.length) }
+            createConnection: () => (own ? via : via.take(url)),
+            defaultPort,
+            // A pooled connection is kept open for the next request; a tunnel ends with its request.
+            headers: { ...request.headers, 'Content-Length': String(body.length), Connection: own ? 'close' : 'keep-alive' }
         });
         options.signal.addEventListener('abort', onAbort, { once: true });
         req.setTimeout(options.idleTimeoutMs, () => {
@@ -33209,11 +33351,7 @@ function sendWith(via, request, options) {
             fail('network', code, networkMessage(code, error.message));
         });
         req.on('response', response => {
-            // The body stays in buffers outside V8's heap until it is complete, then
-            // becomes one string, with no joined copy of the buffers on the way.
-            const chunks = [];
-            let size = 0;
-            let truncated = false;
+            const answer = collectBody(options.maxBodyBytes);
             const reply = (incomplete) => {
                 if (settled)
                     return;
@@ -33221,33 +33359,24 @@ function sendWith(via, request, options) {
                     kind: 'reply',
                     status: response.statusCode ?? 0,
                     headers: response.headers,
-                    body: decode(chunks, truncated ? CUT_BODY_TEXT_BYTES : size),
-                    truncated,
+                    body: answer.text(),
+                    truncated: answer.truncated,
                     incomplete
                 });
             };
             partialReply = () => reply(true);
             // A server that answers with an error may go on to send an answer
-            // nobody asked for, which a kept-alive connection would hand to the next
-            // request: after anything but a 2xx, the connection is not used again.
-            const status = response.statusCode ?? 0;
-            const socket = response.socket;
-            if (status < 200 || status > 299)
-                response.once('end', () => socket.destroy());
+            // nobody asked for: the pool rests such a connection (see pool.ts).
+            if (!own)
+                via.answered(response.socket, response.statusCode ?? 0);
             response.on('data', (chunk) => {
-                if (truncated)
+                const state = answer.add(chunk);
+                if (state === 'more')
                     return;
-                const room = options.maxBodyBytes - size;
-                if (chunk.length >= room) {
-                    chunks.push(chunk.subarray(0, room));
-                    size += room;
-                    truncated = true;
-                    reply(false);
+                // Answered at the cap; the rest is read through only to keep the connection.
+                reply(false);
+                if (state === 'stop')
                     req.destroy();
-                    return;
-                }
-                chunks.push(chunk);
-                size += chunk.length;
             });
             response.on('end', () => reply(false));
             response.on('aborted', () => reply(true));
@@ -33259,22 +33388,6 @@ function sendWith(via, request, options) {
         });
         req.end(body);
     });
-}
-// A body past the cap is never parsed, and no message shows more than the
-// start of it: only that much of it becomes text.
-const CUT_BODY_TEXT_BYTES = 16 * 1024;
-/** The first `bytes` of the chunks as UTF-8 text; a character cut at the end becomes U+FFFD. */
-function decode(chunks, bytes) {
-    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    let text = '';
-    let left = bytes;
-    for (const chunk of chunks) {
-        if (left <= 0)
-            break;
-        text += decoder.write(chunk.length > left ? chunk.subarray(0, left) : chunk);
-        left -= chunk.length;
-    }
-    return text + decoder.end();
 }
 function failFromSignal(signal, fail) {
     const reason = signal.reason;

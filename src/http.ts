@@ -1,9 +1,10 @@
 import * as http from 'node:http'
 import * as https from 'node:https'
 import { isIP, Socket } from 'node:net'
-import { StringDecoder } from 'node:string_decoder'
 import * as tls from 'node:tls'
+import { collectBody } from './body.js'
 import type { Request } from './datadog.js'
+import { createPool, type Pool } from './pool.js'
 import { invalidProxy, openTunnel, PERMANENT_PROXY_CODES, routeTo } from './proxy.js'
 import { oneLine } from './text.js'
 
@@ -51,23 +52,19 @@ export interface Transport {
 export const MAX_BODY_BYTES = 64 * 1024
 
 /**
- * Sends requests with node's own http(s): directly through kept-alive
- * agents, or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
+ * Sends requests with node's own http(s): directly over kept-alive
+ * connections (see pool.ts), or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
  * `no_proxy`...). Redirects are never followed, the body is read with a
  * cap, and the signal stops the request at any point, tunnel included.
  */
 export function createTransport(env: Readonly<Record<string, string | undefined>> = process.env): Transport {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true }),
-    'https:': new https.Agent({ keepAlive: true })
-  }
+  const pool = createPool()
   return {
     send: async (request, options) => {
       const target = new URL(request.url)
       const route = routeTo(target, env)
       if (route.kind === 'invalid') return invalidProxy(route.variable)
-      if (route.kind === 'direct')
-        return sendWith(target.protocol === 'https:' ? agents['https:'] : agents['http:'], request, options)
+      if (route.kind === 'direct') return sendWith(pool, request, options)
       const tunnel = await openTunnel(route, target, options)
       if (!(tunnel instanceof Socket)) return tunnel
       const servername = isIP(target.hostname) ? undefined : target.hostname
@@ -77,15 +74,12 @@ export function createTransport(env: Readonly<Record<string, string | undefined>
         options
       )
     },
-    close: () => {
-      agents['http:'].destroy()
-      agents['https:'].destroy()
-    }
+    close: () => pool.close()
   }
 }
 
-/** Sends one request through a kept-alive agent, or over a connection of its own (a proxy tunnel). */
-export function sendWith(via: http.Agent | Socket | undefined, request: Request, options: SendOptions): Promise<Sent> {
+/** Sends one request over a kept-alive connection of the pool, or over a connection of its own (a proxy tunnel). */
+export function sendWith(via: Pool | Socket, request: Request, options: SendOptions): Promise<Sent> {
   return new Promise<Sent>(resolve => {
     const url = new URL(request.url)
     const module = url.protocol === 'https:' ? https : http
@@ -117,11 +111,13 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
     const body = Buffer.from(request.body, 'utf8')
     // Without an agent, node takes 80 as the default port when it writes the Host header.
     const defaultPort = url.protocol === 'https:' ? 443 : 80
-    const route = via instanceof Socket ? { createConnection: () => via, defaultPort } : { agent: via }
+    const own = via instanceof Socket
     const req = module.request(url, {
       method: request.method,
-      ...route,
-      headers: { ...request.headers, 'Content-Length': String(body.length) }
+      createConnection: () => (own ? via : via.take(url)),
+      defaultPort,
+      // A pooled connection is kept open for the next request; a tunnel ends with its request.
+      headers: { ...request.headers, 'Content-Length': String(body.length), Connection: own ? 'close' : 'keep-alive' }
     })
     options.signal.addEventListener('abort', onAbort, { once: true })
     req.setTimeout(options.idleTimeoutMs, () => {
@@ -136,42 +132,28 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
       fail('network', code, networkMessage(code, error.message))
     })
     req.on('response', response => {
-      // The body stays in buffers outside V8's heap until it is complete, then
-      // becomes one string, with no joined copy of the buffers on the way.
-      const chunks: Buffer[] = []
-      let size = 0
-      let truncated = false
+      const answer = collectBody(options.maxBodyBytes)
       const reply = (incomplete: boolean): void => {
         if (settled) return
         finish({
           kind: 'reply',
           status: response.statusCode ?? 0,
           headers: response.headers,
-          body: decode(chunks, truncated ? CUT_BODY_TEXT_BYTES : size),
-          truncated,
+          body: answer.text(),
+          truncated: answer.truncated,
           incomplete
         })
       }
       partialReply = () => reply(true)
       // A server that answers with an error may go on to send an answer
-      // nobody asked for, which a kept-alive connection would hand to the next
-      // request: after anything but a 2xx, the connection is not used again.
-      const status = response.statusCode ?? 0
-      const socket = response.socket
-      if (status < 200 || status > 299) response.once('end', () => socket.destroy())
+      // nobody asked for: the pool rests such a connection (see pool.ts).
+      if (!own) via.answered(response.socket, response.statusCode ?? 0)
       response.on('data', (chunk: Buffer) => {
-        if (truncated) return
-        const room = options.maxBodyBytes - size
-        if (chunk.length >= room) {
-          chunks.push(chunk.subarray(0, room))
-          size += room
-          truncated = true
-          reply(false)
-          req.destroy()
-          return
-        }
-        chunks.push(chunk)
-        size += chunk.length
+        const state = answer.add(chunk)
+        if (state === 'more') return
+        // Answered at the cap; the rest is read through only to keep the connection.
+        reply(false)
+        if (state === 'stop') req.destroy()
       })
       response.on('end', () => reply(false))
       response.on('aborted', () => reply(true))
@@ -182,23 +164,6 @@ export function sendWith(via: http.Agent | Socket | undefined, request: Request,
     })
     req.end(body)
   })
-}
-
-// A body past the cap is never parsed, and no message shows more than the
-// start of it: only that much of it becomes text.
-const CUT_BODY_TEXT_BYTES = 16 * 1024
-
-/** The first `bytes` of the chunks as UTF-8 text; a character cut at the end becomes U+FFFD. */
-function decode(chunks: readonly Buffer[], bytes: number): string {
-  const decoder = new StringDecoder('utf8')
-  let text = ''
-  let left = bytes
-  for (const chunk of chunks) {
-    if (left <= 0) break
-    text += decoder.write(chunk.length > left ? chunk.subarray(0, left) : chunk)
-    left -= chunk.length
-  }
-  return text + decoder.end()
 }
 
 function failFromSignal(

@@ -1,0 +1,95 @@
+import { isIP, type Socket, connect as connectTcp } from 'node:net'
+import { connect as connectTls } from 'node:tls'
+
+// Connections to the API host, kept open between requests. A connection
+// costs node more than its request: opened and closed for each of ten
+// thousand answers, their leftovers make V8 grow its young generation to its
+// largest. Kept, they need care: an answer nobody asked for (a broken server
+// or proxy sending a second one) must never be taken for the next request's.
+// So an idle connection that receives anything is closed, and one that
+// brought an error answer rests before it carries another request: a stray
+// answer that follows an error arrives while nothing waits on it.
+
+/** How long a connection that brought an answer other than 2xx stays unused. */
+export const REST_AFTER_ERROR_MS = 100
+// Idle connections kept at most; past that, a returning one is closed.
+const MAX_IDLE = 256
+
+export interface Pool {
+  /** A rested idle connection to the URL's host, or a new one. */
+  take(url: URL): Socket
+  /** The status of the answer a connection brought: it decides how long the connection rests. */
+  answered(socket: Socket, status: number): void
+  /** Closes every connection, idle or not. */
+  close(): void
+}
+
+interface Idle {
+  readonly socket: Socket
+  readonly origin: string
+  readonly restedAt: number
+  readonly onStray: () => void
+}
+
+export function createPool(now: () => number = Date.now): Pool {
+  const idle: Idle[] = []
+  const all = new Set<Socket>()
+  const restUntil = new WeakMap<Socket, number>()
+
+  const forget = (socket: Socket): void => {
+    all.delete(socket)
+    const at = idle.findIndex(entry => entry.socket === socket)
+    if (at >= 0) idle.splice(at, 1)
+  }
+
+  const park = (socket: Socket, origin: string): void => {
+    if (socket.destroyed || idle.length >= MAX_IDLE) {
+      socket.destroy()
+      return
+    }
+    // Anything that arrives now answers no request of ours.
+    const onStray = (): void => {
+      socket.destroy()
+    }
+    socket.on('data', onStray)
+    socket.setTimeout(0)
+    socket.unref()
+    idle.push({ socket, origin, restedAt: restUntil.get(socket) ?? 0, onStray })
+  }
+
+  const open = (url: URL, origin: string): Socket => {
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
+    const socket =
+      url.protocol === 'https:'
+        ? connectTls({ host, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
+        : connectTcp({ host, port })
+    all.add(socket)
+    // An idle connection's error ends it, and nothing else.
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => forget(socket))
+    // node's HTTP client says 'free' once an answer is read whole and the connection may carry another.
+    socket.on('free', () => park(socket, origin))
+    return socket
+  }
+
+  return {
+    take: url => {
+      const origin = `${url.protocol}//${url.host}`
+      const at = idle.findIndex(entry => entry.origin === origin && entry.restedAt <= now())
+      const entry = at >= 0 ? idle.splice(at, 1)[0] : undefined
+      if (!entry) return open(url, origin)
+      entry.socket.removeListener('data', entry.onStray)
+      entry.socket.ref()
+      return entry.socket
+    },
+    answered: (socket, status) => {
+      restUntil.set(socket, status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS)
+    },
+    close: () => {
+      for (const socket of all) socket.destroy()
+      all.clear()
+      idle.length = 0
+    }
+  }
+}
