@@ -49,7 +49,7 @@ export function collectBody(maxBytes: number): Body {
       const text = decode(chunks, Math.min(size, maxBytes, truncated ? CUT_BODY_TEXT_BYTES : Infinity))
       const done = chunks.splice(0)
       // Not while node may still be reading from them: after this round of I/O.
-      setImmediate(() => done.forEach(release))
+      if (done.length > 0) setImmediate(() => done.forEach(release))
       return text
     }
   }
