@@ -99,6 +99,34 @@ test('an idle connection that receives anything is closed, never used for the ne
   }
 })
 
+test('the rest counts from the end of a slow error answer, so a stray answer right after it is not taken', async () => {
+  // Each request: a 503 whose body comes 150 ms after its headers, then 10 ms later a 202 nobody asked for.
+  let accepted = 0
+  const raw = createNetServer(socket => {
+    accepted++
+    socket.on('error', () => undefined)
+    socket.on('data', () => {
+      socket.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n')
+      setTimeout(() => {
+        if (!socket.writable) return
+        socket.write('{}')
+        setTimeout(() => socket.writable && socket.write('HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}'), 10)
+      }, 150)
+    })
+  })
+  await new Promise<void>(done => raw.listen(0, '127.0.0.1', done))
+  const target = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`
+  const pool = createPool()
+  try {
+    expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 503 })
+    expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 503 })
+    expect(accepted).toBe(2)
+  } finally {
+    pool.close()
+    await new Promise(done => raw.close(done))
+  }
+})
+
 test('closing the pool ends its connections, idle or not', async () => {
   status = 204
   await withPool(async pool => {

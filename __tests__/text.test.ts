@@ -37,6 +37,27 @@ describe('oneLine', () => {
     expect(out).toBe('😀😀😀😀…')
     expect(truncate('😀😀', 2)).toBe('😀😀')
   })
+
+  test('a long text read in part is cut between characters, never inside one', () => {
+    // 4 * 500 + 256 units in: the first window would end inside a pair.
+    const out = oneLine('a'.repeat(2255) + '😀'.repeat(1000))
+    expect(out).toBe('a'.repeat(499) + '…')
+    const emoji = oneLine('😀'.repeat(5000))
+    expect(emoji).toBe('😀'.repeat(499) + '…')
+    expect(emoji).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/)
+  })
+
+  test('what a long text says after many spaces or escape codes is kept', () => {
+    const spaced = 'Error:' + ' \n'.repeat(1200) + 'upload 123 not found'
+    expect(oneLine(spaced)).toBe('Error: upload 123 not found')
+    const coloured = 'Error:' + '\u001b[0m'.repeat(20_000) + ' upload 123 not found'
+    expect(oneLine(coloured)).toBe('Error: upload 123 not found')
+  })
+
+  test('a lone half of a UTF-16 pair counts as one character of its own', () => {
+    expect(Array.from(truncate('\ud800a'.repeat(10), 10))).toHaveLength(10)
+    expect(Array.from(oneLine('\ud800x'.repeat(400)))).toHaveLength(MAX_MESSAGE_CHARS)
+  })
 })
 
 describe('redact', () => {

@@ -31747,11 +31747,12 @@ const MAX_MESSAGE_CHARS = 500;
 function hasControl(text) {
     return HAS_CONTROL.test(text);
 }
-// How much of a long text oneLine cleans: enough for `max` characters after
-// escape sequences and runs of spaces are gone, without a pass over (and a
-// copy of) a whole 64 KiB body for a line of 500. A text that is mostly
-// escape codes or spaces comes out shorter than `max`, never unclean.
-function text_window(max) {
+// How much of a long text oneLine cleans at first: enough for `max`
+// characters once escape sequences and runs of spaces are gone, without a
+// pass over (and copies of) a whole 64 KiB body for a line of 500. A text
+// that is mostly spaces or escape codes is read further, four times as much
+// each time, so what it says is never lost.
+function firstWindow(max) {
     return 4 * max + 256;
 }
 /**
@@ -31760,9 +31761,21 @@ function text_window(max) {
  * own and therefore never a workflow command.
  */
 function oneLine(text, max = MAX_MESSAGE_CHARS) {
-    const part = text.length > text_window(max) ? text.slice(0, text_window(max)) : text;
-    const flat = part.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
-    return truncate(flat, max);
+    for (let size = firstWindow(max);; size *= 4) {
+        if (text.length <= size)
+            return truncate(clean(text), max);
+        // A window never ends between the two halves of a character.
+        const flat = clean(text.slice(0, isHighSurrogate(text.charCodeAt(size - 1)) ? size - 1 : size));
+        // Twice `max` in UTF-16 units is more than `max` characters: enough.
+        if (flat.length >= 2 * max)
+            return truncate(flat, max);
+    }
+}
+function clean(text) {
+    return text.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+}
+function isHighSurrogate(code) {
+    return code >= 0xd800 && code <= 0xdbff;
 }
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
 function truncate(text, max) {
@@ -31776,8 +31789,9 @@ function truncate(text, max) {
             cut = at;
         if (count === max)
             return text.slice(0, cut) + '…';
-        const code = text.charCodeAt(at);
-        at += code >= 0xd800 && code <= 0xdbff && at + 1 < text.length ? 2 : 1;
+        // A pair counts as one character; a lone half counts as one of its own.
+        const low = text.charCodeAt(at + 1);
+        at += isHighSurrogate(text.charCodeAt(at)) && low >= 0xdc00 && low <= 0xdfff ? 2 : 1;
     }
     return text;
 }
@@ -33082,7 +33096,7 @@ const MAX_IDLE = 256;
 function createPool(now = Date.now) {
     const idle = [];
     const all = new Set();
-    const restUntil = new WeakMap();
+    const lastStatus = new WeakMap();
     const forget = (socket) => {
         all.delete(socket);
         const at = idle.findIndex(entry => entry.socket === socket);
@@ -33101,7 +33115,10 @@ function createPool(now = Date.now) {
         socket.on('data', onStray);
         socket.setTimeout(0);
         socket.unref();
-        idle.push({ socket, origin, restedAt: restUntil.get(socket) ?? 0, onStray });
+        // The rest counts from now, when the answer is read whole, however long its body took.
+        const status = lastStatus.get(socket) ?? 0;
+        const restsUntil = status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS;
+        idle.push({ socket, origin, restsUntil, onStray });
     };
     const open = (url, origin) => {
         const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -33120,16 +33137,23 @@ function createPool(now = Date.now) {
     return {
         take: url => {
             const origin = `${url.protocol}//${url.host}`;
-            const at = idle.findIndex(entry => entry.origin === origin && entry.restedAt <= now());
-            const entry = at >= 0 ? idle.splice(at, 1)[0] : undefined;
-            if (!entry)
-                return open(url, origin);
-            entry.socket.removeListener('data', entry.onStray);
-            entry.socket.ref();
-            return entry.socket;
+            // The most recently parked first: the least likely to have been closed by the server.
+            for (let at = idle.length - 1; at >= 0; at--) {
+                const entry = idle[at];
+                if (entry === undefined || entry.origin !== origin || entry.restsUntil > now())
+                    continue;
+                idle.splice(at, 1);
+                entry.socket.removeListener('data', entry.onStray);
+                // Destroyed (a stray answer, the server's close) but not yet closed: never handed out.
+                if (entry.socket.destroyed || !entry.socket.writable)
+                    continue;
+                entry.socket.ref();
+                return entry.socket;
+            }
+            return open(url, origin);
         },
         answered: (socket, status) => {
-            restUntil.set(socket, status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS);
+            lastStatus.set(socket, status);
         },
         close: () => {
             for (const socket of all)

@@ -16,6 +16,8 @@ import {
 } from '../__tests__/support/runner.ts'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21)
+// Flags for the measured processes, to look into a row: BENCH_NODE_FLAGS='--trace-gc'.
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 const work = mkdtempSync(join(tmpdir(), 'abort-bench-'))
 
 interface Sample {
@@ -27,7 +29,7 @@ interface Sample {
 async function measure(script: string, env: Record<string, string>, exitCode = 0): Promise<Sample> {
   const rssFile = join(work, 'rss')
   const started = process.hrtime.bigint()
-  const child = spawn(NODE24, ['--require', join(ROOT, 'scripts/bench/rss-probe.cjs'), script], {
+  const child = spawn(NODE24, [...NODE_FLAGS, '--require', join(ROOT, 'scripts/bench/rss-probe.cjs'), script], {
     env: { ...env, BENCH_RSS_FILE: rssFile },
     stdio: ['ignore', 'ignore', 'inherit']
   })

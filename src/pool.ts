@@ -18,7 +18,7 @@ const MAX_IDLE = 256
 export interface Pool {
   /** A rested idle connection to the URL's host, or a new one. */
   take(url: URL): Socket
-  /** The status of the answer a connection brought: it decides how long the connection rests. */
+  /** The status of the answer a connection is bringing: after an error, it rests once the answer is read whole. */
   answered(socket: Socket, status: number): void
   /** Closes every connection, idle or not. */
   close(): void
@@ -27,14 +27,14 @@ export interface Pool {
 interface Idle {
   readonly socket: Socket
   readonly origin: string
-  readonly restedAt: number
+  readonly restsUntil: number
   readonly onStray: () => void
 }
 
 export function createPool(now: () => number = Date.now): Pool {
   const idle: Idle[] = []
   const all = new Set<Socket>()
-  const restUntil = new WeakMap<Socket, number>()
+  const lastStatus = new WeakMap<Socket, number>()
 
   const forget = (socket: Socket): void => {
     all.delete(socket)
@@ -54,7 +54,10 @@ export function createPool(now: () => number = Date.now): Pool {
     socket.on('data', onStray)
     socket.setTimeout(0)
     socket.unref()
-    idle.push({ socket, origin, restedAt: restUntil.get(socket) ?? 0, onStray })
+    // The rest counts from now, when the answer is read whole, however long its body took.
+    const status = lastStatus.get(socket) ?? 0
+    const restsUntil = status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS
+    idle.push({ socket, origin, restsUntil, onStray })
   }
 
   const open = (url: URL, origin: string): Socket => {
@@ -76,15 +79,21 @@ export function createPool(now: () => number = Date.now): Pool {
   return {
     take: url => {
       const origin = `${url.protocol}//${url.host}`
-      const at = idle.findIndex(entry => entry.origin === origin && entry.restedAt <= now())
-      const entry = at >= 0 ? idle.splice(at, 1)[0] : undefined
-      if (!entry) return open(url, origin)
-      entry.socket.removeListener('data', entry.onStray)
-      entry.socket.ref()
-      return entry.socket
+      // The most recently parked first: the least likely to have been closed by the server.
+      for (let at = idle.length - 1; at >= 0; at--) {
+        const entry = idle[at]
+        if (entry === undefined || entry.origin !== origin || entry.restsUntil > now()) continue
+        idle.splice(at, 1)
+        entry.socket.removeListener('data', entry.onStray)
+        // Destroyed (a stray answer, the server's close) but not yet closed: never handed out.
+        if (entry.socket.destroyed || !entry.socket.writable) continue
+        entry.socket.ref()
+        return entry.socket
+      }
+      return open(url, origin)
     },
     answered: (socket, status) => {
-      restUntil.set(socket, status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS)
+      lastStatus.set(socket, status)
     },
     close: () => {
       for (const socket of all) socket.destroy()

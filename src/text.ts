@@ -23,11 +23,12 @@ export function hasControl(text: string): boolean {
   return HAS_CONTROL.test(text)
 }
 
-// How much of a long text oneLine cleans: enough for `max` characters after
-// escape sequences and runs of spaces are gone, without a pass over (and a
-// copy of) a whole 64 KiB body for a line of 500. A text that is mostly
-// escape codes or spaces comes out shorter than `max`, never unclean.
-function window(max: number): number {
+// How much of a long text oneLine cleans at first: enough for `max`
+// characters once escape sequences and runs of spaces are gone, without a
+// pass over (and copies of) a whole 64 KiB body for a line of 500. A text
+// that is mostly spaces or escape codes is read further, four times as much
+// each time, so what it says is never lost.
+function firstWindow(max: number): number {
   return 4 * max + 256
 }
 
@@ -37,9 +38,21 @@ function window(max: number): number {
  * own and therefore never a workflow command.
  */
 export function oneLine(text: string, max: number = MAX_MESSAGE_CHARS): string {
-  const part = text.length > window(max) ? text.slice(0, window(max)) : text
-  const flat = part.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim()
-  return truncate(flat, max)
+  for (let size = firstWindow(max); ; size *= 4) {
+    if (text.length <= size) return truncate(clean(text), max)
+    // A window never ends between the two halves of a character.
+    const flat = clean(text.slice(0, isHighSurrogate(text.charCodeAt(size - 1)) ? size - 1 : size))
+    // Twice `max` in UTF-16 units is more than `max` characters: enough.
+    if (flat.length >= 2 * max) return truncate(flat, max)
+  }
+}
+
+function clean(text: string): string {
+  return text.replace(ANSI_ESCAPE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim()
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
 }
 
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
@@ -51,8 +64,9 @@ export function truncate(text: string, max: number): string {
   for (let count = 0; at < text.length; count++) {
     if (count === Math.max(0, max - 1)) cut = at
     if (count === max) return text.slice(0, cut) + '…'
-    const code = text.charCodeAt(at)
-    at += code >= 0xd800 && code <= 0xdbff && at + 1 < text.length ? 2 : 1
+    // A pair counts as one character; a lone half counts as one of its own.
+    const low = text.charCodeAt(at + 1)
+    at += isHighSurrogate(text.charCodeAt(at)) && low >= 0xdc00 && low <= 0xdfff ? 2 : 1
   }
   return text
 }
