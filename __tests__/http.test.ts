@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals'
-import { createServer as createNetServer } from 'node:net'
 import { createPool } from '../src/pool.js'
 import { routeTo } from '../src/proxy.js'
 import { createTransport, NOT_TLS, sendWith, type Sent } from '../src/http.js'
+import { withRawServer, writeLater } from './support/raw-server.ts'
 
 let server: Server
 let url: string
@@ -147,28 +147,22 @@ test('a proxy is named by its address alone, never its credentials', () => {
 })
 
 test('a stray answer a broken server sends after an error is not taken as the answer to the next request', async () => {
-  const raw = createNetServer(socket => {
-    socket.on('error', () => undefined)
-    socket.on('data', () => {
-      // Each real answer takes 50 ms; 10 ms after it, an answer nobody asked for.
-      setTimeout(() => {
-        if (!socket.writable) return
-        socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
-        setTimeout(() => socket.writable && socket.write('HTTP/1.1 204 No Content\r\n\r\n'), 10)
-      }, 50)
-    })
-  })
-  await new Promise<void>(done => raw.listen(0, '127.0.0.1', done))
-  const transport = createTransport({})
-  try {
-    const target = { ...request(), url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/` }
-    const options = { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 100 }
-    for (let i = 0; i < 3; i++)
-      expect(await transport.send(target, options)).toMatchObject({ kind: 'reply', status: 404 })
-  } finally {
-    transport.close()
-    await new Promise(done => raw.close(done))
+  // Each real answer takes 50 ms; 10 ms after it, an answer nobody asked for.
+  const onRequest = (socket: Socket): void => {
+    writeLater(socket, 50, 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+    writeLater(socket, 60, 'HTTP/1.1 204 No Content\r\n\r\n')
   }
+  await withRawServer(onRequest, async url => {
+    const transport = createTransport({})
+    try {
+      const target = { ...request(), url }
+      const options = { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 100 }
+      for (let i = 0; i < 3; i++)
+        expect(await transport.send(target, options)).toMatchObject({ kind: 'reply', status: 404 })
+    } finally {
+      transport.close()
+    }
+  })
 })
 
 test('a signal that fired before the request starts: no request, the reason as the failure', async () => {

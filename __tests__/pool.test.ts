@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { createServer as createNetServer } from 'node:net'
 import { afterAll, beforeAll, expect, test } from '@jest/globals'
 import { sendWith } from '../src/http.js'
 import { createPool, REST_AFTER_ERROR_MS, type Pool } from '../src/pool.js'
+import { withRawServer, writeLater } from './support/raw-server.ts'
 
 // Connections are counted where the server accepts them.
 let server: Server
@@ -74,57 +74,39 @@ test('a connection that brought an error answer rests before it carries another 
 
 test('an idle connection that receives anything is closed, never used for the next request', async () => {
   // A server that answers, then 20 ms later sends a 200 nobody asked for.
-  let accepted = 0
-  const raw = createNetServer(socket => {
-    accepted++
-    socket.on('error', () => undefined)
-    socket.on('data', () => {
-      socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
-      setTimeout(() => socket.writable && socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), 20)
-    })
-  })
-  await new Promise<void>(done => raw.listen(0, '127.0.0.1', done))
-  const target = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`
-  try {
+  const onRequest = (socket: Socket): void => {
+    socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+    writeLater(socket, 20, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+  }
+  await withRawServer(onRequest, async (target, accepted) => {
     await withPool(async (pool, clock) => {
       expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 404 })
       await new Promise(done => setTimeout(done, 100))
       // Rested long enough, but the stray answer closed it: the next request gets a connection of its own.
       clock.ms += REST_AFTER_ERROR_MS
       expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 404 })
-      expect(accepted).toBe(2)
+      expect(accepted()).toBe(2)
     })
-  } finally {
-    await new Promise(done => raw.close(done))
-  }
+  })
 })
 
 test('the rest counts from the end of a slow error answer, so a stray answer right after it is not taken', async () => {
   // Each request: a 503 whose body comes 150 ms after its headers, then 10 ms later a 202 nobody asked for.
-  let accepted = 0
-  const raw = createNetServer(socket => {
-    accepted++
-    socket.on('error', () => undefined)
-    socket.on('data', () => {
-      socket.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n')
-      setTimeout(() => {
-        if (!socket.writable) return
-        socket.write('{}')
-        setTimeout(() => socket.writable && socket.write('HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}'), 10)
-      }, 150)
-    })
-  })
-  await new Promise<void>(done => raw.listen(0, '127.0.0.1', done))
-  const target = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`
-  const pool = createPool()
-  try {
-    expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 503 })
-    expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 503 })
-    expect(accepted).toBe(2)
-  } finally {
-    pool.close()
-    await new Promise(done => raw.close(done))
+  const onRequest = (socket: Socket): void => {
+    socket.write('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n')
+    writeLater(socket, 150, '{}')
+    writeLater(socket, 160, 'HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}')
   }
+  await withRawServer(onRequest, async (target, accepted) => {
+    const pool = createPool()
+    try {
+      expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 503 })
+      expect(await send(pool, target)).toMatchObject({ kind: 'reply', status: 503 })
+      expect(accepted()).toBe(2)
+    } finally {
+      pool.close()
+    }
+  })
 })
 
 test('closing the pool ends its connections, idle or not', async () => {

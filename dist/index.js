@@ -31777,6 +31777,9 @@ function clean(text) {
 function isHighSurrogate(code) {
     return code >= 0xd800 && code <= 0xdbff;
 }
+function isLowSurrogate(code) {
+    return code >= 0xdc00 && code <= 0xdfff;
+}
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
 function truncate(text, max) {
     if (text.length <= max)
@@ -31790,8 +31793,7 @@ function truncate(text, max) {
         if (count === max)
             return text.slice(0, cut) + '…';
         // A pair counts as one character; a lone half counts as one of its own.
-        const low = text.charCodeAt(at + 1);
-        at += isHighSurrogate(text.charCodeAt(at)) && low >= 0xdc00 && low <= 0xdfff ? 2 : 1;
+        at += isHighSurrogate(text.charCodeAt(at)) && isLowSurrogate(text.charCodeAt(at + 1)) ? 2 : 1;
     }
     return text;
 }
@@ -32854,7 +32856,6 @@ function abortRequest(baseUrl, upload, keys) {
  * `{"errors": ["..."]}`, JSON:API error objects, other JSON, an HTML page
  * from a proxy, plain text, or nothing. Each message is one bounded line.
  */
-const CUT_JSON = '(a JSON body cut at the size limit)';
 function errorMessages(body, contentType, truncated = false) {
     const text = body.trim();
     if (text === '')
@@ -32863,7 +32864,7 @@ function errorMessages(body, contentType, truncated = false) {
     const looksJson = /^[[{]/.test(text);
     // JSON cut at the size limit cannot parse: it is shown as the text it is.
     if (looksJson && truncated)
-        return [oneLine(`${CUT_JSON} ${oneLine(text, MAX_MESSAGE_CHARS)}`, MAX_MESSAGE_CHARS)];
+        return [oneLine(`(a JSON body cut at the size limit) ${text}`, MAX_MESSAGE_CHARS)];
     if (looksJson || type.includes('json')) {
         try {
             return fromJson(JSON.parse(text));
@@ -33042,7 +33043,7 @@ function collectBody(maxBytes) {
             return truncated;
         },
         text() {
-            const text = decode(chunks, Math.min(size, maxBytes, truncated ? CUT_BODY_TEXT_BYTES : Infinity));
+            const text = decode(chunks, truncated ? Math.min(maxBytes, CUT_BODY_TEXT_BYTES) : size);
             const done = chunks.splice(0);
             // Not while node may still be reading from them: after this round of I/O.
             if (done.length > 0)
@@ -34037,23 +34038,11 @@ function redact(text, secrets) {
 /** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
 function redactWhole(text, secrets) {
     let out = text;
-    for (const form of formsOf(secrets)) {
+    for (const form of indexOf(secrets).forms) {
         if (out.includes(form))
             out = out.split(form).join('***');
     }
     return out;
-}
-let formsMemo;
-/** Each secret as it stands, URL-encoded and JSON-escaped: longest secret first. */
-function formsOf(secrets) {
-    const key = secrets.join('\u0000');
-    if (formsMemo?.key === key)
-        return formsMemo.forms;
-    const forms = secretsOf(secrets)
-        .filter(secret => secret.length >= SECRET_PIECE_CHARS)
-        .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])]);
-    formsMemo = { key, forms };
-    return forms;
 }
 // The last SECRET_PIECE_CHARS folded characters, in a ring: a text is read
 // once, and nothing is allocated for it unless a piece of a key is in it.
@@ -34062,8 +34051,8 @@ const ring = {
     starts: new Uint32Array(SECRET_PIECE_CHARS)
 };
 function redactPieces(text, secrets) {
-    const pieces = piecesOf(secrets);
-    if (pieces.hashes.size === 0 || text.length < SECRET_PIECE_CHARS)
+    const index = indexOf(secrets);
+    if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS)
         return text;
     // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
     const stretches = [];
@@ -34074,9 +34063,9 @@ function redactPieces(text, secrets) {
         ring.codes[slot] = code;
         ring.starts[slot] = start;
         seen++;
-        if (seen < SECRET_PIECE_CHARS || !pieces.hashes.has(hashOfRing(seen)))
+        if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(seen)))
             return;
-        if (!pieces.pieces.has(pieceOfRing(seen)))
+        if (!index.pieces.has(pieceOfRing(seen)))
             return;
         const first = seen - SECRET_PIECE_CHARS;
         if (stretches.length > 0 && first <= coveredTo)
@@ -34174,11 +34163,13 @@ function visitFolded(point, start, end, visit) {
         visit(unit.codePointAt(0) ?? 0, start, end);
 }
 let memo;
-/** Every piece of each secret, and of each of its three base64 alignments, folded as the text is. */
-function piecesOf(secrets) {
+function indexOf(secrets) {
     const key = secrets.join('\u0000');
     if (memo?.key === key)
-        return memo.pieces;
+        return memo.index;
+    const forms = secretsOf(secrets)
+        .filter(secret => secret.length >= SECRET_PIECE_CHARS)
+        .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])]);
     const pieces = new Set();
     const hashes = new Set();
     for (const secret of secrets) {
@@ -34193,8 +34184,8 @@ function piecesOf(secrets) {
             });
         }
     }
-    memo = { key, pieces: { pieces, hashes } };
-    return memo.pieces;
+    memo = { key, index: { forms, pieces, hashes } };
+    return memo.index;
 }
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */
 function base64Forms(secret) {

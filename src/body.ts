@@ -46,7 +46,7 @@ export function collectBody(maxBytes: number): Body {
       return truncated
     },
     text() {
-      const text = decode(chunks, Math.min(size, maxBytes, truncated ? CUT_BODY_TEXT_BYTES : Infinity))
+      const text = decode(chunks, truncated ? Math.min(maxBytes, CUT_BODY_TEXT_BYTES) : size)
       const done = chunks.splice(0)
       // Not while node may still be reading from them: after this round of I/O.
       if (done.length > 0) setImmediate(() => done.forEach(release))

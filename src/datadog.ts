@@ -48,15 +48,13 @@ export function abortRequest(baseUrl: string, upload: Upload, keys: Keys): Reque
  * `{"errors": ["..."]}`, JSON:API error objects, other JSON, an HTML page
  * from a proxy, plain text, or nothing. Each message is one bounded line.
  */
-const CUT_JSON = '(a JSON body cut at the size limit)'
-
 export function errorMessages(body: string, contentType: string | undefined, truncated = false): string[] {
   const text = body.trim()
   if (text === '') return []
   const type = (contentType ?? '').toLowerCase()
   const looksJson = /^[[{]/.test(text)
   // JSON cut at the size limit cannot parse: it is shown as the text it is.
-  if (looksJson && truncated) return [oneLine(`${CUT_JSON} ${oneLine(text, MAX_MESSAGE_CHARS)}`, MAX_MESSAGE_CHARS)]
+  if (looksJson && truncated) return [oneLine(`(a JSON body cut at the size limit) ${text}`, MAX_MESSAGE_CHARS)]
   if (looksJson || type.includes('json')) {
     try {
       return fromJson(JSON.parse(text) as unknown)

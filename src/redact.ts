@@ -27,23 +27,10 @@ export function redact(text: string, secrets: readonly string[]): string {
 /** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
 function redactWhole(text: string, secrets: readonly string[]): string {
   let out = text
-  for (const form of formsOf(secrets)) {
+  for (const form of indexOf(secrets).forms) {
     if (out.includes(form)) out = out.split(form).join('***')
   }
   return out
-}
-
-let formsMemo: { key: string; forms: readonly string[] } | undefined
-
-/** Each secret as it stands, URL-encoded and JSON-escaped: longest secret first. */
-function formsOf(secrets: readonly string[]): readonly string[] {
-  const key = secrets.join('\u0000')
-  if (formsMemo?.key === key) return formsMemo.forms
-  const forms = secretsOf(secrets)
-    .filter(secret => secret.length >= SECRET_PIECE_CHARS)
-    .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])])
-  formsMemo = { key, forms }
-  return forms
 }
 
 /** One folded character: its code point and where it stands in the text. */
@@ -57,8 +44,8 @@ const ring = {
 }
 
 function redactPieces(text: string, secrets: readonly string[]): string {
-  const pieces = piecesOf(secrets)
-  if (pieces.hashes.size === 0 || text.length < SECRET_PIECE_CHARS) return text
+  const index = indexOf(secrets)
+  if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS) return text
   // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
   const stretches: number[] = []
   let seen = 0
@@ -68,8 +55,8 @@ function redactPieces(text: string, secrets: readonly string[]): string {
     ring.codes[slot] = code
     ring.starts[slot] = start
     seen++
-    if (seen < SECRET_PIECE_CHARS || !pieces.hashes.has(hashOfRing(seen))) return
-    if (!pieces.pieces.has(pieceOfRing(seen))) return
+    if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(seen))) return
+    if (!index.pieces.has(pieceOfRing(seen))) return
     const first = seen - SECRET_PIECE_CHARS
     if (stretches.length > 0 && first <= coveredTo) stretches[stretches.length - 1] = end
     else stretches.push(ring.starts[seen % SECRET_PIECE_CHARS] ?? start, end)
@@ -163,18 +150,24 @@ function visitFolded(point: number, start: number, end: number, visit: Visit): v
   for (const unit of lower) visit(unit.codePointAt(0) ?? 0, start, end)
 }
 
-let memo: { key: string; pieces: Pieces } | undefined
-
-interface Pieces {
+/** What the secrets are compared by, worked out once for a set of secrets. */
+interface SecretIndex {
+  /** Each secret as it stands, URL-encoded and JSON-escaped: longest secret first. */
+  readonly forms: readonly string[]
+  /** Every piece of each secret, and of each of its three base64 alignments, folded as the text is. */
   readonly pieces: Set<string>
   /** Their hashes, to pass over a window without making a string of it. */
   readonly hashes: Set<number>
 }
 
-/** Every piece of each secret, and of each of its three base64 alignments, folded as the text is. */
-function piecesOf(secrets: readonly string[]): Pieces {
+let memo: { key: string; index: SecretIndex } | undefined
+
+function indexOf(secrets: readonly string[]): SecretIndex {
   const key = secrets.join('\u0000')
-  if (memo?.key === key) return memo.pieces
+  if (memo?.key === key) return memo.index
+  const forms = secretsOf(secrets)
+    .filter(secret => secret.length >= SECRET_PIECE_CHARS)
+    .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])])
   const pieces = new Set<string>()
   const hashes = new Set<number>()
   for (const secret of secrets) {
@@ -188,8 +181,8 @@ function piecesOf(secrets: readonly string[]): Pieces {
       })
     }
   }
-  memo = { key, pieces: { pieces, hashes } }
-  return memo.pieces
+  memo = { key, index: { forms, pieces, hashes } }
+  return memo.index
 }
 
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */

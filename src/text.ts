@@ -55,6 +55,10 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff
 }
 
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff
+}
+
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text
@@ -65,8 +69,7 @@ export function truncate(text: string, max: number): string {
     if (count === Math.max(0, max - 1)) cut = at
     if (count === max) return text.slice(0, cut) + '…'
     // A pair counts as one character; a lone half counts as one of its own.
-    const low = text.charCodeAt(at + 1)
-    at += isHighSurrogate(text.charCodeAt(at)) && low >= 0xdc00 && low <= 0xdfff ? 2 : 1
+    at += isHighSurrogate(text.charCodeAt(at)) && isLowSurrogate(text.charCodeAt(at + 1)) ? 2 : 1
   }
   return text
 }
