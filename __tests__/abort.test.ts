@@ -1,9 +1,8 @@
 import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
 import { abortUpload, type AbortContext, type AbortDeps } from '../src/abort.js'
-import type { Request } from '../src/datadog.js'
 import { RateGate } from '../src/ratelimit.js'
-import type { Sent, SendOptions } from '../src/http.js'
+import type { Outgoing, Sent, SendOptions } from '../src/transport/send.js'
 import type { Upload } from '../src/settings.js'
 
 const API_KEY = '0123456789abcdef0123456789abcdef'
@@ -15,7 +14,7 @@ const upload: Upload = {
   uploadId: 'upload-id-abc123'
 }
 
-type Step = Sent | ((request: Request, options: SendOptions) => Sent)
+type Step = Sent | ((request: Outgoing, options: SendOptions) => Sent)
 
 const answer = (status: number, body = '', headers: IncomingHttpHeaders = {}): Sent => ({
   kind: 'reply',
@@ -35,7 +34,7 @@ const networkFailure = (code: string, requestSent: boolean, message = `failed ($
 /** A fake clock, a scripted server and a log, wired as abortUpload's deps. */
 function harness(script: Step[], options: { random?: number } = {}) {
   let t = START
-  const requests: Request[] = []
+  const requests: Outgoing[] = []
   const sleeps: number[] = []
   const log: string[] = []
   const steps = [...script]

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals'
-import { createPool } from '../src/pool.js'
-import { routeTo } from '../src/proxy.js'
-import { createTransport, NOT_TLS, sendWith, type Sent } from '../src/http.js'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
+import { NOT_TLS } from '../src/transport/failures.js'
+import { routeTo } from '../src/transport/proxy.js'
+import { createTransport, type Sent } from '../src/transport/send.js'
 import { withRawServer, writeLater } from './support/raw-server.ts'
 
 let server: Server
@@ -24,8 +24,15 @@ afterAll(async () => {
 
 const request = (path = '/') => ({ method: 'POST' as const, url: url + path, headers: { 'X-Test': '1' }, body: '{}' })
 // A fresh connection each time: the server drops its connections between tests.
-const send = (signal = new AbortController().signal, maxBodyBytes = 1024): Promise<Sent> =>
-  sendWith(createPool(), request(), { signal, idleTimeoutMs: 2000, maxBodyBytes })
+async function sendTo(target: string, signal = new AbortController().signal, maxBodyBytes = 1024): Promise<Sent> {
+  const transport = createTransport({})
+  try {
+    return await transport.send({ ...request(), url: target }, { signal, idleTimeoutMs: 2000, maxBodyBytes })
+  } finally {
+    transport.close()
+  }
+}
+const send = (signal?: AbortSignal, maxBodyBytes?: number): Promise<Sent> => sendTo(url + '/', signal, maxBodyBytes)
 
 test('a redirect is returned as an answer, never followed', async () => {
   let hits = 0
@@ -76,14 +83,14 @@ test('a body under the cap in several chunks is whole, a character split between
 })
 
 test('the signal stops a stalled request and its reason says why', async () => {
-  handler = () => undefined
   for (const [reason, kind, code] of [
     ['cancelled', 'cancelled', 'cancelled'],
     ['deadline', 'timeout', 'deadline'],
     ['attempt-timeout', 'timeout', 'attempt-timeout']
   ] as const) {
     const controller = new AbortController()
-    setTimeout(() => controller.abort(reason), 20)
+    // The server has the whole request and never answers.
+    handler = req => void req.on('end', () => controller.abort(reason)).resume()
     expect(await send(controller.signal)).toMatchObject({ kind, code, requestSent: true })
   }
 })
@@ -93,20 +100,12 @@ test('a refused connection is a network failure with a readable message', async 
   await new Promise<void>(done => closed.listen(0, '127.0.0.1', done))
   const port = (closed.address() as AddressInfo).port
   await new Promise(done => closed.close(done))
-  const outcome = await sendWith(
-    createPool(),
-    { ...request(), url: `http://127.0.0.1:${port}/` },
-    { signal: new AbortController().signal, idleTimeoutMs: 1000, maxBodyBytes: 10 }
-  )
+  const outcome = await sendTo(`http://127.0.0.1:${port}/`)
   expect(outcome).toMatchObject({ kind: 'network', code: 'ECONNREFUSED', message: 'connection refused (ECONNREFUSED)' })
 })
 
 test('an https:// request to a plain-HTTP server says so on one line, without OpenSSL text', async () => {
-  const outcome = await sendWith(
-    createPool(),
-    { ...request(), url: url.replace('http:', 'https:') + '/' },
-    { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 10 }
-  )
+  const outcome = await sendTo(url.replace('http:', 'https:') + '/')
   expect(outcome).toMatchObject({
     kind: 'network',
     code: NOT_TLS,
@@ -180,4 +179,44 @@ test('a signal that fired before the request starts: no request, the reason as t
     requestSent: false
   })
   expect(hits).toBe(0)
+})
+
+describe('an answer nobody asked for is never taken for the next request', () => {
+  const STRAY = 'HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n'
+  const answer = (status: string): string => `HTTP/1.1 ${status}\r\nContent-Length: 0\r\n\r\n`
+
+  /** The first request gets `first` (and the stray, `strayAfterMs` later or in the same packet); later ones a 404. */
+  async function secondAnswer(first: string, strayAfterMs: number | 'same packet', pauseMs: number): Promise<Sent> {
+    let requests = 0
+    const onRequest = (socket: Socket): void => {
+      if (++requests > 1) return void socket.write(answer('404 Not Found'))
+      if (strayAfterMs === 'same packet') return void socket.write(answer(first) + STRAY)
+      socket.write(answer(first))
+      writeLater(socket, strayAfterMs, STRAY)
+    }
+    let second: Sent | undefined
+    await withRawServer(onRequest, async target => {
+      const transport = createTransport({})
+      const options = { signal: new AbortController().signal, idleTimeoutMs: 2000, maxBodyBytes: 100 }
+      try {
+        expect(await transport.send({ ...request(), url: target }, options)).toMatchObject({
+          status: Number(first.slice(0, 3))
+        })
+        await new Promise(done => setTimeout(done, pauseMs))
+        second = await transport.send({ ...request(), url: target }, options)
+      } finally {
+        transport.close()
+      }
+    })
+    return second as unknown as Sent
+  }
+
+  test.each([
+    ['204 No Content', 'on an idle connection', 10, 50],
+    ['204 No Content', 'in the same packet as a 2xx', 'same packet' as const, 0],
+    ['500 Internal Server Error', 'in the same packet as an error answer', 'same packet' as const, 0],
+    ['500 Internal Server Error', 'after an error answer, on the idle connection', 10, 50]
+  ])('first answer %s, stray %s', async (first, _, strayAfterMs, pauseMs) => {
+    expect(await secondAnswer(first, strayAfterMs, pauseMs)).toMatchObject({ kind: 'reply', status: 404 })
+  })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Sent } from '../src/http.js'
+import type { Sent } from '../src/transport/send.js'
 import { classify, DEFAULT_POLICY, retryDelay } from '../src/retry.js'
 
 const answer = (status: number, incomplete = false): Sent => ({

@@ -313,10 +313,10 @@ const createRedirectInterceptor = __nccwpck_require__(5092)
 Object.assign(Dispatcher.prototype, api)
 
 __webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
+module.exports.Kj = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
+module.exports.g6 = Agent
 module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
@@ -332,9 +332,9 @@ __webpack_unused_export__ = {
   dns: __nccwpck_require__(379)
 }
 
-__webpack_unused_export__ = buildConnector
+module.exports.gU = buildConnector
 __webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.ZS = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -32999,174 +32999,172 @@ function bound(list) {
     return [...list.slice(0, kept), `(and ${list.length - kept} more errors)`];
 }
 
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: external "node:tls"
-var external_node_tls_ = __nccwpck_require__(1692);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-;// CONCATENATED MODULE: ./src/body.ts
+;// CONCATENATED MODULE: ./src/status.ts
 
-// An answer's body, read under a cap: kept in the buffers it arrives in,
-// outside V8's heap, until it is whole, then made text once, with no joined
-// copy of the buffers on the way, and the buffers' memory handed back at once.
-// What comes past the cap is read and dropped, within a limit.
-// A body past the cap is never parsed, and no message shows more than the
-// start of it: only that much of it becomes text.
-const CUT_BODY_TEXT_BYTES = 16 * 1024;
-// Past the cap, the rest of a body is read and dropped up to this much, so
-// the connection can carry another request; a longer one ends the connection.
-const MAX_DROPPED_BYTES = 1024 * 1024;
-function collectBody(maxBytes) {
-    const chunks = [];
-    let size = 0;
-    let dropped = 0;
-    let truncated = false;
-    return {
-        add(chunk) {
-            if (truncated) {
-                dropped += chunk.length;
-                setImmediate(() => release(chunk));
-                return dropped > MAX_DROPPED_BYTES ? 'stop' : 'full';
-            }
-            // Whole chunks are kept, so their memory can be released; text() stops at the cap.
-            chunks.push(chunk);
-            size += chunk.length;
-            truncated = size >= maxBytes;
-            return truncated ? 'full' : 'more';
-        },
-        get truncated() {
-            return truncated;
-        },
-        text() {
-            const text = decode(chunks, truncated ? Math.min(maxBytes, CUT_BODY_TEXT_BYTES) : size);
-            const done = chunks.splice(0);
-            // Not while node may still be reading from them: after this round of I/O.
-            if (done.length > 0)
-                setImmediate(() => done.forEach(release));
-            return text;
-        }
-    };
-}
-/** The first `bytes` of the chunks as UTF-8 text; a character cut at the end becomes U+FFFD. */
-function decode(chunks, bytes) {
-    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    let text = '';
-    let left = bytes;
-    for (const chunk of chunks) {
-        if (left <= 0)
-            break;
-        text += decoder.write(chunk.length > left ? chunk.subarray(0, left) : chunk);
-        left -= chunk.length;
-    }
-    return text + decoder.end();
-}
+// What an HTTP status means to the person reading the step: its name, and
+// what to check when it ends an upload's abort.
+/** What the person reading the failed step should check, by status. */
 /**
- * Frees a chunk's memory now rather than at the next garbage collection,
- * when the chunk is the only view of it (node gives each body chunk memory
- * of its own): ten thousand answers of 64 KiB would otherwise pile up
- * outside the heap, where V8 collects late. A chunk that shares its memory
- * (a slice of a pool) is left to the collector.
+ * What the person reading the failed step should check, by status; `entry`
+ * names the manifest entry of a batch, whose fields are not inputs.
  */
-function release(chunk) {
-    const memory = chunk.buffer;
-    if (memory instanceof ArrayBuffer && chunk.byteOffset === 0 && memory.byteLength === chunk.length) {
-        memory.transfer(0);
+function hintFor(status, entry) {
+    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
+    if (status === 400)
+        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
+    if (status === 401 || status === 403)
+        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
+    if (status === 404)
+        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
+    if (status === 408)
+        return 'The request timed out on the way; it is safe to run the step again.';
+    if (status === 413)
+        return 'The request body was refused as too large.';
+    if (status === 429)
+        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
+    if (status >= 500 && status < 600)
+        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
+    if (status >= 300 && status < 400)
+        return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".';
+    return 'Unexpected answer from the API.';
+}
+const STATUS_NAMES = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    407: 'Proxy Authentication Required',
+    408: 'Request Timeout',
+    413: 'Payload Too Large',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout'
+};
+function describeStatus(status) {
+    const name = STATUS_NAMES[status];
+    return name ? `${status} ${name}` : String(status);
+}
+function shortLocation(location) {
+    if (!location)
+        return '(no Location header)';
+    try {
+        const url = new URL(location);
+        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
+    }
+    catch {
+        return oneLine(location, 200);
     }
 }
 
-;// CONCATENATED MODULE: ./src/pool.ts
+;// CONCATENATED MODULE: ./src/transport/failures.ts
 
 
-// Connections to the API host, kept open between requests. A connection
-// costs node more than its request: opened and closed for each of ten
-// thousand answers, their leftovers make V8 grow its young generation to its
-// largest. Kept, they need care: an answer nobody asked for (a broken server
-// or proxy sending a second one) must never be taken for the next request's.
-// So an idle connection that receives anything is closed, and one that
-// brought an error answer rests before it carries another request: a stray
-// answer that follows an error arrives while nothing waits on it.
-/** How long a connection that brought an answer other than 2xx stays unused. */
-const REST_AFTER_ERROR_MS = 100;
-// Idle connections kept at most; past that, a returning one is closed.
-const MAX_IDLE = 256;
-function createPool(now = Date.now) {
-    const idle = [];
-    const all = new Set();
-    const lastStatus = new WeakMap();
-    const forget = (socket) => {
-        all.delete(socket);
-        const at = idle.findIndex(entry => entry.socket === socket);
-        if (at >= 0)
-            idle.splice(at, 1);
-    };
-    const park = (socket, origin) => {
-        if (socket.destroyed || idle.length >= MAX_IDLE) {
-            socket.destroy();
-            return;
-        }
-        // Anything that arrives now answers no request of ours.
-        const onStray = () => {
-            socket.destroy();
-        };
-        socket.on('data', onStray);
-        socket.setTimeout(0);
-        socket.unref();
-        // The rest counts from now, when the answer is read whole, however long its body took.
-        const status = lastStatus.get(socket) ?? 0;
-        const restsUntil = status >= 200 && status <= 299 ? 0 : now() + REST_AFTER_ERROR_MS;
-        idle.push({ socket, origin, restsUntil, onStray });
-    };
-    const open = (url, origin) => {
-        const host = url.hostname.replace(/^\[|\]$/g, '');
-        const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-        const socket = url.protocol === 'https:'
-            ? (0,external_node_tls_.connect)({ host, port, servername: (0,external_node_net_.isIP)(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-            : (0,external_node_net_.connect)({ host, port });
-        all.add(socket);
-        // An idle connection's error ends it, and nothing else.
-        socket.on('error', () => socket.destroy());
-        socket.on('close', () => forget(socket));
-        // node's HTTP client says 'free' once an answer is read whole and the connection may carry another.
-        socket.on('free', () => park(socket, origin));
-        return socket;
-    };
+/** The failure an attempt comes to when its signal fires. */
+function fromSignal(reason, phase) {
+    if (reason === 'cancelled')
+        return { kind: 'cancelled', code: 'cancelled', message: 'the step was cancelled' };
+    if (phase !== 'server')
+        return proxyTimeout('proxy-timeout', `the proxy ${phase.proxy} did not open the tunnel in time`);
+    if (reason === 'deadline')
+        return { kind: 'timeout', code: 'deadline', message: 'the step ran out of time' };
+    return { kind: 'timeout', code: 'attempt-timeout', message: 'the attempt took too long' };
+}
+function proxyTimeout(code, message) {
+    return { kind: 'timeout', code, message: `${message} (${code})` };
+}
+/** The failure an error of undici's or of the system stands for. */
+function failureOf(error, phase, idleMs) {
+    const code = codeOf(error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+        const message = `no data for ${Math.round(idleMs / 1000)} s`;
+        return phase === 'server' ? { kind: 'timeout', code: 'idle', message } : proxySilent(phase.proxy);
+    }
+    if (phase !== 'server' && !isTlsError(code)) {
+        return { kind: 'network', code, message: `${proxyProblem(phase.proxy, code, error.message)} (${code})` };
+    }
+    return { kind: 'network', code, message: networkMessage(code, error.message) };
+}
+function codeOf(error) {
+    const { code, cause } = error;
+    const found = typeof code === 'string' ? code : typeof cause?.code === 'string' ? cause.code : 'error';
+    // OpenSSL reports an https:// request answered in plain HTTP as EPROTO, its reason inside the message.
+    return found === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message) ? NOT_TLS : found;
+}
+/** A proxy that sent nothing back to CONNECT within the idle limit. */
+function proxySilent(label) {
+    return proxyTimeout('proxy-idle', `the proxy ${label} did not answer the CONNECT request`);
+}
+/** A proxy that answered CONNECT with anything but 2xx. */
+function proxyRefused(label, status) {
+    const code = `PROXY_${status}`;
     return {
-        take: url => {
-            const origin = `${url.protocol}//${url.host}`;
-            // The most recently parked first: the least likely to have been closed by the server.
-            for (let at = idle.length - 1; at >= 0; at--) {
-                const entry = idle[at];
-                if (entry === undefined || entry.origin !== origin || entry.restsUntil > now())
-                    continue;
-                idle.splice(at, 1);
-                entry.socket.removeListener('data', entry.onStray);
-                // Destroyed (a stray answer, the server's close) but not yet closed: never handed out.
-                if (entry.socket.destroyed || !entry.socket.writable)
-                    continue;
-                entry.socket.ref();
-                return entry.socket;
-            }
-            return open(url, origin);
-        },
-        answered: (socket, status) => {
-            lastStatus.set(socket, status);
-        },
-        close: () => {
-            for (const socket of all)
-                socket.destroy();
-            all.clear();
-            idle.length = 0;
-        }
+        kind: 'network',
+        code,
+        message: `the proxy ${label} refused the tunnel: ${describeStatus(status)} (${code})`
     };
 }
+function proxyProblem(label, code, message) {
+    if (code === 'ECONNREFUSED')
+        return `the proxy ${label} refused the connection`;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return `the proxy host ${label} was not found (DNS)`;
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET')
+        return `the proxy ${label} closed the connection instead of opening the tunnel`;
+    if (code.startsWith('HPE_'))
+        return `the proxy ${label} answered CONNECT with something that is not HTTP`;
+    return `the proxy ${label} could not be used: ${oneLine(message, 120)}`;
+}
+/** Failures no retry can mend: a proxy that wants credentials or forbids the host, or a proxy setting that is not a URL. */
+const PERMANENT_PROXY_CODES = new Set(['PROXY_407', 'PROXY_403', 'EPROXYURL']);
+/** A failure that fails the same way again: an untrusted certificate, a proxy that refuses us or is not a URL. */
+function isPermanentFailure(code) {
+    return isTlsError(code) || PERMANENT_PROXY_CODES.has(code);
+}
+function isTlsError(code) {
+    return /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code);
+}
+/** The code of an https:// request answered in plain HTTP (an http:// server, or the wrong port). */
+const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
+const NETWORK_MESSAGES = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    // undici's word for a connection the other side closed before the answer was whole.
+    UND_ERR_SOCKET: 'connection reset: the other side closed it',
+    EPIPE: 'connection closed while sending',
+    ENOTFOUND: 'host name not found (DNS)',
+    EAI_AGAIN: 'temporary DNS failure',
+    ETIMEDOUT: 'connection timed out',
+    UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    ENETUNREACH: 'network unreachable',
+    EHOSTUNREACH: 'host unreachable',
+    ECONNABORTED: 'connection aborted',
+    DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate is self-signed and not trusted',
+    SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain has an untrusted self-signed certificate',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
+    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
+    CERT_HAS_EXPIRED: 'TLS certificate has expired',
+    ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
+    [NOT_TLS]: 'the server answers in plain HTTP, not TLS'
+};
+function networkMessage(code, fallback) {
+    const known = NETWORK_MESSAGES[code];
+    if (known)
+        return `${known} (${code})`;
+    if (isTlsError(code))
+        return `TLS error (${code})`;
+    if (code.startsWith('HPE_'))
+        return `the answer is not valid HTTP (${code})`;
+    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(fallback);
+    if (openssl?.[1])
+        return `TLS failure: ${oneLine(openssl[1], 100)} (${code})`;
+    // Node's and undici's own messages name the address, never a header.
+    return `${oneLine(fallback, 200)} (${code})`;
+}
 
-;// CONCATENATED MODULE: ./src/proxy.ts
-
+;// CONCATENATED MODULE: ./src/transport/proxy.ts
 
 
 
@@ -33179,7 +33177,7 @@ function routeTo(target, env) {
     const value = (env[variable] ?? '').trim();
     const url = parseProxy(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
     if (!url)
-        return { kind: 'invalid', variable };
+        return { kind: 'invalid', failure: invalidProxy(variable) };
     // Credentials stay out of every message: the label is the address alone.
     return { kind: 'proxy', url, label: url.host };
 }
@@ -33196,8 +33194,6 @@ function parseProxy(value) {
         return undefined;
     }
 }
-/** Failures no retry can mend: a proxy that wants credentials or forbids the host, or a proxy setting that is not a URL. */
-const PERMANENT_PROXY_CODES = new Set(['PROXY_407', 'PROXY_403', 'EPROXYURL']);
 function invalidProxy(variable) {
     return {
         kind: 'network',
@@ -33206,270 +33202,193 @@ function invalidProxy(variable) {
         requestSent: false
     };
 }
-/** A socket tunnelled to `target` through the proxy, or why there is none. */
-function openTunnel(route, target, options) {
-    return new Promise(resolve => {
-        const { label, url } = route;
-        const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-        const authority = `${target.hostname}:${port}`;
-        let settled = false;
-        const settle = (outcome) => {
-            if (settled)
-                return;
-            settled = true;
-            options.signal.removeEventListener('abort', onAbort);
-            resolve(outcome);
-        };
-        const fail = (kind, code, message) => settle({ kind, code, message: `${message} (${code})`, requestSent: false });
-        const stop = () => {
-            if (options.signal.reason !== 'cancelled')
-                return fail('timeout', 'proxy-timeout', `the proxy ${label} did not open the tunnel in time`);
-            settle({ kind: 'cancelled', code: 'cancelled', message: 'the step was cancelled', requestSent: false });
-        };
-        // Hoisted, so settle() can remove it on every path.
-        function onAbort() {
-            stop();
-            connect.destroy();
+/** A client of one connection, tunnelled to `target` through the proxy, or why there is none. */
+async function tunnelClient(agent, route, target, options) {
+    const phase = { proxy: route.label };
+    const tunnel = agent.connect({
+        origin: route.url.origin,
+        path: `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`,
+        headers: proxyAuthorization(route.url),
+        signal: options.signal
+    });
+    const opened = await race(options.signal, options.idleTimeoutMs, tunnel);
+    if (typeof opened === 'string') {
+        // The tunnel may still open: nothing is sent through it then.
+        tunnel.then(({ socket }) => socket.destroy(), () => undefined);
+        const failure = opened === 'idle' ? proxySilent(route.label) : fromSignal(options.signal.reason, phase);
+        return { ...failure, requestSent: false };
+    }
+    if (opened instanceof Error)
+        return { ...failureOf(opened, phase, options.idleTimeoutMs), requestSent: false };
+    const { statusCode, socket } = opened;
+    if (statusCode < 200 || statusCode > 299) {
+        socket.destroy();
+        return { ...proxyRefused(route.label, statusCode), requestSent: false };
+    }
+    // undici hands over the connection it opened, a net.Socket typed as a Duplex.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+    return overSocket(target, socket);
+}
+/** A client whose one connection is `socket`, with TLS over it for an https:// target. */
+function overSocket(target, socket) {
+    const tls = (0,undici/* buildConnector */.gU)({});
+    let used = false;
+    return new undici/* Client */.Kj(target.origin, {
+        connect: (options, callback) => {
+            if (used)
+                return callback(Object.assign(new Error('the tunnel is closed'), { code: 'ECONNRESET' }), null);
+            used = true;
+            if (target.protocol !== 'https:')
+                return callback(null, socket);
+            tls({ ...options, httpSocket: socket }, callback);
         }
-        if (options.signal.aborted)
-            return stop();
-        options.signal.addEventListener('abort', onAbort, { once: true });
-        const auth = url.username || url.password;
-        const connect = (url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_).request({
-            host: url.hostname,
-            port: url.port || (url.protocol === 'https:' ? 443 : 80),
-            method: 'CONNECT',
-            path: authority,
-            agent: false,
-            headers: {
-                Host: authority,
-                ...(auth
-                    ? {
-                        'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
-                    }
-                    : {})
-            }
-        });
-        connect.setTimeout(options.idleTimeoutMs, () => {
-            fail('timeout', 'proxy-idle', `the proxy ${label} did not answer the CONNECT request`);
-            connect.destroy();
-        });
-        const refused = (status, socket) => {
-            socket?.destroy();
-            connect.destroy();
-            fail('network', `PROXY_${status}`, `the proxy ${label} refused the tunnel: ${status} ${external_node_http_.STATUS_CODES[status] ?? ''}`.trim());
-        };
-        connect.on('connect', (answer, socket, head) => {
-            const status = answer.statusCode ?? 0;
-            if (status < 200 || status > 299)
-                return refused(status, socket);
-            if (settled)
-                return void socket.destroy();
-            connect.setTimeout(0);
-            if (head.length > 0)
-                socket.unshift(head);
-            settle(socket);
-        });
-        connect.on('response', (answer) => refused(answer.statusCode ?? 0));
-        connect.on('error', error => {
-            const code = error.code ?? 'error';
-            fail('network', code, proxyProblem(label, code, error.message));
-        });
-        connect.end();
     });
 }
-function proxyProblem(label, code, message) {
-    if (code === 'ECONNREFUSED')
-        return `the proxy ${label} refused the connection`;
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-        return `the proxy host ${label} was not found (DNS)`;
-    if (code === 'ECONNRESET' || code === 'EPIPE')
-        return `the proxy ${label} closed the connection instead of opening the tunnel`;
-    if (code.startsWith('HPE_'))
-        return `the proxy ${label} answered CONNECT with something that is not HTTP`;
-    return `the proxy ${label} could not be used: ${oneLine(message, 120)}`;
+function proxyAuthorization(url) {
+    if (!url.username && !url.password)
+        return {};
+    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    return { 'proxy-authorization': `Basic ${Buffer.from(pair).toString('base64')}` };
+}
+/** What `work` came to; 'aborted' as soon as the signal fires, 'idle' once `idleMs` pass, whether or not `work` has settled. */
+function race(signal, idleMs, work) {
+    if (signal.aborted)
+        return Promise.resolve('aborted');
+    let onAbort = () => undefined;
+    let timer;
+    const stopped = new Promise(resolve => {
+        onAbort = () => resolve('aborted');
+        signal.addEventListener('abort', onAbort, { once: true });
+        timer = setTimeout(() => resolve('idle'), idleMs);
+    });
+    const done = work.then(value => value, (error) => (error instanceof Error ? error : new Error(String(error))));
+    return Promise.race([done, stopped]).finally(() => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+    });
 }
 
-;// CONCATENATED MODULE: ./src/http.ts
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/transport/send.ts
 
 
 
 const MAX_BODY_BYTES = 64 * 1024;
+// A body past the cap is never parsed, and no message shows more than its
+// start: only that much of it becomes text.
+const CUT_BODY_TEXT_BYTES = 16 * 1024;
+// Past the cap, up to this much more is read and dropped so the connection
+// stays usable; a longer body ends the connection.
+const MAX_DROPPED_BYTES = 1024 * 1024;
 /**
- * Sends requests with node's own http(s): directly over kept-alive
- * connections (see pool.ts), or through a CONNECT tunnel to the runner's proxy (`https_proxy`,
- * `no_proxy`...). Redirects are never followed, the body is read with a
- * cap, and the signal stops the request at any point, tunnel included.
+ * Sends requests with undici: directly over kept-alive connections, or
+ * through a CONNECT tunnel to the runner's proxy (`https_proxy`, `no_proxy`).
+ * Redirects are never followed, the body is read under a cap, and the signal
+ * settles the request at any point, a connection or tunnel being opened included.
  */
 function createTransport(env = process.env) {
-    const pool = createPool();
+    const agent = new undici/* Agent */.g6({ connect: { timeout: 30_000 } });
     return {
         send: async (request, options) => {
             const target = new URL(request.url);
             const route = routeTo(target, env);
             if (route.kind === 'invalid')
-                return invalidProxy(route.variable);
+                return route.failure;
             if (route.kind === 'direct')
-                return sendWith(pool, request, options);
-            const tunnel = await openTunnel(route, target, options);
-            if (!(tunnel instanceof external_node_net_.Socket))
+                return exchange(agent, request, options, 'server');
+            const tunnel = await tunnelClient(agent, route, target, options);
+            if ('kind' in tunnel)
                 return tunnel;
-            const servername = (0,external_node_net_.isIP)(target.hostname) ? undefined : target.hostname;
-            return sendWith(target.protocol === 'https:' ? external_node_tls_.connect({ socket: tunnel, servername }) : tunnel, request, options);
+            return exchange(tunnel, request, options, 'server').finally(() => void tunnel.destroy().catch(() => { }));
         },
-        close: () => pool.close()
+        close: () => void agent.destroy().catch(() => { })
     };
 }
-/** Sends one request over a kept-alive connection of the pool, or over a connection of its own (a proxy tunnel). */
-function sendWith(via, request, options) {
+/**
+ * One request on `dispatcher`. Once the status line is in, a stall or a cut
+ * later on still gives a known answer: a 2xx means the abort happened,
+ * whatever the body does.
+ */
+function exchange(dispatcher, request, options, phase) {
+    const { signal, idleTimeoutMs, maxBodyBytes } = options;
     return new Promise(resolve => {
-        const url = new URL(request.url);
-        const module = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
         let requestSent = false;
+        let answer;
+        let abort;
         let settled = false;
-        const finish = (sent) => {
+        const settle = (sent) => {
             if (settled)
                 return;
             settled = true;
-            options.signal.removeEventListener('abort', onAbort);
+            signal.removeEventListener('abort', onAbort);
             resolve(sent);
         };
-        // Once the status line is in, a stall or a cut later on still leaves a
-        // known answer: a 2xx means the abort happened, whatever the body does.
-        let partialReply;
-        const fail = (kind, code, message) => partialReply ? partialReply() : finish({ kind, code, message, requestSent });
-        // A declaration, hoisted: finish() removes it even when the signal had
-        // fired before the request was made (a const here was read too early).
-        function onAbort() {
-            failFromSignal(options.signal, fail);
-            req.destroy();
-        }
-        if (options.signal.aborted) {
-            failFromSignal(options.signal, fail);
-            return;
-        }
-        const body = Buffer.from(request.body, 'utf8');
-        // Without an agent, node takes 80 as the default port when it writes the Host header.
-        const defaultPort = url.protocol === 'https:' ? 443 : 80;
-        const own = via instanceof external_node_net_.Socket;
-        const req = module.request(url, {
+        const reply = (incomplete) => {
+            if (answer)
+                settle(replyOf(answer, maxBodyBytes, incomplete));
+        };
+        const fail = (failure) => answer ? reply(true) : settle({ ...failure, requestSent });
+        // Settles at once, even while undici still waits for a connection, which its own abort would not stop.
+        const onAbort = () => {
+            fail(fromSignal(signal.reason, phase));
+            abort?.(new Error('aborted'));
+        };
+        if (signal.aborted)
+            return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        const url = new URL(request.url);
+        dispatcher.dispatch({
+            origin: url.origin,
+            path: url.pathname + url.search,
             method: request.method,
-            createConnection: () => (own ? via : via.take(url)),
-            defaultPort,
-            // A pooled connection is kept open for the next request; a tunnel ends with its request.
-            headers: { ...request.headers, 'Content-Length': String(body.length), Connection: own ? 'close' : 'keep-alive' }
-        });
-        options.signal.addEventListener('abort', onAbort, { once: true });
-        req.setTimeout(options.idleTimeoutMs, () => {
-            fail('timeout', 'idle', `no data for ${Math.round(options.idleTimeoutMs / 1000)} s`);
-            req.destroy();
-        });
-        req.on('finish', () => {
-            requestSent = true;
-        });
-        req.on('error', error => {
-            const code = isPlainHttpAnswer(error) ? NOT_TLS : (error.code ?? 'error');
-            fail('network', code, networkMessage(code, error.message));
-        });
-        req.on('response', response => {
-            const answer = collectBody(options.maxBodyBytes);
-            const reply = (incomplete) => {
+            headers: request.headers,
+            body: request.body,
+            headersTimeout: idleTimeoutMs,
+            bodyTimeout: idleTimeoutMs
+        }, {
+            onConnect: abortWith => {
                 if (settled)
-                    return;
-                finish({
-                    kind: 'reply',
-                    status: response.statusCode ?? 0,
-                    headers: response.headers,
-                    body: answer.text(),
-                    truncated: answer.truncated,
-                    incomplete
-                });
-            };
-            partialReply = () => reply(true);
-            // A server that answers with an error may go on to send an answer
-            // nobody asked for: the pool rests such a connection (see pool.ts).
-            if (!own)
-                via.answered(response.socket, response.statusCode ?? 0);
-            response.on('data', (chunk) => {
-                const state = answer.add(chunk);
-                if (state === 'more')
-                    return;
-                // Answered at the cap; the rest is read through only to keep the connection.
-                reply(false);
-                if (state === 'stop')
-                    req.destroy();
-            });
-            response.on('end', () => reply(false));
-            response.on('aborted', () => reply(true));
-            response.on('error', () => reply(true));
-            response.on('close', () => {
-                if (!response.complete)
-                    reply(true);
-            });
+                    abortWith(new Error('settled'));
+                else
+                    abort = abortWith;
+            },
+            onBodySent: () => {
+                requestSent = true;
+            },
+            onHeaders: (status, raw) => {
+                if (status >= 200)
+                    answer = { status, headers: undici/* util */.ZS.parseHeaders(raw), chunks: [], size: 0, dropped: 0 };
+                return true;
+            },
+            onData: chunk => {
+                if (!answer)
+                    return true;
+                if (answer.size < maxBodyBytes) {
+                    answer.chunks.push(chunk);
+                    answer.size += chunk.length;
+                    // Answered at the cap; the rest is read through only to keep the connection.
+                    if (answer.size >= maxBodyBytes)
+                        reply(false);
+                }
+                else if ((answer.dropped += chunk.length) > MAX_DROPPED_BYTES)
+                    abort?.(new Error('body too long'));
+                return true;
+            },
+            onComplete: () => reply(false),
+            onError: error => fail(failureOf(error, phase, idleTimeoutMs))
         });
-        req.end(body);
     });
 }
-function failFromSignal(signal, fail) {
-    const reason = signal.reason;
-    if (reason === 'cancelled')
-        fail('cancelled', 'cancelled', 'the step was cancelled');
-    else if (reason === 'deadline')
-        fail('timeout', 'deadline', 'the step ran out of time');
-    else
-        fail('timeout', 'attempt-timeout', 'the attempt took too long');
-}
-const NETWORK_MESSAGES = {
-    ECONNREFUSED: 'connection refused',
-    ECONNRESET: 'connection reset',
-    EPIPE: 'connection closed while sending',
-    ENOTFOUND: 'host name not found (DNS)',
-    EAI_AGAIN: 'temporary DNS failure',
-    ETIMEDOUT: 'connection timed out',
-    ENETUNREACH: 'network unreachable',
-    EHOSTUNREACH: 'host unreachable',
-    ECONNABORTED: 'connection aborted',
-    UND_ERR_SOCKET: 'socket error',
-    DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate is self-signed and not trusted',
-    SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate chain has an untrusted self-signed certificate',
-    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate cannot be verified',
-    UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS certificate issuer is not trusted',
-    CERT_HAS_EXPIRED: 'TLS certificate has expired',
-    ERR_TLS_CERT_ALTNAME_INVALID: 'TLS certificate does not match the host name',
-    ERR_SSL_WRONG_VERSION_NUMBER: 'the server answers in plain HTTP, not TLS'
-};
-/** The code of an https:// request answered in plain HTTP (an http:// server, or the wrong port). */
-const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
-// OpenSSL reports it as EPROTO, its reason inside a message of several lines.
-function isPlainHttpAnswer(error) {
-    return (error.code === NOT_TLS ||
-        (error.code === 'EPROTO' && /wrong version number|packet length too long/i.test(error.message)));
-}
-/** A failure that fails the same way again: an untrusted certificate, a proxy that refuses us or is not a URL. */
-function isPermanentFailure(code) {
-    return isTlsError(code) || PERMANENT_PROXY_CODES.has(code);
-}
-function isTlsError(code) {
-    return /CERT|TLS|SSL|SIGNATURE|ISSUER/.test(code);
-}
-function networkMessage(code, fallback) {
-    const known = NETWORK_MESSAGES[code];
-    if (known)
-        return `${known} (${code})`;
-    if (isTlsError(code))
-        return `TLS error (${code})`;
-    if (code.startsWith('HPE_'))
-        return `the answer is not valid HTTP (${code})`;
-    const openssl = /SSL routines:[^:]*:([^:]+)/.exec(fallback);
-    if (openssl?.[1])
-        return `TLS failure: ${oneLine(openssl[1], 100)} (${code})`;
-    // Node's own messages name the address, never a header.
-    return `${oneLine(fallback, 200)} (${code})`;
+function replyOf(answer, maxBodyBytes, incomplete) {
+    const truncated = answer.size >= maxBodyBytes;
+    const bytes = Buffer.concat(answer.chunks).subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : answer.size);
+    return {
+        kind: 'reply',
+        status: answer.status,
+        headers: answer.headers,
+        body: bytes.toString('utf8'),
+        truncated,
+        incomplete
+    };
 }
 /** One header's value; the first, when the header came more than once. */
 function header(headers, name) {
@@ -33479,6 +33398,7 @@ function header(headers, name) {
 }
 
 ;// CONCATENATED MODULE: ./src/retry.ts
+
 
 const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -33560,66 +33480,8 @@ function parseSeconds(value) {
     return Number(value);
 }
 
-;// CONCATENATED MODULE: ./src/status.ts
-
-// What an HTTP status means to the person reading the step: its name, and
-// what to check when it ends an upload's abort.
-/** What the person reading the failed step should check, by status. */
-/**
- * What the person reading the failed step should check, by status; `entry`
- * names the manifest entry of a batch, whose fields are not inputs.
- */
-function hintFor(status, entry) {
-    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
-    if (status === 400)
-        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
-    if (status === 401 || status === 403)
-        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
-    if (status === 404)
-        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
-    if (status === 408)
-        return 'The request timed out on the way; it is safe to run the step again.';
-    if (status === 413)
-        return 'The request body was refused as too large.';
-    if (status === 429)
-        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
-    if (status >= 500 && status < 600)
-        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
-    if (status >= 300 && status < 400)
-        return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".';
-    return 'Unexpected answer from the API.';
-}
-const STATUS_NAMES = {
-    400: 'Bad Request',
-    401: 'Unauthorized',
-    403: 'Forbidden',
-    404: 'Not Found',
-    405: 'Method Not Allowed',
-    408: 'Request Timeout',
-    413: 'Payload Too Large',
-    429: 'Too Many Requests',
-    500: 'Internal Server Error',
-    502: 'Bad Gateway',
-    503: 'Service Unavailable',
-    504: 'Gateway Timeout'
-};
-function describeStatus(status) {
-    const name = STATUS_NAMES[status];
-    return name ? `${status} ${name}` : String(status);
-}
-function shortLocation(location) {
-    if (!location)
-        return '(no Location header)';
-    try {
-        const url = new URL(location);
-        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
-    }
-    catch {
-        return oneLine(location, 200);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/outcomes.ts
+
 
 
 

@@ -1,5 +1,6 @@
 import { abortRequest, type Keys } from './datadog.js'
-import { header, MAX_BODY_BYTES, type Reply, type Send } from './http.js'
+import type { AbortReason } from './transport/failures.js'
+import { header, MAX_BODY_BYTES, type Reply, type Send } from './transport/send.js'
 import {
   aborted,
   failed,
@@ -26,7 +27,7 @@ export interface AbortContext {
   readonly ignoreNotFound: boolean
   /** Epoch milliseconds past which nothing is sent and nothing waited for. */
   readonly deadline: number
-  /** Fires with reason 'cancelled' or 'deadline'. */
+  /** Fires with the AbortReason 'cancelled' or 'deadline'. */
   readonly signal: AbortSignal
   /** Shared by a batch's workers; the single path has none. */
   readonly gate?: RateGate
@@ -70,7 +71,7 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     message: redact(wording.message, secrets),
     ...(wording.warning === undefined ? {} : { warning: redact(wording.warning, secrets) })
   })
-  const stop = (): UploadResult => finish(stopped(state, ctx.signal.reason === 'cancelled'))
+  const stop = (): UploadResult => finish(stopped(state, ctx.signal.reason === ('cancelled' satisfies AbortReason)))
 
   for (;;) {
     const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined
@@ -84,7 +85,10 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
 
     state.attempts++
     const attempt = new AbortController()
-    const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs))
+    const timer = setTimeout(
+      () => attempt.abort('attempt-timeout' satisfies AbortReason),
+      Math.min(remaining, 2 * idleTimeoutMs)
+    )
     const follow = (): void => attempt.abort(ctx.signal.reason)
     ctx.signal.addEventListener('abort', follow, { once: true })
     if (ctx.signal.aborted) follow()

@@ -1,13 +1,7 @@
+import type { Outgoing } from './transport/send.js'
 import type { Upload } from './settings.js'
 import { MAX_MESSAGE_CHARS, oneLine } from './text.js'
 import { ACTION_NAME, ACTION_VERSION } from './version.js'
-
-export interface Request {
-  readonly method: 'POST'
-  readonly url: string
-  readonly headers: Readonly<Record<string, string>>
-  readonly body: string
-}
 
 export interface Keys {
   readonly apiKey: string
@@ -28,7 +22,7 @@ function userAgent(): string {
   return `${ACTION_NAME}/${ACTION_VERSION} (node ${process.version}; ${process.platform} ${process.arch})`
 }
 
-export function abortRequest(baseUrl: string, upload: Upload, keys: Keys): Request {
+export function abortRequest(baseUrl: string, upload: Upload, keys: Keys): Outgoing {
   return {
     method: 'POST',
     url: abortUrl(baseUrl, upload.testId),

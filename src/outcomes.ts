@@ -1,5 +1,6 @@
 import { errorMessages } from './datadog.js'
-import { header, isTlsError, NOT_TLS, type Reply, type SendFailure, type Sent } from './http.js'
+import { isTlsError, NOT_TLS } from './transport/failures.js'
+import { header, type Reply, type SendFailure, type Sent } from './transport/send.js'
 import type { Upload } from './settings.js'
 import { rateLimitName } from './retry.js'
 import { describeStatus, hintFor, shortLocation } from './status.js'

@@ -1,5 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
-import { header } from './http.js'
+import { header, type Headers } from './transport/send.js'
 import { parseSeconds, rateLimitName, rateLimitResetMs, retryAfterMs } from './retry.js'
 import { elapsed, quote } from './text.js'
 
@@ -14,7 +13,7 @@ export type Turn =
 /** The part of an answer the gate learns from. */
 export interface Answer {
   readonly status: number
-  readonly headers: IncomingHttpHeaders
+  readonly headers: Headers
 }
 
 export interface GateOptions {

@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http'
-import { header, isPermanentFailure, type Sent } from './http.js'
+import { isPermanentFailure } from './transport/failures.js'
+import { header, type Headers, type Sent } from './transport/send.js'
 
 export interface RetryPolicy {
   /** First backoff ceiling; it doubles with each retry. */
@@ -55,7 +55,7 @@ export interface DelayClock {
  */
 export function retryDelay(
   retry: number,
-  answer: { readonly status: number; readonly headers: IncomingHttpHeaders } | undefined,
+  answer: { readonly status: number; readonly headers: Headers } | undefined,
   clock: DelayClock,
   policy: RetryPolicy = DEFAULT_POLICY
 ): Delay {
@@ -83,7 +83,7 @@ export function retryDelay(
  * Datadog source shows it as a Unix time: a huge value is a huge countdown,
  * which no caller waits for past its deadline.
  */
-export function rateLimitResetMs(headers: IncomingHttpHeaders): number | undefined {
+export function rateLimitResetMs(headers: Headers): number | undefined {
   const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'))
   return seconds === undefined ? undefined : seconds * 1000
 }
@@ -102,7 +102,7 @@ export function retryAfterMs(value: string | undefined, nowMs: number): number |
  * the characters such a name has, so a server cannot put a link or markup
  * where the name is quoted.
  */
-export function rateLimitName(headers: IncomingHttpHeaders): string | undefined {
+export function rateLimitName(headers: Headers): string | undefined {
   const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80)
   return name === '' ? undefined : name
 }

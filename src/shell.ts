@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import * as core from '@actions/core'
-import { createTransport } from './http.js'
+import type { AbortReason } from './transport/failures.js'
+import { createTransport } from './transport/send.js'
 import type { UploadResult } from './outcomes.js'
 import { redact, secretsOf } from './redact.js'
 import { resultEntry, type Report } from './report.js'
@@ -39,7 +40,7 @@ export async function holdingSignals(body: (held: Held) => Promise<void>): Promi
   const stop = new AbortController()
   const fallback = exitFallback()
   const onSignal = (): void => {
-    stop.abort('cancelled')
+    stop.abort('cancelled' satisfies AbortReason)
     fallback.arm()
   }
   process.on('SIGINT', onSignal)
@@ -98,7 +99,7 @@ export async function execute(settings: Settings, execution: Execution): Promise
   const deadline = execution.started + settings.timeoutMs
   const deadlineTimer = setTimeout(
     () => {
-      stop.abort('deadline')
+      stop.abort('deadline' satisfies AbortReason)
       fallback.arm()
     },
     Math.max(0, deadline - Date.now())
