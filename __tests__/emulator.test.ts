@@ -29,6 +29,7 @@ afterEach(() => {
   emu.setFaults([])
   emu.setRateLimit(undefined)
   emu.setLatency(0)
+  emu.setStorage('s3')
 })
 
 const abort = (
@@ -143,6 +144,69 @@ describe('multipart flow', () => {
     const last = recorded.at(-1)!
     expect(JSON.parse(last.body)).toEqual({ key: upload.key, uploadId: upload.uploadId })
     expect(last.headers['dd-api-key']).toBe(DEFAULT_KEYS.apiKey)
+  })
+})
+
+describe('storage behind the presigned URLs', () => {
+  const put = (url: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(url, { method: 'PUT', body, headers })
+
+  test('Azure-style: a part answers 201 without an ETag; complete takes empty ETags; the file reads back', async () => {
+    emu.setStorage('azure')
+    const started = await api.start(TEST, ['{"a":', '1}'])
+    const { key, upload_id: uploadId, urls } = started.multipart_presigned_urls_params
+    // Still on the emulator's own address, so tests never leave 127.0.0.1.
+    expect(urls['1']).toMatch(new RegExp(`^${emu.url}/_azure/`))
+    for (const [n, body] of [
+      ['1', '{"a":'],
+      ['2', '1}']
+    ] as const) {
+      const res = await put(urls[n] ?? '', body, { 'Content-MD5': md5Base64(body) })
+      expect([res.status, res.headers.get('etag'), await res.text()]).toEqual([201, null, ''])
+    }
+    expect((await api.complete(TEST, { key, uploadId }, ['', ''])).status).toBe(204)
+    const download = await api.call(TEST, 'download', { bucketKey: started.bucketKey })
+    expect(await (await fetch(((await download.json()) as { url: string }).url)).text()).toBe('{"a":1}')
+  })
+
+  test('S3-style stays the default: 200 with the ETag, and an empty ETag does not complete', async () => {
+    const upload = emu.startUpload(TEST)
+    const res = await put(upload.urls['1'] ?? '', 'bytes')
+    expect([res.status, res.headers.get('etag')]).toEqual([200, `"${createHash('md5').update('bytes').digest('hex')}"`])
+    expect((await api.complete(TEST, upload, [''])).status).toBe(400)
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test.each([
+    ['s3', md5Base64('other'), 'BadDigest'],
+    ['s3', createHash('md5').update('part').digest('hex'), 'InvalidDigest'],
+    ['azure', md5Base64('other'), 'Md5Mismatch'],
+    ['azure', 'AAA=', 'InvalidMd5']
+  ] as const)('%s-style: a part with Content-MD5 %s is refused with 400 %s and not stored', async (kind, md5, code) => {
+    emu.setStorage(kind)
+    const upload = emu.startUpload(TEST)
+    const res = await put(upload.urls['1'] ?? '', 'part', { 'Content-MD5': md5 })
+    expect(res.status).toBe(400)
+    expect(res.headers.get('content-type')).toBe('application/xml')
+    expect(await res.text()).toMatch(new RegExp(`^<Error><Code>${code}</Code><Message>[^<]{1,100}</Message></Error>$`))
+    expect(emu.storedBytes(upload.uploadId)).toBe(0)
+  })
+
+  test('an Azure-style URL needs the signature it was issued with', async () => {
+    emu.setStorage('azure')
+    const upload = emu.startUpload(TEST)
+    const forged = (upload.urls['1'] ?? '').replace(/sig=\w+/, 'sig=00')
+    const res = await put(forged, 'x')
+    expect(res.status).toBe(403)
+    expect(await res.text()).toContain('AuthenticationFailed')
+    expect(emu.storedBytes(upload.uploadId)).toBe(0)
+  })
+
+  test("a 10 MiB part, Datadog's uploaders' size, is taken", async () => {
+    const upload = emu.startUpload(TEST)
+    const res = await fetch(upload.urls['1'] ?? '', { method: 'PUT', body: Buffer.alloc(10 * 1024 * 1024, 'x') })
+    expect(res.status).toBe(200)
+    expect(emu.storedBytes(upload.uploadId)).toBe(10 * 1024 * 1024)
   })
 })
 
@@ -440,9 +504,13 @@ describe('lifecycle', () => {
 
   test('the CLI prints one JSON line, serves, logs without keys and stops on SIGTERM', async () => {
     const cli = fileURLToPath(new URL('../emulator/cli.ts', import.meta.url))
-    const child = spawn(process.execPath, [cli, '--start-upload', TEST, '--rate-limit', '10/60'], {
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
+    const child = spawn(
+      process.execPath,
+      [cli, '--start-upload', TEST, '--rate-limit', '10/60', '--storage', 'azure'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe']
+      }
+    )
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     const [firstLine] = (await once(child.stdout, 'data')) as [Buffer]
@@ -460,6 +528,9 @@ describe('lifecycle', () => {
       state: 'aborted',
       storedBytes: 0
     })
+    const started = await new EmulatorClient(ready.url).start(TEST, ['part'])
+    const part = await fetch(started.multipart_presigned_urls_params.urls['1'] ?? '', { method: 'PUT', body: 'part' })
+    expect([part.status, part.headers.get('etag')]).toEqual([201, null])
 
     child.kill('SIGTERM')
     const [code] = (await once(child, 'exit')) as [number | null]
@@ -467,5 +538,15 @@ describe('lifecycle', () => {
     expect(stderr).toContain(`POST /api/v2/synthetics/tests/${TEST}/files/multipart-upload-abort 204`)
     expect(stderr).not.toContain(DEFAULT_KEYS.apiKey)
     expect(stderr).not.toContain(DEFAULT_KEYS.appKey)
+  })
+
+  test('the CLI refuses a storage it does not emulate, naming the ones it does', async () => {
+    const cli = fileURLToPath(new URL('../emulator/cli.ts', import.meta.url))
+    const child = spawn(process.execPath, [cli, '--storage', 'gcs'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const [code] = (await once(child, 'exit')) as [number | null]
+    expect(code).toBe(2)
+    expect(stderr).toContain("--storage must be one of s3, azure, got 'gcs'")
   })
 })

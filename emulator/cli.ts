@@ -2,10 +2,10 @@
 // process: stdout gets exactly one JSON line to parse, everything else goes
 // to stderr so it never mixes with that line.
 import { parseArgs } from 'node:util'
-import { DEFAULT_KEYS, startEmulator, type EmulatorOptions } from './server.ts'
+import { DEFAULT_KEYS, startEmulator, STORAGE_KINDS, type EmulatorOptions, type StorageKind } from './server.ts'
 
 const USAGE =
-  'usage: node emulator/cli.ts [--port N] [--latency MS] [--rate-limit LIMIT/PERIOD_SECONDS] [--start-upload TEST_ID]'
+  'usage: node emulator/cli.ts [--port N] [--latency MS] [--rate-limit LIMIT/PERIOD_SECONDS] [--storage s3|azure] [--start-upload TEST_ID]'
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`)
@@ -31,6 +31,12 @@ function rateLimitOf(text: string | undefined): EmulatorOptions['rateLimit'] {
   }
 }
 
+function storageOf(text: string | undefined): StorageKind | undefined {
+  if (text === undefined) return undefined
+  const kind = STORAGE_KINDS.find(k => k === text)
+  return kind ?? fail(`--storage must be one of ${STORAGE_KINDS.join(', ')}, got '${text}'`)
+}
+
 let parsed
 try {
   parsed = parseArgs({
@@ -38,6 +44,7 @@ try {
       port: { type: 'string' },
       latency: { type: 'string' },
       'rate-limit': { type: 'string' },
+      storage: { type: 'string' },
       'start-upload': { type: 'string' },
       help: { type: 'boolean' }
     },
@@ -55,6 +62,7 @@ const emulator = await startEmulator({
   port: optionalWholeNumber('port', parsed.port, 0),
   latencyMs: optionalWholeNumber('latency', parsed.latency, 0),
   rateLimit: rateLimitOf(parsed['rate-limit']),
+  storage: storageOf(parsed.storage),
   onResponse: ({ method, path, status, fault, ms }) => {
     const outcome = status === undefined ? 'no-answer' : String(status)
     process.stderr.write(`${method} ${path} ${outcome}${fault ? ` [fault ${fault}]` : ''} ${ms}ms\n`)

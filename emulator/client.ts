@@ -24,10 +24,14 @@ export interface UploadRef {
 /** The `md5` Datadog asks for in the start request: base64, not hex. */
 export const md5Base64 = (bytes: string | Buffer): string => createHash('md5').update(bytes).digest('base64')
 
-/** PUTs one part to its presigned URL and returns the ETag, quotes included, as S3 sends it. */
+/**
+ * PUTs one part to its presigned URL and returns the ETag, quotes included, as
+ * S3 sends it; Azure-style storage sends none, and that is the empty ETag
+ * Datadog's uploader completes such a part with.
+ */
 export async function putPart(url: string, bytes: string | Buffer): Promise<string> {
   const res = await fetch(url, { method: 'PUT', body: bytes })
-  if (res.status !== 200) throw new Error(`uploading a part answered ${res.status}: ${await res.text()}`)
+  if (!res.ok) throw new Error(`uploading a part answered ${res.status}: ${await res.text()}`)
   return res.headers.get('etag') ?? ''
 }
 

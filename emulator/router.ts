@@ -5,14 +5,14 @@ import { createHmac, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { RateLimiter } from './ratelimit.ts'
 import { errorReply, forbiddenReply, isRecord, jsonReply, withHeaders, type Reply } from './reply.ts'
+import { PART_PATH, partReply, STYLES, styleOf } from './presigned.ts'
 import type { UploadStore } from './storage.ts'
-import type { EmulatorStats, KeyPair, StartedUpload } from './types.ts'
+import type { EmulatorStats, KeyPair, StartedUpload, StorageKind } from './types.ts'
 
 export type Operation = 'multipart-presigned-urls' | 'multipart-upload-complete' | 'multipart-upload-abort' | 'download'
 
 export const API_PATH =
   /^\/api\/v2\/synthetics\/tests\/([^/]+)\/files\/(multipart-presigned-urls|multipart-upload-complete|multipart-upload-abort|download)$/
-const PRESIGNED_PUT_PATH = /^\/_presigned\/([^/]+)\/(\d+)$/
 const DOWNLOAD_PATH = /^\/_download\/([^/]+)$/
 const ADMIN_UPLOAD_PATH = /^\/_emulator\/uploads\/([^/]+)$/
 
@@ -29,12 +29,6 @@ const PERMISSIONS: Record<Operation, string[]> = {
   'multipart-upload-abort': WRITE,
   download: ['synthetics_read']
 }
-
-const xmlError = (status: number, code: string): Reply => ({
-  status,
-  headers: { 'Content-Type': 'application/xml' },
-  body: `<Error><Code>${code}</Code></Error>`
-})
 
 export function decodeSegment(segment: string): string | undefined {
   try {
@@ -76,11 +70,14 @@ export interface RouterOptions {
   keyPairs: KeyPair[]
   tests: ReadonlySet<string>
   stats: () => EmulatorStats
+  storage: StorageKind
 }
 
 export class Router {
   /** Where presigned URLs point: known once the server listens. */
   baseUrl = ''
+  /** The storage of the uploads started from now on. */
+  storageKind: StorageKind
   private readonly options: RouterOptions
   // Signing presigned URLs lets the storage tell a URL it issued from a
   // guessed one, as S3 does, without a Datadog key on the request.
@@ -88,12 +85,15 @@ export class Router {
 
   constructor(options: RouterOptions) {
     this.options = options
+    this.storageKind = options.storage
   }
 
   startUpload(testId: string, partNumbers: number[], prefix: string): StartedUpload {
-    const upload = this.options.store.start(testId, prefix)
+    const upload = this.options.store.start(testId, prefix, this.storageKind)
+    const style = STYLES[this.storageKind]
     const urls: Record<string, string> = {}
-    for (const n of partNumbers) urls[String(n)] = this.signedUrl(`/_presigned/${upload.uploadId}/${n}`)
+    for (const n of partNumbers)
+      urls[String(n)] = this.signedUrl(`${style.path}/${upload.uploadId}/${n}`, style.signature)
     return { key: upload.key, uploadId: upload.uploadId, urls, bucketKey: upload.bucketKey }
   }
 
@@ -114,8 +114,8 @@ export class Router {
     return createHmac('sha256', this.secret).update(path).digest('hex')
   }
 
-  private signedUrl(path: string): string {
-    return `${this.baseUrl}${path}?X-Signature=${this.sign(path)}`
+  private signedUrl(path: string, parameter = STYLES.s3.signature): string {
+    return `${this.baseUrl}${path}?${parameter}=${this.sign(path)}`
   }
 
   private checkedApi(req: IncomingMessage, testId: string, op: Operation, raw: Buffer): Reply {
@@ -192,19 +192,28 @@ export class Router {
   }
 
   private storage(req: IncomingMessage, url: URL, raw: Buffer): Reply | undefined {
-    const put = PRESIGNED_PUT_PATH.exec(url.pathname)
+    const part = PART_PATH.exec(url.pathname)
+    if (part) return this.part(req, url, part, raw)
     const get = DOWNLOAD_PATH.exec(url.pathname)
-    if (!put && !get) return undefined
-    if (url.searchParams.get('X-Signature') !== this.sign(url.pathname)) return xmlError(403, 'SignatureDoesNotMatch')
-    if (put) {
-      if (req.method !== 'PUT') return { status: 405, headers: { Allow: 'PUT' } }
-      const etag = this.options.store.putPart(put[1] ?? '', Number(put[2]), raw)
-      return etag === undefined ? xmlError(404, 'NoSuchUpload') : { status: 200, headers: { ETag: `"${etag}"` } }
-    }
+    if (!get) return undefined
+    const { refusals } = STYLES.s3
+    if (url.searchParams.get(STYLES.s3.signature) !== this.sign(url.pathname)) return refusals['bad-signature']
     if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' } }
-    const contents = this.options.store.contents(get?.[1] ?? '')
-    if (!contents) return xmlError(404, 'NoSuchUpload')
+    const contents = this.options.store.contents(get[1] ?? '')
+    if (!contents) return refusals['no-such-upload']
     return { status: 200, headers: { 'Content-Type': 'application/json' }, body: contents }
+  }
+
+  // A signed path names its own storage, so it answers in that storage's words.
+  private part(req: IncomingMessage, url: URL, [, prefix, uploadId, n]: RegExpExecArray, raw: Buffer): Reply {
+    const style = styleOf(prefix)
+    if (url.searchParams.get(style.signature) !== this.sign(url.pathname)) return style.refusals['bad-signature']
+    if (req.method !== 'PUT') return { status: 405, headers: { Allow: 'PUT' } }
+    const md5 = req.headers['content-md5']
+    return partReply(
+      style,
+      this.options.store.putPart(uploadId ?? '', Number(n), raw, typeof md5 === 'string' ? md5 : undefined)
+    )
   }
 
   private admin(req: IncomingMessage, url: URL): Reply | undefined {

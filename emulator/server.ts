@@ -2,8 +2,9 @@
 // enough that the action, its tests, the demo and the benchmark can exercise
 // every answer the real service (or a proxy in front of it) can give.
 // This file runs the HTTP server and records what it receives; router.ts
-// decides the answers, storage.ts keeps the uploads, ratelimit.ts counts
-// calls and faults.ts misbehaves on request.
+// decides the answers, presigned.ts answers parts as S3 or Azure would,
+// storage.ts keeps the uploads, ratelimit.ts counts calls and faults.ts
+// misbehaves on request.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { FaultInjector } from './faults.ts'
@@ -12,9 +13,9 @@ import { errorReply, send, withHeaders } from './reply.ts'
 import { API_PATH, decodeSegment, Router, type Operation } from './router.ts'
 import { UploadStore } from './storage.ts'
 import { Timers } from './timers.ts'
-import { DEFAULT_KEYS, type Emulator, type EmulatorOptions, type RecordedRequest } from './types.ts'
+import { DEFAULT_KEYS, STORAGE_KINDS, type Emulator, type EmulatorOptions, type RecordedRequest } from './types.ts'
 
-export { DEFAULT_KEYS }
+export { DEFAULT_KEYS, STORAGE_KINDS }
 export type {
   BucketKeyPrefix,
   Emulator,
@@ -26,21 +27,26 @@ export type {
   RecordedRequest,
   ResponseLog,
   StartedUpload,
+  StorageKind,
   UploadState
 } from './types.ts'
 
-const MAX_BODY_BYTES = 1024 * 1024
+const MiB = 1024 * 1024
+const MAX_API_BODY_MIB = 1
+// Storage takes parts of up to 5 GiB; the emulator keeps them in memory, so
+// it takes the 10 MiB parts Datadog's uploaders send, with room to spare.
+const MAX_PART_MIB = 16
 
 // Bodies over the cap are still drained so the client gets to read the 413
 // instead of a broken pipe while it is still sending.
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk)
+    if (size <= maxBytes) chunks.push(chunk)
   }
-  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)
+  return size > maxBytes ? undefined : Buffer.concat(chunks)
 }
 
 const isAbortRequest = (r: RecordedRequest): boolean =>
@@ -63,7 +69,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rateLimited: limiter.refused,
     maxConcurrent
   })
-  const router = new Router({ store, limiter, keyPairs: options.keyPairs ?? [DEFAULT_KEYS], tests, stats })
+  const router = new Router({
+    store,
+    limiter,
+    keyPairs: options.keyPairs ?? [DEFAULT_KEYS],
+    tests,
+    stats,
+    storage: options.storage ?? 's3'
+  })
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = Date.now()
@@ -95,9 +108,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       })
     )
 
-    const raw = await readBody(req)
+    const maxMiB = api ? MAX_API_BODY_MIB : MAX_PART_MIB
+    const raw = await readBody(req, maxMiB * MiB)
     if (!raw) {
-      send(res, withHeaders(errorReply(413, 'Request body larger than 1 MiB'), { Connection: 'close' }))
+      send(res, withHeaders(errorReply(413, `Request body larger than ${maxMiB} MiB`), { Connection: 'close' }))
       return
     }
     record.body = raw.toString('utf8')
@@ -154,6 +168,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setRateLimit: next => limiter.set(next),
     setLatency(ms) {
       latencyMs = ms
+    },
+    setStorage(kind) {
+      router.storageKind = kind
     },
     stats,
     close() {

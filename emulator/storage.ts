@@ -1,10 +1,11 @@
 // The multipart uploads and their state, as Datadog's storage keeps them:
 // no HTTP here, so the rules of the flow can be tested with plain values.
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { UploadState } from './types.ts'
+import type { StorageKind, UploadState } from './types.ts'
 
 interface StoredPart {
   bytes: Buffer
+  // Hex MD5 of the bytes, as S3 makes a part's ETag.
   etag: string
 }
 
@@ -13,8 +14,21 @@ export interface Upload {
   key: string
   bucketKey: string
   uploadId: string
+  storage: StorageKind
   state: UploadState
   parts: Map<number, StoredPart>
+}
+
+/** Why a part PUT was refused: no open upload, a Content-MD5 that is not one, or one that does not match the bytes. */
+export type PartRefusal = 'no-such-upload' | 'invalid-md5' | 'md5-mismatch'
+
+/** A stored part's ETag (none on Azure-style storage), or why the part was refused. */
+export type PartAnswer = { etag: string | undefined } | { refused: PartRefusal }
+
+/** The 16 bytes a Content-MD5 header names, or undefined when it is not canonical base64 of 16 bytes. */
+function md5Of(header: string): Buffer | undefined {
+  const bytes = Buffer.from(header, 'base64')
+  return bytes.length === 16 && bytes.toString('base64') === header ? bytes : undefined
 }
 
 export interface CompletedPart {
@@ -27,13 +41,14 @@ export class UploadStore {
   // Completed uploads by bucketKey: how a test refers to its file afterwards.
   private readonly files = new Map<string, Upload>()
 
-  start(testId: string, prefix: string, now = new Date()): Upload {
+  start(testId: string, prefix: string, storage: StorageKind = 's3', now = new Date()): Upload {
     const bucketKey = `${prefix}/${testId}/${now.toISOString().slice(0, 19)}_${randomUUID()}.json`
     const upload: Upload = {
       testId,
       key: `org-1/${bucketKey}`,
       bucketKey,
       uploadId: randomBytes(24).toString('base64url'),
+      storage,
       state: 'open',
       parts: new Map()
     }
@@ -51,21 +66,29 @@ export class UploadStore {
     return upload
   }
 
-  /** Stores a part of an open upload and returns its ETag, or undefined when there is no such upload. */
-  putPart(uploadId: string, partNumber: number, bytes: Buffer): string | undefined {
+  /** Stores a part of an open upload whose bytes match `contentMd5` when it is given, as S3 and Azure check it. */
+  putPart(uploadId: string, partNumber: number, bytes: Buffer, contentMd5?: string): PartAnswer {
     const upload = this.uploads.get(uploadId)
-    if (upload?.state !== 'open') return undefined
-    const etag = createHash('md5').update(bytes).digest('hex')
+    if (upload?.state !== 'open') return { refused: 'no-such-upload' }
+    const md5 = createHash('md5').update(bytes).digest()
+    if (contentMd5 !== undefined) {
+      const claimed = md5Of(contentMd5)
+      if (!claimed) return { refused: 'invalid-md5' }
+      if (!claimed.equals(md5)) return { refused: 'md5-mismatch' }
+    }
+    const etag = md5.toString('hex')
     upload.parts.set(partNumber, { bytes, etag })
-    return etag
+    return { etag: upload.storage === 's3' ? etag : undefined }
   }
 
-  /** Completes the upload when every part listed was stored with that ETag; else says which was not. */
+  /** Completes the upload when every part listed was stored, with that ETag on S3; else says which was not. */
   complete(upload: Upload, parts: CompletedPart[]): string | undefined {
     for (const part of parts) {
       const stored = upload.parts.get(part.PartNumber)
-      // S3 takes the ETag with or without its surrounding quotes.
-      if (!stored || stored.etag !== part.ETag.replaceAll('"', '')) {
+      // S3 takes the ETag with or without its surrounding quotes. Azure gave
+      // none: Datadog's backend ignores the ETag there (datadog-ci sends "").
+      const etagOk = upload.storage === 'azure' || stored?.etag === part.ETag.replaceAll('"', '')
+      if (!stored || !etagOk) {
         return `Part ${part.PartNumber} was not uploaded or its ETag does not match`
       }
     }

@@ -37,8 +37,15 @@ export interface ResponseLog {
   ms: number
 }
 
+// Where presigned URLs lead: S3 (and R2) answer a part with 200 and an ETag;
+// Azure Blob Storage, behind some Datadog sites (US3), answers 201 without one.
+export const STORAGE_KINDS = ['s3', 'azure'] as const
+export type StorageKind = (typeof STORAGE_KINDS)[number]
+
 export interface EmulatorOptions {
   keyPairs?: KeyPair[]
+  /** The storage of the uploads started from now on; 's3' unless told. */
+  storage?: StorageKind
   tests?: string[]
   latencyMs?: number
   rateLimit?: RateLimit
@@ -93,6 +100,7 @@ export interface Emulator {
   setFaults(faults: Fault[]): void
   setRateLimit(rl: RateLimit | undefined): void
   setLatency(ms: number): void
+  setStorage(kind: StorageKind): void
   stats(): EmulatorStats
   close(): Promise<void>
 }

@@ -16,13 +16,17 @@
 #                                 one a line, then a completion mark once the
 #                                 upload is complete: the guard's manifest, or
 #                                 the action's uploads-file input
-#   UPLOAD_PART_BYTES             part size (default 5 MiB, the smallest part
-#                                 S3 takes for all parts but the last)
+#   UPLOAD_PART_BYTES             part size (default 10 MiB, as Datadog's own
+#                                 uploaders send; S3 takes 5 MiB to 5 GiB for
+#                                 all parts but the last, and 10,000 parts)
 #
 # Writes key= and upload-id= to $GITHUB_OUTPUT right after Datadog has opened
 # the upload, before any part is sent: if the job fails or is cancelled
-# later, an `if: failure() || cancelled()` step can abort it. Needs bash,
-# curl, sed, grep and GNU coreutils (a Linux runner); no jq.
+# later, an `if: failure() || cancelled()` step can abort it. Each part goes
+# to its presigned URL with its Content-MD5 and without the keys. Works with
+# S3-style storage (200 and an ETag) and Azure Blob Storage (201, no ETag;
+# the upload is completed with empty ETags, as Datadog's uploader does). Needs
+# bash, curl, sed, grep and GNU coreutils (a Linux runner); no jq.
 set -euo pipefail
 
 fail() {
@@ -41,8 +45,19 @@ file=$2
 api_url=${DD_API_URL:-https://api.${DD_SITE:-datadoghq.com}}
 api_url=${api_url%/}
 prefix=${DD_BUCKET_KEY_PREFIX:-api-upload-file}
-part_bytes=${UPLOAD_PART_BYTES:-5242880}
-[[ $part_bytes =~ ^[1-9][0-9]*$ ]] || fail "UPLOAD_PART_BYTES must be a positive whole number"
+part_bytes=${UPLOAD_PART_BYTES:-10485760}
+# At most 5 GiB, the largest part S3 takes; the digit count keeps bash's
+# arithmetic from overflowing first.
+if ! [[ $part_bytes =~ ^[1-9][0-9]{0,9}$ ]] || ((part_bytes > 5368709120)); then
+  fail "UPLOAD_PART_BYTES must be a whole number of bytes from 1 to 5368709120 (5 GiB), got '$part_bytes'"
+fi
+# Storage takes at most 10,000 parts: refuse now, before Datadog opens an
+# upload that could never be completed.
+size=$(wc -c <"$file")
+part_count=$(((size + part_bytes - 1) / part_bytes))
+if ((part_count > 10000)); then
+  fail "$file needs $part_count parts of $part_bytes bytes, and storage takes at most 10000: raise UPLOAD_PART_BYTES"
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -84,14 +99,25 @@ md5_base64() {
   printf '%b' "$(printf '%s' "$hex" | sed 's/../\\x&/g')" | base64
 }
 
+# True when a presigned URL leads to Azure Blob Storage.
+azure_host() {
+  local host=${1#*://}
+  host=${host%%[/?#]*}
+  host=${host##*@}
+  host=${host%:*}
+  [[ ${host,,} == *.blob.core.windows.net ]]
+}
+
 split -b "$part_bytes" -a 5 "$file" "$tmp/part-"
 parts=("$tmp"/part-*)
+md5s=()
+for part in "${parts[@]}"; do md5s+=("$(md5_base64 "$part")"); done
 
 {
   printf '{"bucketKeyPrefix":"%s","parts":[' "$prefix"
   for i in "${!parts[@]}"; do
     [ "$i" -eq 0 ] || printf ','
-    printf '{"md5":"%s","partNumber":%d}' "$(md5_base64 "${parts[$i]}")" $((i + 1))
+    printf '{"md5":"%s","partNumber":%d}' "${md5s[$i]}" $((i + 1))
   done
   printf ']}'
 } >"$tmp/start.json"
@@ -118,23 +144,41 @@ else
 fi
 echo "Started upload $upload_id of $file (${#parts[@]} part(s))" >&2
 
+# The parts go to storage with their Content-MD5 (storage checks it) and no
+# Content-Type (the URLs are signed without one), never with the keys.
 completed='['
+azure_parts=0
 for i in "${!parts[@]}"; do
   n=$((i + 1))
   url=$(json_string "$n" <<<"$urls" || true)
   [ -n "$url" ] || fail "the answer has no URL for part $n"
   status=$(curl -sS --connect-timeout 10 --max-time 600 -D "$tmp/put-headers" -o "$tmp/put-answer" \
-    -w '%{http_code}' --upload-file "${parts[$i]}" "$url") || fail "could not send part $n"
+    -w '%{http_code}' -H "Content-MD5: ${md5s[$i]}" --upload-file "${parts[$i]}" "$url") ||
+    fail "could not send part $n"
   case $status in
     2??) ;;
     *) fail "part $n: storage answered $status: $(head -c 500 "$tmp/put-answer" | tr -d '\r\n')" ;;
   esac
   etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' "$tmp/put-headers" | tr -d '\r"')
-  [ -n "$etag" ] || fail "part $n: storage answered without an ETag"
+  if [ -n "$etag" ]; then
+    # Quoted (JSON-escaped), as in Datadog's API examples; S3 takes both.
+    etag="\\\"$etag\\\""
+  elif [ "$status" = 201 ] || azure_host "$url"; then
+    # Azure's Put Block answers 201 without an ETag; Datadog's uploader
+    # completes such a part with an empty one.
+    azure_parts=$((azure_parts + 1))
+  else
+    fail "part $n: storage answered $status without an ETag"
+  fi
   [ "$i" -eq 0 ] || completed+=','
-  completed+=$(printf '{"ETag":"\\"%s\\"","PartNumber":%d}' "$etag" "$n")
+  completed+=$(printf '{"ETag":"%s","PartNumber":%d}' "$etag" "$n")
 done
 completed+=']'
+if [ "$azure_parts" -eq 0 ]; then
+  storage="S3-style storage (an ETag for each part)"
+else
+  storage="Azure-style storage ($azure_parts part(s) without an ETag, completed with an empty one)"
+fi
 
 printf '{"key":"%s","uploadId":"%s","parts":%s}' "$key" "$upload_id" "$completed" >"$tmp/complete.json"
 api_post multipart-upload-complete "$tmp/complete.json"
@@ -142,4 +186,4 @@ api_post multipart-upload-complete "$tmp/complete.json"
 if [ -n "${DD_SYNTHETICS_UPLOADS_FILE:-}" ]; then
   printf '{"completed":{"key":"%s","uploadId":"%s"}}\n' "$key" "$upload_id" >>"$DD_SYNTHETICS_UPLOADS_FILE"
 fi
-echo "Completed upload $upload_id" >&2
+echo "Completed upload $upload_id on $storage" >&2

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EmulatorClient } from '../../emulator/client.ts'
-import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
+import { DEFAULT_KEYS, startEmulator, STORAGE_KINDS, type Emulator } from '../../emulator/server.ts'
 import {
   guardInputs,
   guardMain,
@@ -44,7 +44,9 @@ function uploadIdsOf(manifest: string): string[] {
   return [...manifest.matchAll(/"upload_id":"([^"]+)"/g)].map(m => m[1] ?? '')
 }
 
-test('three uploads started, one completed, a fourth cut off by SIGKILL: post aborts every open one', async () => {
+// The upload script's upload is the completed one, on each storage Datadog's sites use.
+test.each(STORAGE_KINDS)('%s: one completed, two open, one cut off by SIGKILL: post aborts 3', async storage => {
+  emulator.setStorage(storage)
   const main = await guardMain(step)
   expect(main.code).toBe(0)
   const manifest = main.outputs['uploads-file'] ?? ''
@@ -89,7 +91,8 @@ test('an upload script that never wrote anything: nothing to clean up', async ()
   expect(emulator.abortRequests()).toHaveLength(0)
 })
 
-test('a manifest made only of completion marks: nothing aborted', async () => {
+test.each(STORAGE_KINDS)('%s: a manifest made only of completion marks: nothing aborted', async storage => {
+  emulator.setStorage(storage)
   const main = await guardMain(step)
   writeFileSync(join(dir, 'file.bin'), 'content')
   const run = await runStep('"$UPLOAD_SCRIPT" abc-def-123 file.bin; "$UPLOAD_SCRIPT" abc-def-123 file.bin', [], {
@@ -97,6 +100,8 @@ test('a manifest made only of completion marks: nothing aborted', async () => {
     env: stepEnv(main)
   })
   expect(run.code).toBe(0)
+  const seen = storage === 's3' ? 'S3-style' : 'Azure-style'
+  expect(run.stderr.match(new RegExp(`^Completed upload \\S+ on ${seen} storage`, 'gm'))).toHaveLength(2)
   const post = await guardPost(step, main)
   expect(post.code).toBe(0)
   expect(post.stdout).toContain('2 uploads marked completed: left alone.')
