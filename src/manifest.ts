@@ -2,7 +2,7 @@ import { splitJsonValues, type CutValue } from './json-values.js'
 import { parseEntry, type Parsed } from './manifest-entry.js'
 import { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
-import { oneLine, plural, quote, truncate } from './text.js'
+import { oneLine, plural, quote } from './text.js'
 
 // The uploads manifest: the `uploads` input, the `uploads-file` file or the
 // guard's manifest. It holds entries (`{testId?, key, uploadId}`), Datadog's
@@ -69,7 +69,7 @@ export function readManifest(
     if (appended && runs.take(v.offset)) return
     if (!v.ok) {
       const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : ''
-      problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`)
+      problems.error(`${label} is not valid JSON${at} (${oneLine(v.error, 120)}).`)
     } else if (Array.isArray(v.value)) {
       const list = v.value as unknown[]
       if (list.length === 0 && values.length === 1)
