@@ -765,3 +765,63 @@ describe('hostile manifests', () => {
     expect(result.warnings.at(-1)).toMatch(/^480 more entries of "uploads" have warnings \(500 in all\)/)
   })
 })
+
+describe('hidden characters in a value are shown escaped, never raw', () => {
+  // A bidi override makes a line read other than it is; the others are
+  // line breaks some log viewers honour, or invisible.
+  const HIDDEN = /[\u0085\u009b\u200b\u202e\u2028\u2029]/
+  const KEYS_ONLY: RawInputs = { 'api-key': API, 'app-key': APP, 'test-id': 'abc-def-123' }
+  const file = (text: string) => () => text
+
+  test.each<[string, string, RawInputs, Env?, ((path: string) => string)?]>([
+    ['timeout', 'Input "timeout"', { ...SINGLE, timeout: '1\u202e0' }],
+    ['max-retries', 'Input "max-retries"', { ...SINGLE, 'max-retries': '2\u20283' }],
+    ['concurrency', 'Input "concurrency"', { ...SINGLE, concurrency: '4\u200b' }],
+    ['ignore-not-found', 'Input "ignore-not-found"', { ...SINGLE, 'ignore-not-found': 'tr\u202eue' }],
+    ['dry-run', 'Input "dry-run"', { ...SINGLE, 'dry-run': 'true\u0085' }],
+    ['site', 'Input "site"', { ...SINGLE, site: 'datadoghq\u202e.eu' }],
+    ['datadog-site', 'Input "datadog-site"', { ...SINGLE, 'datadog-site': 'eu\u2029x' }],
+    ['DD_SITE', 'The DD_SITE environment variable', SINGLE, { DD_SITE: 'us\u009b5' }],
+    ['test-id', 'Input "test-id"', { ...SINGLE, 'test-id': 'abc\u202e-def-123' }],
+    ['the uploads-file path', 'Input "uploads-file"', { ...KEYS_ONLY, 'uploads-file': 'up\u202eloads\u2028.json' }],
+    [
+      "a manifest entry's testId",
+      'uploads[0].testId',
+      { ...KEYS_ONLY, uploads: JSON.stringify([{ testId: 'abc-def\u202e-123', key: 'k', uploadId: 'u' }]) }
+    ],
+    ['a manifest value that is not JSON', 'Input "uploads"', { ...KEYS_ONLY, uploads: '[tr\u202eue]' }],
+    [
+      "an error answer's messages",
+      'uploads-file value 1',
+      { ...KEYS_ONLY, 'uploads-file': 'm.json' },
+      {},
+      file('{"errors":["Forbidden\u202e\u2028"]} {"key":"k","uploadId":"u"}')
+    ],
+    [
+      'the end of a value cut off',
+      'Input "uploads-file": value 2',
+      { ...KEYS_ONLY, 'uploads-file': 'm.json' },
+      {},
+      file('{"key":"k","uploadId":"u"} {"key":"k2","upload\u202e\u2028')
+    ],
+    [
+      'text between values',
+      'Input "uploads-file" holds text',
+      { ...KEYS_ONLY, 'uploads-file': 'm.json' },
+      {},
+      file('{"key":"k","uploadId":"u"}\nerror\u202e\u2028page\n')
+    ]
+  ])('%s', (_, name, raw, env = {}, readFile = noFile) => {
+    const result = parse(raw, env, readFile)
+    const said = [...(result.ok ? [] : result.errors), ...result.warnings]
+    expect(said.filter(message => message.includes(name))).toHaveLength(1)
+    for (const message of said) expect(message).not.toMatch(HIDDEN)
+  })
+
+  test('the quote shows the hidden character as its escape', () => {
+    const message = oneErrorNaming('"timeout"', { ...SINGLE, timeout: '1\u202e0' })
+    expect(message).toBe('Input "timeout" must be a number from 1 to 3600, not "1\\u202e0".')
+    const path = oneErrorNaming('"uploads-file"', { ...KEYS_ONLY, 'uploads-file': 'up\u202eloads\u2028.json' })
+    expect(path).toContain('cannot read "up\\u202eloads\\u2028.json": no such file')
+  })
+})

@@ -1,7 +1,7 @@
 // The manifest rules a script relies on: answers appended with or without a
 // newline, completion marks, a last value cut off by a killed script.
 import { describe, expect, test } from '@jest/globals'
-import { splitJsonValues } from '../src/json-values.js'
+import { parseValue, topValues, type CutValue, type JsonValue } from '../src/json-values.js'
 import { parseManifest, readManifest } from '../src/manifest.js'
 import { Problems } from '../src/problems.js'
 
@@ -22,13 +22,23 @@ const answer = (uploadId: string, parts = 2): string =>
 const keyOf = (uploadId: string): string => `org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_${uploadId}.json`
 const mark = (uploadId: string): string => JSON.stringify({ completed: { key: keyOf(uploadId), uploadId } })
 
+/** Every value of the text, parsed, and the last one when cut: the whole text read. */
+function splitJsonValues(text: string): { values: JsonValue[]; cut: CutValue | undefined } {
+  const scan = topValues(text)
+  const values: JsonValue[] = []
+  for (let next = scan.next(); ; next = scan.next()) {
+    if (next.done) return { values, cut: next.value }
+    values.push(parseValue(text, next.value))
+  }
+}
+
 function read(text: string, name = 'DD_SYNTHETICS_UPLOADS_FILE') {
   const problems = new Problems()
   const { uploads, completed } = readManifest(problems, name, text, undefined)
   return { ids: uploads.map(u => u.uploadId), completed, errors: problems.errors, warnings: problems.warnings }
 }
 
-describe('splitJsonValues', () => {
+describe('topValues', () => {
   test('values glued together, separated by newlines or by nothing', () => {
     const { values, cut } = splitJsonValues('{"a":"}{"}{"b":[1,{"c":"\\""}]}\n\n[2] "s" 3\n')
     expect(values.map(v => v.ok && v.value)).toEqual([{ a: '}{' }, { b: [1, { c: '"' }] }, [2], 's', 3])
@@ -180,5 +190,42 @@ describe('parseManifest (the batch mode)', () => {
     expect(problems.errors).toEqual([
       expect.stringMatching(/^Input "uploads" is not valid JSON: it ends in the middle/)
     ])
+  })
+})
+
+describe('the 10,000-entry limit, counted as the values are read', () => {
+  const LIMIT_ERROR = 'DD_SYNTHETICS_UPLOADS_FILE has more than 10000 entries; at most 10000 are accepted in one step.'
+
+  test('reading stops at the 10,001st value: what follows is never parsed, however broken', () => {
+    const rest = '{"key": }\n<html>502</html>\n[1,,2]\n{"cut": "'
+    const result = read('{}\n'.repeat(10_001) + rest)
+    expect(result).toEqual({ ids: [], completed: 0, errors: [LIMIT_ERROR], warnings: [] })
+  })
+
+  test('a list is counted by its elements before it is parsed', () => {
+    const list = `[${'{},'.repeat(10_001)}{"key": }]`
+    expect(read(list).errors).toEqual([LIMIT_ERROR])
+    // The same list within the limit is parsed, and its broken element reported.
+    expect(read(`[${'{},'.repeat(9_998)}{"key": }]`).errors).toEqual([
+      expect.stringMatching(/^DD_SYNTHETICS_UPLOADS_FILE is not valid JSON/)
+    ])
+  })
+
+  test('marks, error answers and values that are not JSON count; text between values does not', () => {
+    const answers = Array.from({ length: 9_997 }, (_, i) => answer(`u${i}`, 1)).join('\n')
+    const full = `${answers}\na log line\n${mark('u0')}{"errors":["Forbidden"]}{"key": }\nmore text\n`
+    const result = read(full)
+    expect(result.errors).toEqual([expect.stringMatching(/is not valid JSON \(value \d+, at character \d+\)/)])
+    expect(result.ids).toHaveLength(9_996)
+    expect(result.completed).toBe(1)
+    expect(read(full + mark('u1')).errors).toEqual([
+      expect.stringMatching(/is not valid JSON \(value \d+/),
+      LIMIT_ERROR
+    ])
+  })
+
+  test("a list's elements are counted as a script writes them", () => {
+    const counts = (text: string): number[] => Array.from(topValues(text), v => v.elements)
+    expect(counts('[] [ ] [1] [1, [2, 3], {"a": [4, 5]}, "x,y"] {"a": 1, "b": 2} "s" 7')).toEqual([0, 0, 1, 4, 1, 1, 1])
   })
 })

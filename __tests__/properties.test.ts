@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
 import { errorMessages, MAX_ERRORS } from '../src/datadog.js'
-import { MAX_MESSAGE_CHARS } from '../src/text.js'
+import { hasControl, MAX_MESSAGE_CHARS } from '../src/text.js'
 import { parseInputs } from '../src/inputs.js'
 import { INPUT_NAMES } from '../src/settings.js'
 import { retryDelay } from '../src/retry.js'
@@ -11,9 +11,9 @@ const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 const API_HOSTS = new Set(SITES.map(s => `api.${s.site}`))
 
 // Characters that have broken parsers and logs before: separators, quotes,
-// line breaks of every kind, escapes and markup.
+// line breaks of every kind, escapes, bidi and invisible controls, and markup.
 const SPICE = [
-  ...Array.from('\n\r\t\u0000\u0007\u001b\u0085\u2028\u2029 |<>&"\'`\\/?#%.:@[]{}-_,'),
+  ...Array.from('\n\r\t\u0000\u0007\u001b\u0085\u009b\u200b\u202e\u2028\u2029 |<>&"\'`\\/?#%.:@[]{}-_,'),
   'é',
   '😀',
   '::error::',
@@ -115,7 +115,7 @@ describe('parseInputs', () => {
     /^uploads(-file)?(\[\d+\])?[ .]/.test(message) ||
     /^The (DD_SITE|DD_API_KEY|DD_APP_KEY) environment variable /.test(message)
 
-  test('never throws, every error names an input, and no hex key is ever echoed', () => {
+  test('never throws, every error names an input, and no hex key or control character is ever echoed', () => {
     fc.assert(
       fc.property(raw, env, file, (inputs, environment, readFile) => {
         const result = parseInputs(inputs, environment, readFile)
@@ -125,7 +125,10 @@ describe('parseInputs', () => {
             if (!namesAnInput(error)) throw new Error(`error names no input: ${error}`)
           }
         }
-        const said = [...(result.ok ? [] : result.errors), ...result.warnings].join('\n')
+        const messages = [...(result.ok ? [] : result.errors), ...result.warnings]
+        for (const message of messages)
+          if (hasControl(message)) throw new Error(`raw control character: ${JSON.stringify(message)}`)
+        const said = messages.join('\n')
         for (const key of [inputs['api-key'], inputs['app-key'], environment.DD_API_KEY, environment.DD_APP_KEY]) {
           if (key !== undefined && /^[0-9a-f]{32}([0-9a-f]{8})?$/.test(key)) expect(said).not.toContain(key)
         }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import { redact } from '../src/redact.js'
-import { editDistance, hasControl, markdownCell, MAX_MESSAGE_CHARS, oneLine, truncate } from '../src/text.js'
+import { editDistance, hasControl, markdownCell, MAX_MESSAGE_CHARS, oneLine, quote, truncate } from '../src/text.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 
@@ -182,6 +182,19 @@ describe('one sanitizer for the log and the summary', () => {
       expect(out).toMatch(/^`?safe ?text`?$/)
       expect(hasControl(out)).toBe(false)
     }
+  })
+
+  test.each(Object.entries(hidden))('%s is written as its escape in a quoted value', (_, char) => {
+    const out = quote(`safe${char}text`)
+    expect(hasControl(out)).toBe(false)
+    // Nothing is lost: read back as JSON, the quote is the value.
+    expect(JSON.parse(out)).toBe(`safe${char}text`)
+  })
+
+  test('a quote is JSON: read back, it is the value as given', () => {
+    const value = '1\u202e0 \u2028 "q" \\ \u0000 \u{e0041}'
+    expect(quote(value)).toBe('"1\\u202e0 \\u2028 \\"q\\" \\\\ \\u0000 \\udb40\\udc41"')
+    expect(JSON.parse(quote(value))).toBe(value)
   })
 })
 

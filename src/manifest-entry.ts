@@ -1,7 +1,7 @@
 import { describeJson, isRecord } from './json-values.js'
 import type { Problems } from './problems.js'
 import { LIMITS, type Upload } from './settings.js'
-import { truncate } from './text.js'
+import { oneLine } from './text.js'
 import { checkField, parseTestId, swapped, testIdFromKey, warnAboutKey } from './upload.js'
 
 // One value of a manifest: an entry (`{testId?, key, uploadId}`), Datadog's
@@ -50,7 +50,7 @@ export function parseEntry(problems: Problems, input: EntryInput): Parsed {
   if (Array.isArray(entry['errors']) && !('key' in entry) && !isRecord(entry['multipart_presigned_urls_params'])) {
     // A refused start, appended as received: it opened no upload.
     problems.warn(
-      `${where} is an error answer from Datadog (${truncate(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`
+      `${where} is an error answer from Datadog (${oneLine(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`
     )
     return undefined
   }

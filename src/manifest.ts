@@ -1,8 +1,9 @@
-import { splitJsonValues, type CutValue } from './json-values.js'
+import type { CutValue } from './json-values.js'
 import { parseEntry, type Parsed } from './manifest-entry.js'
+import { readValues, type Manifest } from './manifest-values.js'
 import { Problems } from './problems.js'
-import { LIMITS, type Upload } from './settings.js'
-import { oneLine, plural, quote, truncate } from './text.js'
+import type { Upload } from './settings.js'
+import { plural, quote } from './text.js'
 
 // The uploads manifest: the `uploads` input, the `uploads-file` file or the
 // guard's manifest. It holds entries (`{testId?, key, uploadId}`), Datadog's
@@ -44,52 +45,14 @@ export function readManifest(
   text: string,
   defaultTestId: string | undefined
 ): ManifestUploads {
-  const none = { uploads: [], completed: 0 }
-  const appended = name !== 'uploads'
-  const split = splitJsonValues(text)
-  const { values, cut } = split
   // Inputs are named as inputs; the guard's manifest by its variable.
   const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name
-  if (values.length === 0 && !cut) {
-    // A cleanup step whose manifest stayed empty has nothing to do: not an error.
-    problems.warn(`${label} is empty: there is nothing to abort.`)
-    return none
-  }
-  if (cut && !appended) {
-    problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`)
-    return none
-  }
-  const entries: Located[] = []
-  // Text that does not even start like an object or a list (a log line, an
-  // HTML error page a script appended) cannot be an answer that started an
-  // upload: in a file, each run of it is skipped with one warning.
-  const runs = new TextRuns(problems, label, text)
-  values.forEach((v, n) => {
-    const where = values.length + (cut ? 1 : 0) > 1 ? `${name} value ${n + 1}` : name
-    if (appended && runs.take(v.offset)) return
-    if (!v.ok) {
-      const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : ''
-      problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`)
-    } else if (Array.isArray(v.value)) {
-      const list = v.value as unknown[]
-      if (list.length === 0 && values.length === 1)
-        problems.warn(`${label} is an empty list: there is nothing to abort.`)
-      list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }))
-    } else {
-      entries.push({ where, entry: v.value })
-    }
-  })
-  runs.end(cut?.offset ?? text.length)
-  if (name === 'uploads-file' && runs.count > 0 && entries.length === 0 && !cut) {
-    problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`)
-  }
-  if (entries.length > LIMITS.uploads) {
-    problems.error(`${label} has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`)
-    return none
-  }
+  const manifest = { name, label, appended: name !== 'uploads' }
+  const read = readValues(problems, manifest, text)
+  if (!read) return { uploads: [], completed: 0 }
   const found = new Found()
   const flagged = { errors: 0, warnings: 0 }
-  for (const { where, entry } of entries) {
+  for (const { where, entry } of read.entries) {
     const own = new Problems()
     found.add(parseEntry(own, { where, entry, defaultTestId }))
     relay(own, problems, flagged)
@@ -98,7 +61,8 @@ export function readManifest(
     `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`
   if (flagged.warnings > MAX_ENTRIES_LISTED) problems.warn(more(flagged.warnings, 'have warnings'))
   if (flagged.errors > MAX_ENTRIES_LISTED) problems.error(more(flagged.errors, 'are invalid'))
-  if (cut) found.add(salvage(problems, { label, name, defaultTestId, cut, index: values.length + 1 }))
+  const { cut } = read
+  if (cut) found.add(salvage(problems, { ...manifest, defaultTestId, cut, index: read.values + 1 }))
   if (found.duplicates > 0) {
     // A script that appends each answer may have written one twice: harmless, but worth knowing.
     problems.warn(
@@ -116,48 +80,6 @@ const MAX_ENTRIES_LISTED = 20
 function relay(own: Problems, to: Problems, flagged: { errors: number; warnings: number }): void {
   if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED) for (const e of own.errors) to.error(e)
   if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED) for (const w of own.warnings) to.warn(w)
-}
-
-/** Runs of text that is not JSON, each reported once. */
-class TextRuns {
-  private readonly problems: Problems
-  private readonly label: string
-  private readonly text: string
-  private from: number | undefined
-  count = 0
-
-  constructor(problems: Problems, label: string, text: string) {
-    this.problems = problems
-    this.label = label
-    this.text = text
-  }
-
-  /** Takes the value at `offset` into a run when it is text; false for an object or a list. */
-  take(offset: number): boolean {
-    const c = this.text[offset]
-    if (c === '{' || c === '[') {
-      this.end(offset)
-      return false
-    }
-    this.from ??= offset
-    return true
-  }
-
-  /** Ends the run in progress, if any, where the next value starts. */
-  end(offset: number): void {
-    if (this.from === undefined) return
-    const piece = this.text.slice(this.from, offset).trim()
-    this.problems.warn(
-      `${this.label} holds text that is not JSON at character ${this.from} (${quote(oneLine(piece, 30), 12)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`
-    )
-    this.count++
-    this.from = undefined
-  }
-}
-
-interface Located {
-  readonly where: string
-  readonly entry: unknown
 }
 
 /** Uploads in manifest order, each once, and the completion marks seen. */
@@ -182,9 +104,7 @@ class Found {
   }
 }
 
-interface CutInput {
-  readonly label: string
-  readonly name: string
+interface CutInput extends Manifest {
   readonly defaultTestId: string | undefined
   readonly cut: CutValue
   readonly index: number

@@ -74,9 +74,21 @@ export function truncate(text: string, max: number): string {
   return text
 }
 
-/** A short quote of a value, for messages about it. */
+/**
+ * A short quote of a value, for messages about it: in double quotes, every
+ * character of the control rule written as its \u escape, as JSON writes
+ * the C0 ones. The reader sees what the value hides (a bidi override that
+ * makes it read backwards, a line separator), and the log gets plain text.
+ */
 export function quote(text: string, max = 40): string {
-  return JSON.stringify(truncate(text, max))
+  return JSON.stringify(truncate(text, max)).replace(CONTROL, escapeUnits)
+}
+
+function escapeUnits(character: string): string {
+  return Array.from(
+    { length: character.length },
+    (_, i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`
+  ).join('')
 }
 
 export function elapsed(ms: number): string {

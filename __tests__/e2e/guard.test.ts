@@ -196,3 +196,20 @@ test('a refused start and an HTML error page appended as received are skipped wi
   expect(annotations(post, 'error')).toEqual([])
   expect(emulator.uploadState(started.multipart_presigned_urls_params.upload_id)).toBe('aborted')
 })
+
+test('a manifest of 16 MiB of tiny values: post refuses it at the 10,001st, the rest never parsed, nothing sent', async () => {
+  const quick = { ...step, inputs: guardInputs(emulator.url, { timeout: '1' }) }
+  const main = await guardMain(quick)
+  writeFileSync(main.outputs['uploads-file'] ?? '', '{}\n'.repeat(Math.floor((16 * 1024 * 1024) / 3)))
+  const post = await guardPost(quick, main, {
+    // Parsing every value took 1.5 GiB; reading up to the limit fits in a small heap.
+    env: { NODE_OPTIONS: '--max-old-space-size=128' }
+  })
+  expect(post.killed).toBe(false)
+  expect(post.stderr).not.toMatch(/heap out of memory/)
+  expect(post.code).toBe(1)
+  expect(annotations(post, 'error')).toContain(
+    'DD_SYNTHETICS_UPLOADS_FILE has more than 10000 entries; at most 10000 are accepted in one step.'
+  )
+  expect(emulator.requests).toHaveLength(0)
+})

@@ -1,8 +1,12 @@
 // A server that echoes the keys it receives, in every disguise, and writes
 // Markdown at the summary: through the real bundle, nothing of a key comes
-// out and nothing of the server's text becomes a link.
+// out and nothing of the server's text becomes a link. Inputs written to
+// mislead the log, or to exhaust the step, are refused as plainly.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { DEFAULT_KEYS } from '../../emulator/server.ts'
 import { annotations, emulatorInputs, runAction, type RunResult } from '../support/runner.ts'
 
@@ -103,4 +107,45 @@ test('server text in the summary stays literal: no link, image, mention or math'
   expect(result.summary).toContain('renew at https://evil.example/renew')
   const outside = result.summary.replace(/`[^`]*`/g, '')
   for (const marker of ['https://', '![', '@octocat', '$']) expect(outside).not.toContain(marker)
+})
+
+describe('inputs written against the log and the step', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hostile-inputs-'))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('a bidi override in timeout, and one with a line separator in the uploads-file path, reach the log escaped', async () => {
+    const result = await runAction({
+      inputs: emulatorInputs(url, undefined, { timeout: '1\u202e0', 'uploads-file': 'up\u202eloads\u2028.json' })
+    })
+    expect(result.code).toBe(1)
+    for (const text of [result.stdout, result.stderr, result.summary, JSON.stringify(result.outputs)]) {
+      expect(text).not.toMatch(/[\u202e\u2028]/)
+    }
+    const errors = annotations(result, 'error')
+    expect(errors).toContain('Input "timeout" must be a number from 1 to 3600, not "1\\u202e0".')
+    expect(errors).toContainEqual(
+      expect.stringMatching(/^Input "uploads-file": cannot read "up\\u202eloads\\u2028\.json": no such file/)
+    )
+    expect(errors.at(-1)).toBe('2 input problem(s), listed above; no request was sent.')
+  })
+
+  test('16 MiB of tiny values in uploads-file: refused at the 10,001st, the rest never parsed', async () => {
+    const path = join(dir, 'tiny.jsonl')
+    writeFileSync(path, '{}\n'.repeat(Math.floor((16 * 1024 * 1024) / 3)))
+    const result = await runAction({
+      inputs: emulatorInputs(url, undefined, { timeout: '1', 'uploads-file': path }),
+      // Parsing every value took 1.5 GiB; reading up to the limit fits in a small heap.
+      env: { NODE_OPTIONS: '--max-old-space-size=128' }
+    })
+    expect(result.killed).toBe(false)
+    expect(result.stderr).not.toMatch(/heap out of memory/)
+    expect(result.code).toBe(1)
+    expect(annotations(result, 'error')).toEqual([
+      'Input "uploads-file" has more than 10000 entries; at most 10000 are accepted in one step.',
+      '1 input problem(s), listed above; no request was sent.'
+    ])
+  })
 })

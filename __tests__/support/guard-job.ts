@@ -37,7 +37,7 @@ export function guardMain(step: GuardStep): Promise<RunResult> {
 export function guardPost(
   step: GuardStep,
   main: RunResult,
-  options: Pick<RunOptions, 'signal' | 'killAfterMs'> = {}
+  options: Pick<RunOptions, 'signal' | 'killAfterMs' | 'env'> = {}
 ): Promise<RunResult> {
   return runAction({
     ...options,
@@ -45,7 +45,7 @@ export function guardPost(
     action: GUARD_ACTION,
     inputs: step.inputs,
     state: main.state,
-    env: { RUNNER_TEMP: step.runnerTemp, ...main.exported }
+    env: { RUNNER_TEMP: step.runnerTemp, ...main.exported, ...options.env }
   })
 }
 
