@@ -2,7 +2,7 @@
 // process: stdout gets exactly one JSON line to parse, everything else goes
 // to stderr so it never mixes with that line.
 import { parseArgs } from 'node:util'
-import { DEFAULT_KEYS, startEmulator, type EmulatorOptions } from './server.ts'
+import { DEFAULT_KEYS, DEFAULT_TOKEN, startEmulator, type EmulatorOptions } from './server.ts'
 
 const USAGE =
   'usage: node emulator/cli.ts [--port N] [--latency MS] [--rate-limit LIMIT/PERIOD_SECONDS] [--start-upload TEST_ID]'
@@ -73,7 +73,13 @@ if (parsed['start-upload'] !== undefined) {
 }
 
 process.stdout.write(
-  `${JSON.stringify({ url: emulator.url, apiKey: DEFAULT_KEYS.apiKey, appKey: DEFAULT_KEYS.appKey, upload })}\n`
+  `${JSON.stringify({
+    url: emulator.url,
+    apiKey: DEFAULT_KEYS.apiKey,
+    appKey: DEFAULT_KEYS.appKey,
+    accessToken: DEFAULT_TOKEN.token,
+    upload
+  })}\n`
 )
 
 let stopping = false

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import type { RateLimiter } from './ratelimit.ts'
 import { errorReply, forbiddenReply, isRecord, jsonReply, withHeaders, type Reply } from './reply.ts'
 import type { UploadStore } from './storage.ts'
-import type { EmulatorStats, KeyPair, StartedUpload } from './types.ts'
+import type { AccessToken, EmulatorStats, KeyPair, StartedUpload } from './types.ts'
 
 export type Operation = 'multipart-presigned-urls' | 'multipart-upload-complete' | 'multipart-upload-abort' | 'download'
 
@@ -22,13 +22,22 @@ const BUCKET_PREFIXES = new Set(['api-upload-file', 'browser-upload-file-step'])
 // Base64 of the 16 bytes of an MD5: 24 characters padded, 22 without the padding.
 const MD5_BASE64 = /^[A-Za-z0-9+/]{22}={0,2}$/
 const WRITE = ['synthetics_write', 'synthetics_create_edit_trigger']
-// Any one of these lets a key pair call the operation.
+// Any one of these permissions lets a key pair call the operation.
 const PERMISSIONS: Record<Operation, string[]> = {
   'multipart-presigned-urls': WRITE,
   'multipart-upload-complete': WRITE,
   'multipart-upload-abort': WRITE,
   download: ['synthetics_read']
 }
+// A bearer token needs its scope: Datadog's API description names
+// synthetics_write for the write operations.
+const SCOPES: Record<Operation, string> = {
+  'multipart-presigned-urls': 'synthetics_write',
+  'multipart-upload-complete': 'synthetics_write',
+  'multipart-upload-abort': 'synthetics_write',
+  download: 'synthetics_read'
+}
+const BEARER = /^Bearer ([\x21-\x7e]+)$/i
 
 const xmlError = (status: number, code: string): Reply => ({
   status,
@@ -74,6 +83,7 @@ export interface RouterOptions {
   store: UploadStore
   limiter: RateLimiter
   keyPairs: KeyPair[]
+  accessTokens: AccessToken[]
   tests: ReadonlySet<string>
   stats: () => EmulatorStats
 }
@@ -120,13 +130,8 @@ export class Router {
 
   private checkedApi(req: IncomingMessage, testId: string, op: Operation, raw: Buffer): Reply {
     if (req.method !== 'POST') return withHeaders(errorReply(405, 'Method not allowed'), { Allow: 'POST' })
-    const pair = this.options.keyPairs.find(
-      p => p.apiKey === req.headers['dd-api-key'] && p.appKey === req.headers['dd-application-key']
-    )
-    if (!pair) return forbiddenReply('Forbidden')
-    if (!pair.permissions.some(p => PERMISSIONS[op].includes(p))) {
-      return forbiddenReply('Forbidden', 'Failed permission authorization checks')
-    }
+    const refused = this.refusal(req, op)
+    if (refused) return refused
     if (!this.options.tests.has(testId)) return errorReply(404, `Synthetic test ${testId} not found`)
     let body: unknown
     try {
@@ -144,6 +149,30 @@ export class Router {
       case 'download':
         return this.download(testId, body)
     }
+  }
+
+  /** Why the request may not run `op`, as Datadog words it; undefined when it may. */
+  private refusal(req: IncomingMessage, op: Operation): Reply | undefined {
+    // A request with an Authorization header is judged by its token alone.
+    if (req.headers.authorization !== undefined) {
+      const token = BEARER.exec(req.headers.authorization)?.[1]
+      const known = this.options.accessTokens.find(t => t.token === token)
+      // Datadog revokes an expired token: it is as unknown as a wrong one.
+      if (!known || (known.expiresAt !== undefined && known.expiresAt <= Date.now())) {
+        return errorReply(401, 'Unauthorized')
+      }
+      if (!known.scopes.includes(SCOPES[op]))
+        return forbiddenReply('Forbidden', 'Failed permission authorization checks')
+      return undefined
+    }
+    const pair = this.options.keyPairs.find(
+      p => p.apiKey === req.headers['dd-api-key'] && p.appKey === req.headers['dd-application-key']
+    )
+    if (!pair) return forbiddenReply('Forbidden')
+    if (!pair.permissions.some(p => PERMISSIONS[op].includes(p))) {
+      return forbiddenReply('Forbidden', 'Failed permission authorization checks')
+    }
+    return undefined
   }
 
   private start(testId: string, body: Record<string, unknown>): Reply {

@@ -12,10 +12,11 @@ import { errorReply, send, withHeaders } from './reply.ts'
 import { API_PATH, decodeSegment, Router, type Operation } from './router.ts'
 import { UploadStore } from './storage.ts'
 import { Timers } from './timers.ts'
-import { DEFAULT_KEYS, type Emulator, type EmulatorOptions, type RecordedRequest } from './types.ts'
+import { DEFAULT_KEYS, DEFAULT_TOKEN, type Emulator, type EmulatorOptions, type RecordedRequest } from './types.ts'
 
-export { DEFAULT_KEYS }
+export { DEFAULT_KEYS, DEFAULT_TOKEN }
 export type {
+  AccessToken,
   BucketKeyPrefix,
   Emulator,
   EmulatorOptions,
@@ -63,7 +64,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     rateLimited: limiter.refused,
     maxConcurrent
   })
-  const router = new Router({ store, limiter, keyPairs: options.keyPairs ?? [DEFAULT_KEYS], tests, stats })
+  const router = new Router({
+    store,
+    limiter,
+    keyPairs: options.keyPairs ?? [DEFAULT_KEYS],
+    accessTokens: options.accessTokens ?? [DEFAULT_TOKEN],
+    tests,
+    stats
+  })
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = Date.now()
