@@ -7,6 +7,7 @@ import type { Upload } from '../src/settings.js'
 
 const API_KEY = '0123456789abcdef0123456789abcdef'
 const APP_KEY = 'fedcba9876543210fedcba9876543210fedcba98'
+const TOKEN = 'ddpat_Xq7vN2mK9pL4rT8wZ3bH6cY1fJ5dG0eA'
 const START = 1_700_000_000_000
 const upload: Upload = {
   testId: 'abc-def-123',
@@ -65,7 +66,7 @@ function harness(script: Step[], options: { random?: number } = {}) {
 function context(overrides: Partial<AbortContext> = {}): AbortContext {
   return {
     baseUrl: 'https://api.datadoghq.com',
-    keys: { apiKey: API_KEY, appKey: APP_KEY },
+    credentials: { kind: 'keys', apiKey: API_KEY, appKey: APP_KEY },
     siteLabel: 'datadoghq.com (US1)',
     maxRetries: 5,
     ignoreNotFound: false,
@@ -368,6 +369,18 @@ describe('abortUpload', () => {
       expect(all).not.toContain(API_KEY)
       expect(all).not.toContain(APP_KEY)
       expect(r.errors[0]).toBe('Invalid API key ***')
+    })
+
+    test('an access token: sent alone as a bearer token, redacted when echoed, and the hint names scope and expiry', async () => {
+      const body = JSON.stringify({ errors: [`Unauthorized ${TOKEN}`, `token ${encodeURIComponent(TOKEN)} expired`] })
+      const h = harness([answer(401, body, { 'content-type': 'application/json' })])
+      const r = await abortUpload(upload, context({ credentials: { kind: 'token', token: TOKEN } }), h.deps)
+      expect(r.outcome).toBe('failed')
+      expect(h.requests[0]?.headers['Authorization']).toBe(`Bearer ${TOKEN}`)
+      expect(Object.keys(h.requests[0]?.headers ?? {}).filter(name => /^dd-/i.test(name))).toEqual([])
+      expect(JSON.stringify(r)).not.toContain(TOKEN.slice(6, 14))
+      expect(r.errors[0]).toBe('Unauthorized ***')
+      expect(r.hint).toMatch(/synthetics_write scope.*expired.*its user's permissions/)
     })
 
     test('in the message (a redirect whose Location holds the key)', async () => {

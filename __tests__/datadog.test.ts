@@ -8,7 +8,12 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   version: string
 }
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
-const keys = { apiKey: '0123456789abcdef0123456789abcdef', appKey: 'fedcba9876543210fedcba9876543210fedcba98' }
+const keys = {
+  kind: 'keys',
+  apiKey: '0123456789abcdef0123456789abcdef',
+  appKey: 'fedcba9876543210fedcba9876543210fedcba98'
+} as const
+const token = { kind: 'token', token: 'ddpat_Xq7vN2mK9pL4rT8wZ3bH6cY1fJ5dG0eA' } as const
 const upload = {
   testId: 'abc-def-123',
   key: 'org-123/api-upload-file/abc-def-123/2024-01-01T00:00:00_uuid.json',
@@ -50,10 +55,13 @@ describe('abortRequest', () => {
     expect(parsed).toEqual({ key: odd.key, uploadId: odd.uploadId })
   })
 
-  test('headers carry both keys, JSON content type and a User-Agent with name and version', () => {
-    const { headers } = abortRequest('https://api.datadoghq.com', upload, keys)
-    expect(headers['DD-API-KEY']).toBe(keys.apiKey)
-    expect(headers['DD-APPLICATION-KEY']).toBe(keys.appKey)
+  test.each([
+    ['keys: both keys', keys, { 'DD-API-KEY': keys.apiKey, 'DD-APPLICATION-KEY': keys.appKey }],
+    ['an access token: the bearer token alone, no key', token, { Authorization: `Bearer ${token.token}` }]
+  ])('headers with %s, JSON content type and a User-Agent with name and version', (_, credentials, expected) => {
+    const { headers } = abortRequest('https://api.datadoghq.com', upload, credentials)
+    const auth = Object.fromEntries(Object.entries(headers).filter(([name]) => /^(dd-|authorization)/i.test(name)))
+    expect(auth).toEqual(expected)
     expect(headers['Content-Type']).toBe('application/json')
     expect(headers['Accept']).toBe('application/json')
     expect(headers['User-Agent']).toContain(`${pkg.name}/${pkg.version}`)

@@ -3,7 +3,14 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { EmulatorClient, md5Base64, putPart, type CallOptions } from '../emulator/client.ts'
-import { DEFAULT_KEYS, startEmulator, type Emulator, type KeyPair } from '../emulator/server.ts'
+import {
+  DEFAULT_KEYS,
+  DEFAULT_TOKEN,
+  startEmulator,
+  type AccessToken,
+  type Emulator,
+  type KeyPair
+} from '../emulator/server.ts'
 
 const TEST = 'abc-def-123'
 const OTHER_TEST = 'xyz-uvw-789'
@@ -15,11 +22,21 @@ const TRIGGER: KeyPair = {
   permissions: ['synthetics_create_edit_trigger']
 }
 
+const READ_TOKEN: AccessToken = { token: 'ddpat_QGgpFKsoqkO3g70XoSnBb578nrHQ56SR', scopes: ['synthetics_read'] }
+const EXPIRED_TOKEN: AccessToken = {
+  token: 'ddpat_cs5eRkHGUtTH4jkyB4VA8Cn66hkFvA5m',
+  scopes: ['synthetics_write'],
+  expiresAt: Date.now() - 1000
+}
+
 let emu: Emulator
 let api: EmulatorClient
 
 beforeAll(async () => {
-  emu = await startEmulator({ keyPairs: [DEFAULT_KEYS, READ_ONLY, WRITE_ONLY, TRIGGER] })
+  emu = await startEmulator({
+    keyPairs: [DEFAULT_KEYS, READ_ONLY, WRITE_ONLY, TRIGGER],
+    accessTokens: [DEFAULT_TOKEN, READ_TOKEN, EXPIRED_TOKEN]
+  })
   api = new EmulatorClient(emu.url)
 })
 afterAll(async () => {
@@ -275,6 +292,39 @@ describe('abort errors', () => {
     expect((await abort(upload, { keys: TRIGGER })).status).toBe(204)
   })
 
+  test('an access token with synthetics_write aborts, with no key beside it', async () => {
+    const upload = emu.startUpload(TEST)
+    expect((await abort(upload, { token: DEFAULT_TOKEN.token })).status).toBe(204)
+    const recorded = emu.abortRequests().at(-1)!
+    expect(recorded.headers['authorization']).toBe(`Bearer ${DEFAULT_TOKEN.token}`)
+    expect(recorded.headers['dd-api-key']).toBeUndefined()
+    expect(emu.uploadState(upload.uploadId)).toBe('aborted')
+  })
+
+  test('an access token without the scope gives 403 as a key pair without the permission does', async () => {
+    const upload = emu.startUpload(TEST)
+    const denied = await abort(upload, { token: READ_TOKEN.token })
+    expect(denied.status).toBe(403)
+    expect(await errorsOf(denied)).toEqual(['Forbidden', 'Failed permission authorization checks'])
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
+  test('an expired, unknown or malformed bearer token gives 401 Unauthorized, whatever keys come with it', async () => {
+    const upload = emu.startUpload(TEST)
+    const cases: CallOptions[] = [
+      { token: EXPIRED_TOKEN.token },
+      { token: 'ddpat_X5D1uykfruyEHpCftAnMl40icD9ETHqv' },
+      { token: `${DEFAULT_TOKEN.token} extra` },
+      { token: EXPIRED_TOKEN.token, keys: DEFAULT_KEYS }
+    ]
+    for (const options of cases) {
+      const res = await abort(upload, options)
+      expect(res.status).toBe(401)
+      expect(await res.json()).toEqual({ errors: ['Unauthorized'] })
+    }
+    expect(emu.uploadState(upload.uploadId)).toBe('open')
+  })
+
   test.each([
     ['not JSON', '{"key": ', /JSON/],
     ['a JSON array', '[]', /object/],
@@ -518,9 +568,11 @@ describe('lifecycle', () => {
       url: string
       apiKey: string
       appKey: string
+      accessToken: string
       upload: { key: string; uploadId: string }
     }
     expect(ready.apiKey).toBe(DEFAULT_KEYS.apiKey)
+    expect(ready.accessToken).toBe(DEFAULT_TOKEN.token)
     const res = await abort(ready.upload, {}, TEST, ready)
     expect(res.status).toBe(204)
     expect(res.headers.get('x-ratelimit-limit')).toBe('10')
@@ -538,6 +590,7 @@ describe('lifecycle', () => {
     expect(stderr).toContain(`POST /api/v2/synthetics/tests/${TEST}/files/multipart-upload-abort 204`)
     expect(stderr).not.toContain(DEFAULT_KEYS.apiKey)
     expect(stderr).not.toContain(DEFAULT_KEYS.appKey)
+    expect(stderr).not.toContain(DEFAULT_TOKEN.token)
   })
 
   test('the CLI refuses a storage it does not emulate, naming the ones it does', async () => {

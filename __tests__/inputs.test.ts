@@ -4,6 +4,7 @@ import { LIMITS, type Env, type RawInputs, type Settings } from '../src/settings
 
 const API = '0123456789abcdef0123456789abcdef' // 32 hex: shaped like an API key
 const APP = 'fedcba9876543210fedcba9876543210fedcba98' // 40 hex: shaped like an application key
+const TOKEN = 'ddpat_Xq7vN2mK9pL4rT8wZ3bH6cY1fJ5dG0eA' // a personal access token
 const KEY = 'org-123/api-upload-file/abc-def-123/2024-01-01T00:00:00_uuid.json'
 const SINGLE: RawInputs = {
   'api-key': API,
@@ -12,6 +13,8 @@ const SINGLE: RawInputs = {
   key: KEY,
   'upload-id': 'upload-1'
 }
+
+const { 'api-key': _api, 'app-key': _app, ...NO_KEYS } = SINGLE
 
 const noFile = (path: string): string => {
   throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' })
@@ -48,8 +51,7 @@ describe('defaults', () => {
       ok: true,
       warnings: [],
       settings: {
-        apiKey: API,
-        appKey: APP,
+        credentials: { kind: 'keys', apiKey: API, appKey: APP },
         baseUrl: 'https://api.datadoghq.com',
         siteLabel: 'datadoghq.com (US1)',
         uploads: [{ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' }],
@@ -68,8 +70,11 @@ describe('defaults', () => {
       Object.entries({ ...SINGLE, site: 'datadoghq.eu' }).map(([k, v]) => [k, ` \n${v}\t `])
     )
     const settings = settingsOf(padded)
-    expect(settings.apiKey).toBe(API)
-    expect(settings.appKey).toBe(APP)
+    expect(settings.credentials).toEqual({ kind: 'keys', apiKey: API, appKey: APP })
+    expect(settingsOf({ ...NO_KEYS, 'access-token': ` \n${TOKEN}\t ` }).credentials).toEqual({
+      kind: 'token',
+      token: TOKEN
+    })
     expect(settings.baseUrl).toBe('https://api.datadoghq.eu')
     expect(settings.uploads).toEqual([{ testId: 'abc-def-123', key: KEY, uploadId: 'upload-1' }])
   })
@@ -78,16 +83,22 @@ describe('defaults', () => {
 describe('environment fallbacks', () => {
   test('DD_API_KEY and DD_APP_KEY are used when the inputs are empty', () => {
     const settings = settingsOf({ ...SINGLE, 'api-key': '', 'app-key': '  ' }, { DD_API_KEY: API, DD_APP_KEY: APP })
-    expect(settings.apiKey).toBe(API)
-    expect(settings.appKey).toBe(APP)
+    expect(settings.credentials).toEqual({ kind: 'keys', apiKey: API, appKey: APP })
+  })
+
+  test('DD_BEARER_TOKEN is used when "access-token" is empty, and needs no key', () => {
+    const result = parse({ ...NO_KEYS, 'access-token': ' ' }, { DD_BEARER_TOKEN: TOKEN })
+    expect(result.ok && result.settings.credentials).toEqual({ kind: 'token', token: TOKEN })
+    expect(result.warnings).toEqual([])
   })
 
   test('inputs win over the environment', () => {
     const otherApi = 'a'.repeat(32)
     const otherApp = 'b'.repeat(40)
     const settings = settingsOf(SINGLE, { DD_API_KEY: otherApi, DD_APP_KEY: otherApp })
-    expect(settings.apiKey).toBe(API)
-    expect(settings.appKey).toBe(APP)
+    expect(settings.credentials).toEqual({ kind: 'keys', apiKey: API, appKey: APP })
+    const token = settingsOf({ ...NO_KEYS, 'access-token': TOKEN }, { DD_BEARER_TOKEN: 'ddpat_' + 'o'.repeat(30) })
+    expect(token.credentials).toEqual({ kind: 'token', token: TOKEN })
   })
 
   test('DD_SITE is used when "site" is empty, and "site" wins when given', () => {
@@ -106,13 +117,17 @@ describe('environment fallbacks', () => {
     oneErrorNaming('Input "datadog-site"', { ...SINGLE, 'datadog-site': 'datadoghq.con' })
   })
 
-  test('keys missing from inputs and environment: both reported, naming input and variable', () => {
-    const errors = errorsOf({ ...SINGLE, 'api-key': '', 'app-key': '' })
-    expect(errors).toHaveLength(2)
-    expect(errors[0]).toContain('"api-key"')
-    expect(errors[0]).toContain('DD_API_KEY')
-    expect(errors[1]).toContain('"app-key"')
-    expect(errors[1]).toContain('DD_APP_KEY')
+  test('no credential at all: one error naming the three ways to give one', () => {
+    const message = oneErrorNaming('No Datadog credentials', { ...SINGLE, 'api-key': '', 'app-key': '' })
+    for (const way of ['"api-key" and "app-key"', '"access-token"', 'DD_API_KEY and DD_APP_KEY', 'DD_BEARER_TOKEN']) {
+      expect(message).toContain(way)
+    }
+  })
+
+  test('one key missing from inputs and environment: that key reported, naming input and variable', () => {
+    const message = oneErrorNaming('"app-key"', { ...SINGLE, 'app-key': '' })
+    expect(message).toContain('DD_APP_KEY')
+    expect(oneErrorNaming('"api-key"', { ...SINGLE, 'api-key': '' }, { DD_APP_KEY: APP })).toContain('DD_API_KEY')
   })
 })
 
@@ -328,23 +343,43 @@ describe('key and upload-id', () => {
   })
 })
 
-describe('api-key and app-key', () => {
-  test.each(['api-key', 'app-key'])('%s with white space or control characters is refused without echoing it', name => {
-    for (const bad of ['0123456789abcdef 0123456789abcde', '0123456789abcdef\u00000123456789abcde']) {
-      const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: bad })
-      expect(message).not.toContain(bad.slice(0, 16))
+describe('api-key, app-key and access-token', () => {
+  test.each(['api-key', 'app-key', 'access-token'])(
+    '%s with white space, control or non-ASCII characters is refused without echoing it',
+    name => {
+      for (const bad of [
+        '0123456789abcdef 0123456789abcde',
+        '0123456789abcdef\u00000123456789abcde',
+        'ключ'.repeat(8)
+      ]) {
+        const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: bad })
+        expect(message).not.toContain(bad.slice(0, 16))
+      }
     }
-  })
+  )
 
-  test.each(['api-key', 'app-key'])('%s over the length bound is refused without echoing it', name => {
-    const long = 'c'.repeat(LIMITS.secretChars + 1)
-    const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: long })
+  test.each([
+    ['api-key', LIMITS.secretChars],
+    ['app-key', LIMITS.secretChars],
+    ['access-token', LIMITS.tokenChars]
+  ])('%s over the length bound is refused without echoing it', (name, max) => {
+    expect(parse({ ...SINGLE, [name]: 'c'.repeat(max) }).ok).toBe(true)
+    const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: 'c'.repeat(max + 1) })
     expect(message).not.toContain('cccccccc')
   })
 
-  test('a bad key from the environment is reported under its variable name', () => {
-    const message = oneErrorNaming('DD_API_KEY', { ...SINGLE, 'api-key': '' }, { DD_API_KEY: 'abc def' })
+  test.each([
+    ['DD_API_KEY', { ...SINGLE, 'api-key': '' }],
+    ['DD_BEARER_TOKEN', NO_KEYS]
+  ])('a bad value of %s is reported under its variable name', (variable, raw) => {
+    const message = oneErrorNaming(variable, raw, { [variable]: 'abc def' })
     expect(message).not.toContain('abc def')
+  })
+
+  test('a token pasted with its "Bearer " in front is refused, saying to give the token alone', () => {
+    const message = oneErrorNaming('"access-token"', { ...NO_KEYS, 'access-token': `Bearer ${TOKEN}` })
+    expect(message).toContain('without "Bearer "')
+    expect(message).not.toContain(TOKEN)
   })
 
   test('the same value in both is refused', () => {
@@ -365,16 +400,43 @@ describe('api-key and app-key', () => {
     expect(parse({ ...SINGLE, 'api-key': 'Key_of-16-chars!', 'app-key': 'Z'.repeat(100) }).ok).toBe(true)
   })
 
-  test.each(['api-key', 'app-key'])(
-    '%s shorter than 16 characters is refused as malformed, without echoing it',
-    name => {
-      for (const short of ['Q', 'zx9Q7w', 'Q'.repeat(15)]) {
-        const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: short })
-        expect(message).toMatch(/characters? long; a Datadog key is 32 or 40/)
-        expect(message).not.toContain(short)
-      }
+  test.each([
+    ['api-key', /characters? long; a Datadog key is 32 or 40/],
+    ['app-key', /characters? long; a Datadog key is 32 or 40/],
+    ['access-token', /characters? long; a Datadog access token is 16 to 4096/]
+  ])('%s shorter than 16 characters is refused as malformed, without echoing it', (name, expected) => {
+    for (const short of ['Q', 'zx9Q7w', 'Q'.repeat(15)]) {
+      const message = oneErrorNaming(`"${name}"`, { ...SINGLE, [name]: short })
+      expect(message).toMatch(expected)
+      expect(message).not.toContain(short)
     }
-  )
+  })
+
+  test('a token with key inputs: the token is used, the key inputs are named unused in a warning', () => {
+    const both = parse({ ...SINGLE, 'access-token': TOKEN })
+    expect(both.ok && both.settings.credentials).toEqual({ kind: 'token', token: TOKEN })
+    expect(both.warnings).toEqual([
+      'Input "access-token" gives an access token, which is used instead of the keys: "api-key" and "app-key" are left unused. Remove the key inputs from the step, or the token to use the keys.'
+    ])
+    const one = parse({ ...NO_KEYS, 'app-key': APP }, { DD_BEARER_TOKEN: TOKEN })
+    expect(one.ok && one.settings.credentials).toEqual({ kind: 'token', token: TOKEN })
+    expect(one.warnings).toEqual([
+      expect.stringMatching(/^The DD_BEARER_TOKEN environment variable .*: "app-key" is left unused/)
+    ])
+    for (const text of [...both.warnings, ...one.warnings]) {
+      for (const secret of [API, APP, TOKEN]) expect(text).not.toContain(secret)
+    }
+  })
+
+  test('a token with keys from the environment only: the token is used, the keys ignored without a word', () => {
+    const result = parse({ ...NO_KEYS, 'access-token': TOKEN }, { DD_API_KEY: API, DD_APP_KEY: APP })
+    expect(result.ok && result.settings.credentials).toEqual({ kind: 'token', token: TOKEN })
+    expect(result.warnings).toEqual([])
+  })
+
+  test('a malformed token is an error even beside good keys: never a silent fall back to the keys', () => {
+    oneErrorNaming('"access-token"', { ...SINGLE, 'access-token': 'short' })
+  })
 
   test.each(['dry-run', 'ignore-not-found', 'max-retries', 'timeout', 'concurrency'])(
     'a key pasted into %s is quoted by no more than 7 characters',
@@ -673,6 +735,13 @@ describe('secrets never appear in errors or warnings', () => {
         { DD_API_KEY: `${API} `.repeat(20), DD_APP_KEY: `${APP}\n${APP}` }
       ],
       [{ ...SINGLE, 'api-key': API.repeat(9) }, {}],
+      [{ ...SINGLE, 'access-token': `${TOKEN} ${API}` }, {}],
+      [
+        { ...NO_KEYS, 'access-token': `Bearer ${TOKEN}` },
+        { DD_API_KEY: API, DD_APP_KEY: APP }
+      ],
+      [NO_KEYS, { DD_BEARER_TOKEN: `${TOKEN}\n${TOKEN}` }],
+      [{ ...SINGLE, 'access-token': TOKEN.repeat(200) }, {}],
       [{ ...SINGLE, site: 'nowhere', 'max-retries': 'x', uploads: '[' }, {}]
     ]
     for (const [raw, env] of cases) {
@@ -681,6 +750,7 @@ describe('secrets never appear in errors or warnings', () => {
       expect(result.ok).toBe(false)
       expect(text).not.toContain(API)
       expect(text).not.toContain(APP)
+      expect(text).not.toContain(TOKEN)
     }
   })
 })

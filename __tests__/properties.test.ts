@@ -63,6 +63,8 @@ describe('resolveSite', () => {
 describe('parseInputs', () => {
   const hexKey = (n: number) =>
     fc.string({ unit: fc.constantFrom(...Array.from('0123456789abcdef')), minLength: n, maxLength: n })
+  // Well formed or not: a token pasted with spaces, line breaks or markup must not be echoed either.
+  const token = fc.oneof(hexKey(34), spicy).map(rest => `ddpat_${rest}xyzw`)
   const entry = fc.record(
     {
       testId: fc.oneof(anyText, fc.constant('abc-def-123'), fc.integer()),
@@ -89,6 +91,7 @@ describe('parseInputs', () => {
   const raw = fc.record({
     'api-key': fc.oneof(value, hexKey(32), hexKey(40)),
     'app-key': fc.oneof(value, hexKey(32), hexKey(40)),
+    'access-token': fc.oneof({ weight: 3, arbitrary: value }, { weight: 1, arbitrary: token }),
     site: value,
     'api-url': fc.oneof(value, fc.webUrl()),
     'test-id': value,
@@ -102,7 +105,10 @@ describe('parseInputs', () => {
     concurrency: value,
     'dry-run': value
   })
-  const env = fc.record({ DD_API_KEY: value, DD_APP_KEY: value, DD_SITE: value }, { requiredKeys: [] })
+  const env = fc.record(
+    { DD_API_KEY: value, DD_APP_KEY: value, DD_BEARER_TOKEN: fc.oneof(value, token), DD_SITE: value },
+    { requiredKeys: [] }
+  )
   const file = fc.oneof(
     uploadsText.map(text => () => text),
     fc.constant((): string => {
@@ -113,9 +119,9 @@ describe('parseInputs', () => {
   const namesAnInput = (message: string): boolean =>
     INPUT_NAMES.some(name => message.includes(`"${name}"`)) ||
     /^uploads(-file)?(\[\d+\])?[ .]/.test(message) ||
-    /^The (DD_SITE|DD_API_KEY|DD_APP_KEY) environment variable /.test(message)
+    /^The (DD_SITE|DD_API_KEY|DD_APP_KEY|DD_BEARER_TOKEN) environment variable /.test(message)
 
-  test('never throws, every error names an input, and no hex key or control character is ever echoed', () => {
+  test('never throws, every error names an input, and no hex key, token or control character is ever echoed', () => {
     fc.assert(
       fc.property(raw, env, file, (inputs, environment, readFile) => {
         const result = parseInputs(inputs, environment, readFile)
@@ -131,6 +137,9 @@ describe('parseInputs', () => {
         const said = messages.join('\n')
         for (const key of [inputs['api-key'], inputs['app-key'], environment.DD_API_KEY, environment.DD_APP_KEY]) {
           if (key !== undefined && /^[0-9a-f]{32}([0-9a-f]{8})?$/.test(key)) expect(said).not.toContain(key)
+        }
+        for (const secret of [inputs['access-token'], environment.DD_BEARER_TOKEN]) {
+          if (secret?.startsWith('ddpat_')) expect(said).not.toContain(secret.trim())
         }
       }),
       { numRuns: 1000 }

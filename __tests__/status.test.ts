@@ -20,6 +20,17 @@ describe('hintFor', () => {
     expect(hintFor(status)).toMatch(pattern)
   })
 
+  test.each([401, 403])('%d with an access token names its scope, its expiry and its user, not the keys', status => {
+    const hint = hintFor(status, undefined, 'token')
+    expect(hint).toMatch(/synthetics_write scope.*expired.*personal access token acts with its user's permissions/)
+    expect(hint).not.toMatch(/API key|application key/)
+  })
+
+  test('a redirect names what would have gone along', () => {
+    expect(hintFor(302, undefined, 'token')).toMatch(/the token would go along/)
+    expect(hintFor(302)).toMatch(/the keys would go along/)
+  })
+
   test.each([400, 404])('%d in a batch names the entry, not inputs the step was not given', status => {
     const hint = hintFor(status, 'uploads[3]')
     expect(hint).toContain('the key and upload ID of uploads[3]')

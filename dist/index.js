@@ -31797,9 +31797,17 @@ function truncate(text, max) {
     }
     return text;
 }
-/** A short quote of a value, for messages about it. */
+/**
+ * A short quote of a value, for messages about it: in double quotes, every
+ * character of the control rule written as its \u escape, as JSON writes
+ * the C0 ones. The reader sees what the value hides (a bidi override that
+ * makes it read backwards, a line separator), and the log gets plain text.
+ */
 function quote(text, max = 40) {
-    return JSON.stringify(truncate(text, max));
+    return JSON.stringify(truncate(text, max)).replace(CONTROL, escapeUnits);
+}
+function escapeUnits(character) {
+    return Array.from({ length: character.length }, (_, i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
 }
 function elapsed(ms) {
     return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
@@ -32061,6 +32069,7 @@ function parseApiUrl(problems, text) {
 const INPUT_NAMES = [
     'api-key',
     'app-key',
+    'access-token',
     'site',
     'datadog-site',
     'api-url',
@@ -32079,6 +32088,7 @@ const INPUT_NAMES = [
 const GUARD_INPUT_NAMES = (/* unused pure expression or super */ null && ([
     'api-key',
     'app-key',
+    'access-token',
     'site',
     'datadog-site',
     'api-url',
@@ -32093,6 +32103,9 @@ const LIMITS = {
     // key of a few characters could not be told apart in an echoed answer.
     secretMinChars: 16,
     secretChars: 256,
+    // Datadog documents no length for its access tokens; this bound only keeps
+    // a pasted file or log out of a request header.
+    tokenChars: 4096,
     uploads: 10_000,
     uploadsFileBytes: 16 * 1024 * 1024,
     maxRetries: 20,
@@ -32101,23 +32114,39 @@ const LIMITS = {
 };
 
 ;// CONCATENATED MODULE: ./src/json-values.ts
-// Splits a text into the JSON values written one after another into it, as
-// a shell script appends them: separated by white space, or by nothing at
-// all (`}{`, since curl prints no final newline). One pass over the text,
-// so a 16 MiB manifest costs no more than reading it.
-const OPENERS = { '{': '}', '[': ']' };
+// Finds the JSON values written one after another into a text, as a shell
+// script appends them: separated by white space, or by nothing at all
+// (`}{`, since curl prints no final newline). One pass over the text, one
+// value at a time, each parsed only when asked: a reader that has seen
+// enough stops, and never pays for the rest of a 16 MiB manifest.
+// The text is read as UTF-16 codes: a one-character string per position
+// made the scan of a 16 MiB text several times slower.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+function isOpener(code) {
+    return code === OPEN_OBJECT || code === OPEN_LIST;
+}
+function isCloser(code) {
+    return code === CLOSE_OBJECT || code === CLOSE_LIST;
+}
+function isSpace(code) {
+    return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09 || code === 0xfeff;
+}
 // A manifest nests four levels at most (list, entry, presigned answer,
 // params); parsing megabytes of nesting takes seconds no deadline can stop.
 const MAX_DEPTH = 32;
-function isSpace(c) {
-    return c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === '\uFEFF';
-}
+const TOO_DEEP = `lists or objects nest more than ${MAX_DEPTH} levels deep; a manifest needs 4`;
 /** Where a scalar written at top level (`42`, `true`) ends. */
 function scalarEnd(text, from) {
     let i = from;
     while (i < text.length) {
-        const c = text[i];
-        if (isSpace(c) || c in OPENERS || c === '"')
+        const c = text.charCodeAt(i);
+        if (isSpace(c) || isOpener(c) || c === QUOTE)
             break;
         i++;
     }
@@ -32126,10 +32155,10 @@ function scalarEnd(text, from) {
 /** Where the string starting at `from` (its opening quote) ends, past its closing quote; -1 when it never closes. */
 function stringEnd(text, from) {
     for (let i = from + 1; i < text.length; i++) {
-        const c = text[i];
-        if (c === '\\')
+        const c = text.charCodeAt(i);
+        if (c === BACKSLASH)
             i++;
-        else if (c === '"')
+        else if (c === QUOTE)
             return i + 1;
     }
     return -1;
@@ -32139,61 +32168,73 @@ function scanContainer(text, from) {
     const stack = [];
     let safeEnd = from;
     let safeDepth = 0;
+    let elements = 0;
+    let inElement = false;
     let i = from;
     while (i < text.length) {
-        const c = text[i];
-        if (c === '"') {
+        const c = text.charCodeAt(i);
+        // A list's elements are counted here, so that a list of millions can be refused unparsed.
+        if (stack.length === 1 && !inElement && c !== COMMA && !isCloser(c) && !isSpace(c)) {
+            elements++;
+            inElement = true;
+        }
+        if (c === QUOTE) {
             const end = stringEnd(text, i);
             if (end === -1)
                 break;
             i = end;
             continue;
         }
-        const closer = OPENERS[c];
-        if (closer !== undefined) {
-            if (stack.push(closer) > MAX_DEPTH)
-                return { end: closingEnd(text, from), safeEnd, closers: '', tooDeep: true };
+        if (isOpener(c)) {
+            if (stack.push(c === OPEN_OBJECT ? '}' : ']') > MAX_DEPTH)
+                return { end: closingEnd(text, from), safeEnd, closers: '', elements, tooDeep: true };
         }
-        else if (c === '}' || c === ']') {
+        else if (isCloser(c)) {
             stack.pop();
             if (stack.length === 0)
-                return { end: i + 1, safeEnd: i + 1, closers: '' };
+                return { end: i + 1, safeEnd: i + 1, closers: '', elements };
             // Closing a container completes a member of the one around it.
             safeEnd = i + 1;
             safeDepth = stack.length;
         }
-        else if (c === ',') {
+        else if (c === COMMA) {
             // Everything before a comma is complete members; the containers below
             // this depth cannot change before the next safe point replaces this one.
             safeEnd = i;
             safeDepth = stack.length;
+            if (stack.length === 1)
+                inElement = false;
         }
         i++;
     }
     const closers = stack.slice(0, safeDepth).reverse().join('');
-    return { end: -1, safeEnd, closers };
+    return { end: -1, safeEnd, closers, elements };
 }
 /** Past the bracket that closes the one at `from`, or the text's end: counts only, no stack. */
 function closingEnd(text, from) {
     let depth = 0;
     for (let i = from; i < text.length; i++) {
-        const c = text[i];
-        if (c === '"') {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
             const end = stringEnd(text, i);
             if (end === -1)
                 return text.length;
             i = end - 1;
         }
-        else if (c in OPENERS)
+        else if (isOpener(c))
             depth++;
-        else if ((c === '}' || c === ']') && --depth === 0)
+        else if (isCloser(c) && --depth === 0)
             return i + 1;
     }
     return text.length;
 }
-function parse(text, offset) {
+/** The value the scan found, parsed. */
+function parseValue(text, found) {
+    const { offset } = found;
+    if (found.fault !== undefined)
+        return { ok: false, error: found.fault, offset };
     try {
-        return { ok: true, value: JSON.parse(text), offset };
+        return { ok: true, value: JSON.parse(text.slice(offset, found.end)), offset };
     }
     catch (error) {
         // The parser quotes the text around the fault: a key pasted there would go along.
@@ -32210,45 +32251,35 @@ function repair(text, from, scan) {
         return undefined;
     }
 }
-/** Every value of `text` in order; a last value the text ends inside is returned apart, as `cut`. */
-function splitJsonValues(text) {
-    const values = [];
+/**
+ * The whole values of `text` in order, found one at a time; the generator
+ * returns the last value when the text ends inside it.
+ */
+function* topValues(text) {
     let i = 0;
     while (i < text.length) {
-        const c = text[i];
+        const c = text.charCodeAt(i);
         if (isSpace(c)) {
             i++;
             continue;
         }
-        let end;
-        if (c in OPENERS) {
+        if (isOpener(c)) {
             const scan = scanContainer(text, i);
-            if (scan.tooDeep) {
-                values.push({
-                    ok: false,
-                    error: `lists or objects nest more than ${MAX_DEPTH} levels deep; a manifest needs 4`,
-                    offset: i
-                });
-                i = scan.end;
-                continue;
-            }
             if (scan.end === -1)
-                return { values, cut: { offset: i, text: text.slice(i), repaired: repair(text, i, scan) } };
-            end = scan.end;
+                return { offset: i, text: text.slice(i), repaired: repair(text, i, scan) };
+            const fault = scan.tooDeep ? TOO_DEEP : undefined;
+            yield { offset: i, end: scan.end, elements: c === OPEN_LIST ? scan.elements : 1, fault };
+            i = scan.end;
+            continue;
         }
-        else if (c === '"') {
-            end = stringEnd(text, i);
-            if (end === -1)
-                return { values, cut: { offset: i, text: text.slice(i), repaired: undefined } };
-        }
-        else {
-            // A closing bracket with nothing open is taken as a scalar, and refused as one.
-            end = Math.max(scalarEnd(text, i), i + 1);
-        }
-        values.push(parse(text.slice(i, end), i));
+        // A closing bracket with nothing open is taken as a scalar, and refused as one.
+        const end = c === QUOTE ? stringEnd(text, i) : Math.max(scalarEnd(text, i), i + 1);
+        if (end === -1)
+            return { offset: i, text: text.slice(i), repaired: undefined };
+        yield { offset: i, end, elements: 1 };
         i = end;
     }
-    return { values };
+    return undefined;
 }
 function isRecord(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -32373,7 +32404,7 @@ function parseEntry(problems, input) {
     }
     if (Array.isArray(entry['errors']) && !('key' in entry) && !isRecord(entry['multipart_presigned_urls_params'])) {
         // A refused start, appended as received: it opened no upload.
-        problems.warn(`${where} is an error answer from Datadog (${truncate(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
+        problems.warn(`${where} is an error answer from Datadog (${oneLine(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
         return undefined;
     }
     const mark = entry['completed'];
@@ -32434,101 +32465,74 @@ function stringField(problems, fields, field, max) {
     return checkField(problems, { label, value: value.trim(), max });
 }
 
-;// CONCATENATED MODULE: ./src/manifest.ts
+;// CONCATENATED MODULE: ./src/manifest-values.ts
 
 
 
-
-
-/** Parses the manifest named `name`; undefined when any entry is wrong. */
-function parseManifest(problems, name, text, defaultTestId) {
-    const before = problems.count;
-    const { uploads } = readManifest(problems, name, text, defaultTestId);
-    return problems.count > before ? undefined : uploads;
-}
 /**
- * Every upload that can be identified, even when other entries are wrong
- * (they are recorded in `problems`): cleanup after a failed job aborts what
- * it can.
+ * The entries of the manifest's values, counted as they are read: past
+ * LIMITS.uploads the reading stops, and the values after are never parsed.
+ * Undefined when there is nothing to check (any problem is recorded).
  */
-function readManifest(problems, name, text, defaultTestId) {
-    const none = { uploads: [], completed: 0 };
-    const appended = name !== 'uploads';
-    const split = splitJsonValues(text);
-    const { values, cut } = split;
-    // Inputs are named as inputs; the guard's manifest by its variable.
-    const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name;
-    if (values.length === 0 && !cut) {
-        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
-        problems.warn(`${label} is empty: there is nothing to abort.`);
-        return none;
-    }
-    if (cut && !appended) {
-        problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`);
-        return none;
-    }
+function readValues(problems, manifest, text) {
+    const { name, label, appended } = manifest;
     const entries = [];
     // Text that does not even start like an object or a list (a log line, an
     // HTML error page a script appended) cannot be an answer that started an
-    // upload: in a file, each run of it is skipped with one warning.
+    // upload: in a file, each run of it is skipped with one warning, unread.
     const runs = new TextRuns(problems, label, text);
-    values.forEach((v, n) => {
-        const where = values.length + (cut ? 1 : 0) > 1 ? `${name} value ${n + 1}` : name;
-        if (appended && runs.take(v.offset))
-            return;
-        if (!v.ok) {
-            const at = values.length > 1 ? ` (value ${n + 1}, at character ${v.offset})` : '';
-            problems.error(`${label} is not valid JSON${at} (${truncate(v.error, 120)}).`);
+    const scan = topValues(text);
+    let next = scan.next();
+    let counted = 0;
+    let n = 0;
+    while (!next.done) {
+        const value = next.value;
+        // One value ahead: a lone value names its entries without a number.
+        next = scan.next();
+        n++;
+        if (appended && runs.take(value.offset))
+            continue;
+        // What could name an upload counts: an object, each element of a list, a value that is not JSON.
+        counted += value.elements;
+        if (counted > LIMITS.uploads) {
+            runs.end(value.offset);
+            problems.error(`${label} has more than ${LIMITS.uploads} entries; at most ${LIMITS.uploads} are accepted in one step.`);
+            return undefined;
         }
-        else if (Array.isArray(v.value)) {
-            const list = v.value;
-            if (list.length === 0 && values.length === 1)
-                problems.warn(`${label} is an empty list: there is nothing to abort.`);
-            list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }));
-        }
-        else {
-            entries.push({ where, entry: v.value });
-        }
-    });
+        const several = n > 1 || !next.done || next.value !== undefined;
+        take(problems, { ...manifest, n, several }, parseValue(text, value), entries);
+    }
+    const cut = next.value;
+    if (n === 0 && !cut) {
+        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+        problems.warn(`${label} is empty: there is nothing to abort.`);
+        return undefined;
+    }
+    if (cut && !appended)
+        return problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`);
     runs.end(cut?.offset ?? text.length);
     if (name === 'uploads-file' && runs.count > 0 && entries.length === 0 && !cut) {
-        problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`);
+        return problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`);
     }
-    if (entries.length > LIMITS.uploads) {
-        problems.error(`${label} has ${entries.length} entries; at most ${LIMITS.uploads} are accepted in one step.`);
-        return none;
-    }
-    const found = new Found();
-    const flagged = { errors: 0, warnings: 0 };
-    for (const { where, entry } of entries) {
-        const own = new Problems();
-        found.add(parseEntry(own, { where, entry, defaultTestId }));
-        relay(own, problems, flagged);
-    }
-    const more = (n, what) => `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`;
-    if (flagged.warnings > MAX_ENTRIES_LISTED)
-        problems.warn(more(flagged.warnings, 'have warnings'));
-    if (flagged.errors > MAX_ENTRIES_LISTED)
-        problems.error(more(flagged.errors, 'are invalid'));
-    if (cut)
-        found.add(salvage(problems, { label, name, defaultTestId, cut, index: values.length + 1 }));
-    if (found.duplicates > 0) {
-        // A script that appends each answer may have written one twice: harmless, but worth knowing.
-        problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
-    }
-    return found.result();
+    return { entries, cut, values: n };
 }
-// Ten thousand bad entries are one mistake repeated: the first few say
-// what it is, a count says how far it goes.
-const MAX_ENTRIES_LISTED = 20;
-/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
-function relay(own, to, flagged) {
-    if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED)
-        for (const e of own.errors)
-            to.error(e);
-    if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED)
-        for (const w of own.warnings)
-            to.warn(w);
+/** The entries of one value: itself, or the elements of a list. */
+function take(problems, place, parsed, entries) {
+    const { label, n } = place;
+    const where = place.several ? `${place.name} value ${n}` : place.name;
+    if (!parsed.ok) {
+        const at = place.several ? ` (value ${n}, at character ${parsed.offset})` : '';
+        problems.error(`${label} is not valid JSON${at} (${oneLine(parsed.error, 120)}).`);
+    }
+    else if (Array.isArray(parsed.value)) {
+        const list = parsed.value;
+        if (list.length === 0 && !place.several)
+            problems.warn(`${label} is an empty list: there is nothing to abort.`);
+        list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }));
+    }
+    else {
+        entries.push({ where, entry: parsed.value });
+    }
 }
 /** Runs of text that is not JSON, each reported once. */
 class TextRuns {
@@ -32561,6 +32565,63 @@ class TextRuns {
         this.count++;
         this.from = undefined;
     }
+}
+
+;// CONCATENATED MODULE: ./src/manifest.ts
+
+
+
+
+/** Parses the manifest named `name`; undefined when any entry is wrong. */
+function parseManifest(problems, name, text, defaultTestId) {
+    const before = problems.count;
+    const { uploads } = readManifest(problems, name, text, defaultTestId);
+    return problems.count > before ? undefined : uploads;
+}
+/**
+ * Every upload that can be identified, even when other entries are wrong
+ * (they are recorded in `problems`): cleanup after a failed job aborts what
+ * it can.
+ */
+function readManifest(problems, name, text, defaultTestId) {
+    // Inputs are named as inputs; the guard's manifest by its variable.
+    const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name;
+    const manifest = { name, label, appended: name !== 'uploads' };
+    const read = readValues(problems, manifest, text);
+    if (!read)
+        return { uploads: [], completed: 0 };
+    const found = new Found();
+    const flagged = { errors: 0, warnings: 0 };
+    for (const { where, entry } of read.entries) {
+        const own = new Problems();
+        found.add(parseEntry(own, { where, entry, defaultTestId }));
+        relay(own, problems, flagged);
+    }
+    const more = (n, what) => `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`;
+    if (flagged.warnings > MAX_ENTRIES_LISTED)
+        problems.warn(more(flagged.warnings, 'have warnings'));
+    if (flagged.errors > MAX_ENTRIES_LISTED)
+        problems.error(more(flagged.errors, 'are invalid'));
+    const { cut } = read;
+    if (cut)
+        found.add(salvage(problems, { ...manifest, defaultTestId, cut, index: read.values + 1 }));
+    if (found.duplicates > 0) {
+        // A script that appends each answer may have written one twice: harmless, but worth knowing.
+        problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
+    }
+    return found.result();
+}
+// Ten thousand bad entries are one mistake repeated: the first few say
+// what it is, a count says how far it goes.
+const MAX_ENTRIES_LISTED = 20;
+/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
+function relay(own, to, flagged) {
+    if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED)
+        for (const e of own.errors)
+            to.error(e);
+    if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED)
+        for (const w of own.warnings)
+            to.warn(w);
 }
 /** Uploads in manifest order, each once, and the completion marks seen. */
 class Found {
@@ -32727,10 +32788,7 @@ function inputReader(raw) {
  */
 function parseConnection(problems, input, env) {
     const before = problems.count;
-    const apiKey = key(problems, { input: 'api-key' }, input('api-key'), env);
-    const appKey = key(problems, { input: 'app-key' }, input('app-key'), env);
-    if (apiKey && appKey)
-        checkKeyPair(problems, apiKey, appKey);
+    const credentials = parseCredentials(problems, input, env);
     const destination = parseDestination(problems, { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') }, env);
     const maxRetries = parseNumber(problems, 'max-retries', input('max-retries'), {
         fallback: 5,
@@ -32749,11 +32807,10 @@ function parseConnection(problems, input, env) {
         max: LIMITS.concurrency,
         whole: true
     });
-    if (problems.count > before || !destination)
+    if (problems.count > before || !destination || !credentials)
         return undefined;
     return {
-        apiKey,
-        appKey,
+        credentials,
         baseUrl: destination.baseUrl,
         siteLabel: destination.label,
         maxRetries,
@@ -32761,38 +32818,90 @@ function parseConnection(problems, input, env) {
         concurrency
     };
 }
-const KEY_VARIABLES = { 'api-key': 'DD_API_KEY', 'app-key': 'DD_APP_KEY' };
-/** A key from its input, else from its environment variable; '' when missing or malformed. */
-function key(problems, from, value, env) {
-    const variable = KEY_VARIABLES[from.input] ?? '';
+const SECRET_VARIABLES = {
+    'api-key': 'DD_API_KEY',
+    'app-key': 'DD_APP_KEY',
+    'access-token': 'DD_BEARER_TOKEN'
+};
+const KEY_INPUTS = ['api-key', 'app-key'];
+const NO_CREDENTIALS = 'No Datadog credentials: give "api-key" and "app-key" (an API key and an application key), ' +
+    'or "access-token" (a personal or service access token with the synthetics_write scope), from secrets, ' +
+    'for example `access-token: ${{ secrets.DD_BEARER_TOKEN }}`; ' +
+    'or set DD_API_KEY and DD_APP_KEY, or DD_BEARER_TOKEN, in the environment. ' +
+    'Secrets are empty in workflows triggered from forks.';
+/**
+ * An access token when one is given (its input, else DD_BEARER_TOKEN), else
+ * the key pair; undefined when what was chosen is missing or malformed
+ * (recorded in `problems`).
+ */
+function parseCredentials(problems, input, env) {
+    const given = (name) => {
+        if (input(name))
+            return { input: name };
+        return (env[SECRET_VARIABLES[name]] ?? '').trim() ? { env: SECRET_VARIABLES[name] } : undefined;
+    };
+    const tokenSource = given('access-token');
+    if (tokenSource) {
+        // Keys that only come from the environment may serve other tools of the job.
+        const unused = KEY_INPUTS.filter(name => input(name) !== '');
+        if (unused.length > 0) {
+            problems.warn(`${sourceName(tokenSource)} gives an access token, which is used instead of the keys: ` +
+                `${unused.map(name => `"${name}"`).join(' and ')} ${unused.length > 1 ? 'are' : 'is'} left unused. ` +
+                'Remove the key inputs from the step, or the token to use the keys.');
+        }
+        const token = secret(problems, 'access-token', input, env);
+        return token ? { kind: 'token', token } : undefined;
+    }
+    if (!given('api-key') && !given('app-key'))
+        return problems.error(NO_CREDENTIALS);
+    const apiKey = secret(problems, 'api-key', input, env);
+    const appKey = secret(problems, 'app-key', input, env);
+    if (!apiKey || !appKey || !keyPairHolds(problems, apiKey, appKey))
+        return undefined;
+    return { kind: 'keys', apiKey, appKey };
+}
+/** A key or token from its input, else from its environment variable; '' when missing or malformed. */
+function secret(problems, name, input, env) {
+    const variable = SECRET_VARIABLES[name];
+    const value = input(name);
     const chosen = value || (env[variable] ?? '').trim();
-    const source = value ? from : { env: variable };
+    const source = value ? { input: name } : { env: variable };
+    const token = name === 'access-token';
+    const what = token ? 'a Datadog access token' : 'a Datadog key';
+    const min = LIMITS.secretMinChars;
+    const max = token ? LIMITS.tokenChars : LIMITS.secretChars;
     if (!chosen) {
-        problems.error(`Input "${from.input}" is empty and ${variable} is not set. Pass it from a secret, ` +
-            `for example \`${from.input}: \${{ secrets.${variable} }}\`. ` +
+        problems.error(`Input "${name}" is empty and ${variable} is not set. Pass it from a secret, ` +
+            `for example \`${name}: \${{ secrets.${variable} }}\`. ` +
             'Secrets are empty in workflows triggered from forks.');
     }
     else if (!/^[\x21-\x7e]+$/.test(chosen)) {
-        problems.error(`${sourceName(source)} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`);
+        // "Bearer " is what the header adds: a value copied from a curl command carries it.
+        const bearer = token && /^bearer\s/i.test(chosen) ? ' Give the token alone, without "Bearer ".' : '';
+        problems.error(`${sourceName(source)} contains white space, control or non-ASCII characters; ${what} has none.${bearer} Check the secret's value.`);
     }
-    else if (chosen.length < LIMITS.secretMinChars || chosen.length > LIMITS.secretChars) {
-        problems.error(`${sourceName(source)} is ${plural(chosen.length, 'character')} long; a Datadog key is 32 or 40. Check the secret's value.`);
+    else if (chosen.length < min || chosen.length > max) {
+        const expected = token ? `is ${min} to ${max}` : 'is 32 or 40';
+        problems.error(`${sourceName(source)} is ${plural(chosen.length, 'character')} long; ${what} ${expected}. Check the secret's value.`);
     }
     else {
         return chosen;
     }
     return '';
 }
-function checkKeyPair(problems, apiKey, appKey) {
+/** False, with the reason recorded, for a pair that cannot be right. */
+function keyPairHolds(problems, apiKey, appKey) {
     if (apiKey === appKey) {
         problems.error('"api-key" and "app-key" are the same value: the API key and the application key are two different keys.');
-        return;
+        return false;
     }
     // API keys are 32 hex characters, application keys 40: a pair shaped the
     // other way round was swapped when it was wired.
     if (/^[0-9a-f]{40}$/i.test(apiKey) && /^[0-9a-f]{32}$/i.test(appKey)) {
         problems.error('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
+        return false;
     }
+    return true;
 }
 // A key pasted into the wrong input is shown by no more than its first few
 // characters: too few to be a piece of it worth hiding.
@@ -32837,13 +32946,22 @@ function abortBody(upload) {
 function userAgent() {
     return `${ACTION_NAME}/${ACTION_VERSION} (node ${process.version}; ${process.platform} ${process.arch})`;
 }
-function abortRequest(baseUrl, upload, keys) {
+/** A token goes alone: Datadog takes a bearer token without an API key, and a key not needed is a key not exposed. */
+function authHeaders(credentials) {
+    if (credentials.kind === 'token')
+        return { Authorization: `Bearer ${credentials.token}` };
+    return { 'DD-API-KEY': credentials.apiKey, 'DD-APPLICATION-KEY': credentials.appKey };
+}
+/** The values a request made with these credentials carries that must never be shown. */
+function secretsIn(credentials) {
+    return credentials.kind === 'token' ? [credentials.token] : [credentials.apiKey, credentials.appKey];
+}
+function abortRequest(baseUrl, upload, credentials) {
     return {
         method: 'POST',
         url: abortUrl(baseUrl, upload.testId),
         headers: {
-            'DD-API-KEY': keys.apiKey,
-            'DD-APPLICATION-KEY': keys.appKey,
+            ...authHeaders(credentials),
             'Content-Type': 'application/json',
             Accept: 'application/json',
             'User-Agent': userAgent()
@@ -33003,15 +33121,17 @@ function bound(list) {
 
 // What an HTTP status means to the person reading the step: its name, and
 // what to check when it ends an upload's abort.
-/** What the person reading the failed step should check, by status. */
 /**
  * What the person reading the failed step should check, by status; `entry`
- * names the manifest entry of a batch, whose fields are not inputs.
+ * names the manifest entry of a batch, whose fields are not inputs, and
+ * `auth` what the requests carried.
  */
-function hintFor(status, entry) {
+function hintFor(status, entry, auth = 'keys') {
     const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
     if (status === 400)
         return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
+    if ((status === 401 || status === 403) && auth === 'token')
+        return 'Check that the access token has the synthetics_write scope, that it has not expired (personal access tokens always expire: create a new one and update the secret), that it belongs to the organisation of "site" (or "api-url"), and, for a personal access token, that its user has the synthetics_write permission: a personal access token acts with its user\'s permissions.';
     if (status === 401 || status === 403)
         return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
     if (status === 404)
@@ -33025,7 +33145,7 @@ function hintFor(status, entry) {
     if (status >= 500 && status < 600)
         return 'Datadog or a proxy in between failed; it is safe to run the step again.';
     if (status >= 300 && status < 400)
-        return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".';
+        return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`;
     return 'Unexpected answer from the API.';
 }
 const STATUS_NAMES = {
@@ -33612,7 +33732,9 @@ function failed(state, sent, after = '') {
         // A failure always says something in the errors output.
         errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
         message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-        hint: hintFor(status, upload.entry) + limitNameOf(sent) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+        hint: hintFor(status, upload.entry, state.auth) +
+            limitNameOf(sent) +
+            (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
     };
 }
 function networkFailure(state, failure, suffix) {
@@ -33875,10 +33997,10 @@ const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/redact.ts
-// The keys are the only secrets this action holds. GitHub masks only the
-// exact strings registered with it; every other form of a key that a
-// server or an input could carry back (escaped, encoded, split, cut,
-// upper-cased) is ours to catch.
+// The keys and the access token are the only secrets this action holds.
+// GitHub masks only the exact strings registered with it; every other form
+// of a secret that a server or an input could carry back (escaped, encoded,
+// split, cut, upper-cased) is ours to catch.
 /** The shortest piece of a key that must never be shown. */
 const SECRET_PIECE_CHARS = 8;
 /** The secrets to mask and redact, from whatever values may hold a key: trimmed, non-empty, longest first. */
@@ -33968,7 +34090,7 @@ const TOKEN =
 // eslint-disable-next-line no-control-regex
 /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y;
 // '<', ESC, '&', '\\', '%'
-const redact_OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25]);
+const OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25]);
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
 /**
  * Reads the text as a reader would decode it, and visits its letters and
@@ -33984,7 +34106,7 @@ function fold(text, visit) {
             at++;
             continue;
         }
-        if (redact_OPENERS.has(code)) {
+        if (OPENERS.has(code)) {
             TOKEN.lastIndex = at;
             const match = TOKEN.exec(text);
             if (match) {
@@ -34074,10 +34196,11 @@ function idleTimeoutFor(timeoutMs) {
 const DEADLINE_MARGIN_MS = 100;
 /** Aborts one upload, retrying what is worth retrying, within the deadline. */
 async function abortUpload(upload, ctx, deps) {
-    const request = abortRequest(ctx.baseUrl, upload, ctx.keys);
-    const secrets = [ctx.keys.apiKey, ctx.keys.appKey];
+    const request = abortRequest(ctx.baseUrl, upload, ctx.credentials);
+    const secrets = secretsIn(ctx.credentials);
     const state = {
         upload,
+        auth: ctx.credentials.kind,
         siteLabel: ctx.siteLabel,
         host: new URL(ctx.baseUrl).host,
         started: deps.now(),
@@ -34313,7 +34436,7 @@ async function runAll(settings, deps, signal, deadline) {
         return settings.uploads.map(upload => dryRun(settings, upload, deps));
     const base = {
         baseUrl: settings.baseUrl,
-        keys: { apiKey: settings.apiKey, appKey: settings.appKey },
+        credentials: settings.credentials,
         siteLabel: settings.siteLabel,
         maxRetries: settings.maxRetries,
         ignoreNotFound: settings.ignoreNotFound,
@@ -34343,7 +34466,7 @@ async function runAll(settings, deps, signal, deadline) {
     return results;
 }
 function dryRun(settings, upload, deps) {
-    const request = abortRequest(settings.baseUrl, upload, { apiKey: '***', appKey: '***' });
+    const request = abortRequest(settings.baseUrl, upload, { kind: 'keys', apiKey: '***', appKey: '***' });
     deps.log(`Dry run: would send ${request.method} ${request.url} ${request.body}`);
     return {
         upload,
@@ -34366,7 +34489,7 @@ function dryRun(settings, upload, deps) {
 
 
 
-// What both actions' shells do around the core: mask the keys, hold the
+// What both actions' shells do around the core: mask the secrets, hold the
 // signals, run the aborts within the deadline, and write a report.
 // Past the deadline or a signal, the step ends even if something refuses to stop.
 const GRACE_MS = 900;
@@ -34411,17 +34534,19 @@ function exitFallback() {
     };
 }
 /**
- * Masks the keys before anything can print them (the inputs and their
- * fallbacks), and returns the last net every printed text goes through:
- * whatever a server or an input carried in, no piece of a key leaves
- * through a line, an output or the summary.
+ * Masks the keys and the access token before anything can print them (the
+ * inputs and their fallbacks, whichever is used), and returns the last net
+ * every printed text goes through: whatever a server or an input carried in,
+ * no piece of a secret leaves through a line, an output or the summary.
  */
 function maskKeys() {
     const secrets = secretsOf([
         getInput('api-key'),
         getInput('app-key'),
+        getInput('access-token'),
         process.env.DD_API_KEY,
-        process.env.DD_APP_KEY
+        process.env.DD_APP_KEY,
+        process.env.DD_BEARER_TOKEN
     ]);
     for (const secret of secrets)
         setSecret(secret);

@@ -2,7 +2,14 @@
 // process: stdout gets exactly one JSON line to parse, everything else goes
 // to stderr so it never mixes with that line.
 import { parseArgs } from 'node:util'
-import { DEFAULT_KEYS, startEmulator, STORAGE_KINDS, type EmulatorOptions, type StorageKind } from './server.ts'
+import {
+  DEFAULT_KEYS,
+  DEFAULT_TOKEN,
+  startEmulator,
+  STORAGE_KINDS,
+  type EmulatorOptions,
+  type StorageKind
+} from './server.ts'
 
 const USAGE =
   'usage: node emulator/cli.ts [--port N] [--latency MS] [--rate-limit LIMIT/PERIOD_SECONDS] [--storage s3|azure] [--start-upload TEST_ID]'
@@ -81,7 +88,13 @@ if (parsed['start-upload'] !== undefined) {
 }
 
 process.stdout.write(
-  `${JSON.stringify({ url: emulator.url, apiKey: DEFAULT_KEYS.apiKey, appKey: DEFAULT_KEYS.appKey, upload })}\n`
+  `${JSON.stringify({
+    url: emulator.url,
+    apiKey: DEFAULT_KEYS.apiKey,
+    appKey: DEFAULT_KEYS.appKey,
+    accessToken: DEFAULT_TOKEN.token,
+    upload
+  })}\n`
 )
 
 let stopping = false

@@ -6,6 +6,8 @@ import { DEFAULT_KEYS, type BucketKeyPrefix, type UploadState } from './types.ts
 export interface CallOptions {
   /** A key left out is a header left out. */
   keys?: { apiKey?: string; appKey?: string }
+  /** Sent as `Authorization: Bearer`, with no key unless `keys` names some. */
+  token?: string
   method?: string
   signal?: AbortSignal
   redirect?: 'follow' | 'manual' | 'error'
@@ -47,10 +49,11 @@ export class EmulatorClient {
 
   /** One call of the emulated Datadog API: a string body goes as it is, anything else as JSON. */
   call(testId: string, operation: string, body: unknown, options: CallOptions = {}): Promise<Response> {
-    const keys = options.keys ?? DEFAULT_KEYS
+    const keys = options.keys ?? (options.token === undefined ? DEFAULT_KEYS : {})
     const headers: Record<string, string> = { 'Content-Type': 'application/json' }
     if (keys.apiKey !== undefined) headers['DD-API-KEY'] = keys.apiKey
     if (keys.appKey !== undefined) headers['DD-APPLICATION-KEY'] = keys.appKey
+    if (options.token !== undefined) headers['Authorization'] = `Bearer ${options.token}`
     const method = options.method ?? 'POST'
     return fetch(`${this.baseUrl}/api/v2/synthetics/tests/${encodeURIComponent(testId)}/files/${operation}`, {
       method,

@@ -4,12 +4,15 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { RateLimiter } from './ratelimit.ts'
-import { errorReply, forbiddenReply, isRecord, jsonReply, withHeaders, type Reply } from './reply.ts'
+import { refusal } from './auth.ts'
+import { errorReply, isRecord, jsonReply, withHeaders, type Reply } from './reply.ts'
 import { PART_PATH, partReply, STYLES, styleOf } from './presigned.ts'
 import type { UploadStore } from './storage.ts'
-import type { EmulatorStats, KeyPair, StartedUpload, StorageKind } from './types.ts'
+import type { AccessToken, EmulatorStats, KeyPair, StartedUpload, StorageKind } from './types.ts'
 
-export type Operation = 'multipart-presigned-urls' | 'multipart-upload-complete' | 'multipart-upload-abort' | 'download'
+import type { Operation } from './auth.ts'
+
+export type { Operation }
 
 export const API_PATH =
   /^\/api\/v2\/synthetics\/tests\/([^/]+)\/files\/(multipart-presigned-urls|multipart-upload-complete|multipart-upload-abort|download)$/
@@ -21,15 +24,6 @@ const MAX_PART_NUMBER = 10_000
 const BUCKET_PREFIXES = new Set(['api-upload-file', 'browser-upload-file-step'])
 // Base64 of the 16 bytes of an MD5: 24 characters padded, 22 without the padding.
 const MD5_BASE64 = /^[A-Za-z0-9+/]{22}={0,2}$/
-const WRITE = ['synthetics_write', 'synthetics_create_edit_trigger']
-// Any one of these lets a key pair call the operation.
-const PERMISSIONS: Record<Operation, string[]> = {
-  'multipart-presigned-urls': WRITE,
-  'multipart-upload-complete': WRITE,
-  'multipart-upload-abort': WRITE,
-  download: ['synthetics_read']
-}
-
 export function decodeSegment(segment: string): string | undefined {
   try {
     return decodeURIComponent(segment)
@@ -68,6 +62,7 @@ export interface RouterOptions {
   store: UploadStore
   limiter: RateLimiter
   keyPairs: KeyPair[]
+  accessTokens: AccessToken[]
   tests: ReadonlySet<string>
   stats: () => EmulatorStats
   storage: StorageKind
@@ -120,13 +115,8 @@ export class Router {
 
   private checkedApi(req: IncomingMessage, testId: string, op: Operation, raw: Buffer): Reply {
     if (req.method !== 'POST') return withHeaders(errorReply(405, 'Method not allowed'), { Allow: 'POST' })
-    const pair = this.options.keyPairs.find(
-      p => p.apiKey === req.headers['dd-api-key'] && p.appKey === req.headers['dd-application-key']
-    )
-    if (!pair) return forbiddenReply('Forbidden')
-    if (!pair.permissions.some(p => PERMISSIONS[op].includes(p))) {
-      return forbiddenReply('Forbidden', 'Failed permission authorization checks')
-    }
+    const refused = refusal(req, op, this.options)
+    if (refused) return refused
     if (!this.options.tests.has(testId)) return errorReply(404, `Synthetic test ${testId} not found`)
     let body: unknown
     try {

@@ -13,10 +13,18 @@ import { errorReply, send, withHeaders } from './reply.ts'
 import { API_PATH, decodeSegment, Router, type Operation } from './router.ts'
 import { UploadStore } from './storage.ts'
 import { Timers } from './timers.ts'
-import { DEFAULT_KEYS, STORAGE_KINDS, type Emulator, type EmulatorOptions, type RecordedRequest } from './types.ts'
+import {
+  DEFAULT_KEYS,
+  DEFAULT_TOKEN,
+  STORAGE_KINDS,
+  type Emulator,
+  type EmulatorOptions,
+  type RecordedRequest
+} from './types.ts'
 
-export { DEFAULT_KEYS, STORAGE_KINDS }
+export { DEFAULT_KEYS, DEFAULT_TOKEN, STORAGE_KINDS }
 export type {
+  AccessToken,
   BucketKeyPrefix,
   Emulator,
   EmulatorOptions,
@@ -73,6 +81,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     store,
     limiter,
     keyPairs: options.keyPairs ?? [DEFAULT_KEYS],
+    accessTokens: options.accessTokens ?? [DEFAULT_TOKEN],
     tests,
     stats,
     storage: options.storage ?? 's3'

@@ -1,10 +1,19 @@
 // What callers of the emulator see: its options, its handle and the default
-// key pair. Re-exported by server.ts, where callers import them from.
+// credentials. Re-exported by server.ts, where callers import them from.
 
 export interface KeyPair {
   apiKey: string
   appKey: string
   permissions: string[]
+}
+
+/** A personal or service access token, sent as `Authorization: Bearer`. */
+export interface AccessToken {
+  token: string
+  /** What it may do: an operation needs its scope here (synthetics_write to abort). */
+  scopes: string[]
+  /** Epoch milliseconds from which Datadog refuses it with 401; none: it does not expire. */
+  expiresAt?: number
 }
 
 export type Fault =
@@ -46,6 +55,7 @@ export interface EmulatorOptions {
   keyPairs?: KeyPair[]
   /** The storage of the uploads started from now on; 's3' unless told. */
   storage?: StorageKind
+  accessTokens?: AccessToken[]
   tests?: string[]
   latencyMs?: number
   rateLimit?: RateLimit
@@ -60,6 +70,13 @@ export const DEFAULT_KEYS: KeyPair = {
   appKey: 'c81e4b7a2d9f6035e1b8c4a7d2f9063b5e8a1c47',
   // A role that may write tests may read them too, as Datadog's standard role can.
   permissions: ['synthetics_read', 'synthetics_write']
+}
+
+export const DEFAULT_TOKEN: AccessToken = {
+  // A service access token (no expiry needed), unrelated to the keys: any
+  // piece of it is told apart from a piece of them.
+  token: 'ddsat_Hq3vT8mZ1kW6pR2xN9cJ4bY7fL0sDg5Ue',
+  scopes: ['synthetics_read', 'synthetics_write']
 }
 
 export interface RecordedRequest {

@@ -1,4 +1,4 @@
-import { abortRequest, type Keys } from './datadog.js'
+import { abortRequest, secretsIn } from './datadog.js'
 import type { AbortReason } from './transport/failures.js'
 import { header, MAX_BODY_BYTES, type Reply, type Send } from './transport/send.js'
 import {
@@ -16,12 +16,12 @@ import {
 import type { RateGate, Sleep } from './ratelimit.js'
 import { redact } from './redact.js'
 import { classify, retryDelay } from './retry.js'
-import type { Upload } from './settings.js'
+import type { Credentials, Upload } from './settings.js'
 import { elapsed, plural } from './text.js'
 
 export interface AbortContext {
   readonly baseUrl: string
-  readonly keys: Keys
+  readonly credentials: Credentials
   readonly siteLabel: string
   readonly maxRetries: number
   readonly ignoreNotFound: boolean
@@ -51,10 +51,11 @@ const DEADLINE_MARGIN_MS = 100
 
 /** Aborts one upload, retrying what is worth retrying, within the deadline. */
 export async function abortUpload(upload: Upload, ctx: AbortContext, deps: AbortDeps): Promise<UploadResult> {
-  const request = abortRequest(ctx.baseUrl, upload, ctx.keys)
-  const secrets = [ctx.keys.apiKey, ctx.keys.appKey]
+  const request = abortRequest(ctx.baseUrl, upload, ctx.credentials)
+  const secrets = secretsIn(ctx.credentials)
   const state: AttemptState = {
     upload,
+    auth: ctx.credentials.kind,
     siteLabel: ctx.siteLabel,
     host: new URL(ctx.baseUrl).host,
     started: deps.now(),

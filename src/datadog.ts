@@ -1,12 +1,7 @@
+import type { Credentials, Upload } from './settings.js'
 import type { Outgoing } from './transport/send.js'
-import type { Upload } from './settings.js'
 import { MAX_MESSAGE_CHARS, oneLine } from './text.js'
 import { ACTION_NAME, ACTION_VERSION } from './version.js'
-
-export interface Keys {
-  readonly apiKey: string
-  readonly appKey: string
-}
 
 export const MAX_ERRORS = 20
 
@@ -22,13 +17,23 @@ function userAgent(): string {
   return `${ACTION_NAME}/${ACTION_VERSION} (node ${process.version}; ${process.platform} ${process.arch})`
 }
 
-export function abortRequest(baseUrl: string, upload: Upload, keys: Keys): Outgoing {
+/** A token goes alone: Datadog takes a bearer token without an API key, and a key not needed is a key not exposed. */
+function authHeaders(credentials: Credentials): Record<string, string> {
+  if (credentials.kind === 'token') return { Authorization: `Bearer ${credentials.token}` }
+  return { 'DD-API-KEY': credentials.apiKey, 'DD-APPLICATION-KEY': credentials.appKey }
+}
+
+/** The values a request made with these credentials carries that must never be shown. */
+export function secretsIn(credentials: Credentials): string[] {
+  return credentials.kind === 'token' ? [credentials.token] : [credentials.apiKey, credentials.appKey]
+}
+
+export function abortRequest(baseUrl: string, upload: Upload, credentials: Credentials): Outgoing {
   return {
     method: 'POST',
     url: abortUrl(baseUrl, upload.testId),
     headers: {
-      'DD-API-KEY': keys.apiKey,
-      'DD-APPLICATION-KEY': keys.appKey,
+      ...authHeaders(credentials),
       'Content-Type': 'application/json',
       Accept: 'application/json',
       'User-Agent': userAgent()

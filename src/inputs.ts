@@ -1,6 +1,6 @@
 import { parseDestination } from './destination.js'
 import { Problems, sourceName, type Source } from './problems.js'
-import { LIMITS, type Connection, type Env, type RawInputs, type Settings } from './settings.js'
+import { LIMITS, type Connection, type Credentials, type Env, type RawInputs, type Settings } from './settings.js'
 import { plural, quote } from './text.js'
 import { parseUploads } from './uploads.js'
 
@@ -50,10 +50,7 @@ export function inputReader(raw: RawInputs): (name: string) => string {
  */
 export function parseConnection(problems: Problems, input: (name: string) => string, env: Env): Connection | undefined {
   const before = problems.count
-  const apiKey = key(problems, { input: 'api-key' }, input('api-key'), env)
-  const appKey = key(problems, { input: 'app-key' }, input('app-key'), env)
-  if (apiKey && appKey) checkKeyPair(problems, apiKey, appKey)
-
+  const credentials = parseCredentials(problems, input, env)
   const destination = parseDestination(
     problems,
     { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') },
@@ -76,10 +73,9 @@ export function parseConnection(problems: Problems, input: (name: string) => str
     max: LIMITS.concurrency,
     whole: true
   })
-  if (problems.count > before || !destination) return undefined
+  if (problems.count > before || !destination || !credentials) return undefined
   return {
-    apiKey,
-    appKey,
+    credentials,
     baseUrl: destination.baseUrl,
     siteLabel: destination.label,
     maxRetries,
@@ -88,26 +84,80 @@ export function parseConnection(problems: Problems, input: (name: string) => str
   }
 }
 
-const KEY_VARIABLES: Record<string, string> = { 'api-key': 'DD_API_KEY', 'app-key': 'DD_APP_KEY' }
+type SecretInput = 'api-key' | 'app-key' | 'access-token'
 
-/** A key from its input, else from its environment variable; '' when missing or malformed. */
-function key(problems: Problems, from: { input: string }, value: string, env: Env): string {
-  const variable = KEY_VARIABLES[from.input] ?? ''
+const SECRET_VARIABLES: Record<SecretInput, string> = {
+  'api-key': 'DD_API_KEY',
+  'app-key': 'DD_APP_KEY',
+  'access-token': 'DD_BEARER_TOKEN'
+}
+
+const KEY_INPUTS = ['api-key', 'app-key'] as const
+
+const NO_CREDENTIALS =
+  'No Datadog credentials: give "api-key" and "app-key" (an API key and an application key), ' +
+  'or "access-token" (a personal or service access token with the synthetics_write scope), from secrets, ' +
+  'for example `access-token: ${{ secrets.DD_BEARER_TOKEN }}`; ' +
+  'or set DD_API_KEY and DD_APP_KEY, or DD_BEARER_TOKEN, in the environment. ' +
+  'Secrets are empty in workflows triggered from forks.'
+
+/**
+ * An access token when one is given (its input, else DD_BEARER_TOKEN), else
+ * the key pair; undefined when what was chosen is missing or malformed
+ * (recorded in `problems`).
+ */
+function parseCredentials(problems: Problems, input: (name: string) => string, env: Env): Credentials | undefined {
+  const given = (name: SecretInput): Source | undefined => {
+    if (input(name)) return { input: name }
+    return (env[SECRET_VARIABLES[name]] ?? '').trim() ? { env: SECRET_VARIABLES[name] } : undefined
+  }
+  const tokenSource = given('access-token')
+  if (tokenSource) {
+    // Keys that only come from the environment may serve other tools of the job.
+    const unused = KEY_INPUTS.filter(name => input(name) !== '')
+    if (unused.length > 0) {
+      problems.warn(
+        `${sourceName(tokenSource)} gives an access token, which is used instead of the keys: ` +
+          `${unused.map(name => `"${name}"`).join(' and ')} ${unused.length > 1 ? 'are' : 'is'} left unused. ` +
+          'Remove the key inputs from the step, or the token to use the keys.'
+      )
+    }
+    const token = secret(problems, 'access-token', input, env)
+    return token ? { kind: 'token', token } : undefined
+  }
+  if (!given('api-key') && !given('app-key')) return problems.error(NO_CREDENTIALS)
+  const apiKey = secret(problems, 'api-key', input, env)
+  const appKey = secret(problems, 'app-key', input, env)
+  if (!apiKey || !appKey || !keyPairHolds(problems, apiKey, appKey)) return undefined
+  return { kind: 'keys', apiKey, appKey }
+}
+
+/** A key or token from its input, else from its environment variable; '' when missing or malformed. */
+function secret(problems: Problems, name: SecretInput, input: (name: string) => string, env: Env): string {
+  const variable = SECRET_VARIABLES[name]
+  const value = input(name)
   const chosen = value || (env[variable] ?? '').trim()
-  const source: Source = value ? from : { env: variable }
+  const source: Source = value ? { input: name } : { env: variable }
+  const token = name === 'access-token'
+  const what = token ? 'a Datadog access token' : 'a Datadog key'
+  const min = LIMITS.secretMinChars
+  const max = token ? LIMITS.tokenChars : LIMITS.secretChars
   if (!chosen) {
     problems.error(
-      `Input "${from.input}" is empty and ${variable} is not set. Pass it from a secret, ` +
-        `for example \`${from.input}: \${{ secrets.${variable} }}\`. ` +
+      `Input "${name}" is empty and ${variable} is not set. Pass it from a secret, ` +
+        `for example \`${name}: \${{ secrets.${variable} }}\`. ` +
         'Secrets are empty in workflows triggered from forks.'
     )
   } else if (!/^[\x21-\x7e]+$/.test(chosen)) {
+    // "Bearer " is what the header adds: a value copied from a curl command carries it.
+    const bearer = token && /^bearer\s/i.test(chosen) ? ' Give the token alone, without "Bearer ".' : ''
     problems.error(
-      `${sourceName(source)} contains white space, control or non-ASCII characters; a Datadog key has none. Check the secret's value.`
+      `${sourceName(source)} contains white space, control or non-ASCII characters; ${what} has none.${bearer} Check the secret's value.`
     )
-  } else if (chosen.length < LIMITS.secretMinChars || chosen.length > LIMITS.secretChars) {
+  } else if (chosen.length < min || chosen.length > max) {
+    const expected = token ? `is ${min} to ${max}` : 'is 32 or 40'
     problems.error(
-      `${sourceName(source)} is ${plural(chosen.length, 'character')} long; a Datadog key is 32 or 40. Check the secret's value.`
+      `${sourceName(source)} is ${plural(chosen.length, 'character')} long; ${what} ${expected}. Check the secret's value.`
     )
   } else {
     return chosen
@@ -115,12 +165,13 @@ function key(problems: Problems, from: { input: string }, value: string, env: En
   return ''
 }
 
-function checkKeyPair(problems: Problems, apiKey: string, appKey: string): void {
+/** False, with the reason recorded, for a pair that cannot be right. */
+function keyPairHolds(problems: Problems, apiKey: string, appKey: string): boolean {
   if (apiKey === appKey) {
     problems.error(
       '"api-key" and "app-key" are the same value: the API key and the application key are two different keys.'
     )
-    return
+    return false
   }
   // API keys are 32 hex characters, application keys 40: a pair shaped the
   // other way round was swapped when it was wired.
@@ -128,7 +179,9 @@ function checkKeyPair(problems: Problems, apiKey: string, appKey: string): void 
     problems.error(
       '"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.'
     )
+    return false
   }
+  return true
 }
 
 // A key pasted into the wrong input is shown by no more than its first few

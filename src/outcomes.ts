@@ -1,7 +1,7 @@
 import { errorMessages } from './datadog.js'
 import { isTlsError, NOT_TLS } from './transport/failures.js'
 import { header, type Reply, type SendFailure, type Sent } from './transport/send.js'
-import type { Upload } from './settings.js'
+import type { Credentials, Upload } from './settings.js'
 import { rateLimitName } from './retry.js'
 import { describeStatus, hintFor, shortLocation } from './status.js'
 import { elapsed, plural } from './text.js'
@@ -44,6 +44,8 @@ export type Wording = Omit<UploadResult, 'upload' | 'attempts'>
 /** Where one upload's attempts stand. */
 export interface AttemptState {
   readonly upload: Upload
+  /** What the requests carry, for the hint of a refusal. */
+  readonly auth: Credentials['kind']
   /** `datadoghq.eu (EU1)` or the api-url host. */
   readonly siteLabel: string
   /** The API host, for network errors. */
@@ -191,7 +193,10 @@ export function failed(state: AttemptState, sent: Sent, after = ''): Wording {
     // A failure always says something in the errors output.
     errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
     message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-    hint: hintFor(status, upload.entry) + limitNameOf(sent) + (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    hint:
+      hintFor(status, upload.entry, state.auth) +
+      limitNameOf(sent) +
+      (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
   }
 }
 

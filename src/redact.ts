@@ -1,7 +1,7 @@
-// The keys are the only secrets this action holds. GitHub masks only the
-// exact strings registered with it; every other form of a key that a
-// server or an input could carry back (escaped, encoded, split, cut,
-// upper-cased) is ours to catch.
+// The keys and the access token are the only secrets this action holds.
+// GitHub masks only the exact strings registered with it; every other form
+// of a secret that a server or an input could carry back (escaped, encoded,
+// split, cut, upper-cased) is ours to catch.
 
 /** The shortest piece of a key that must never be shown. */
 const SECRET_PIECE_CHARS = 8

@@ -14,7 +14,7 @@ export async function runAll(
   if (settings.dryRun) return settings.uploads.map(upload => dryRun(settings, upload, deps))
   const base: AbortContext = {
     baseUrl: settings.baseUrl,
-    keys: { apiKey: settings.apiKey, appKey: settings.appKey },
+    credentials: settings.credentials,
     siteLabel: settings.siteLabel,
     maxRetries: settings.maxRetries,
     ignoreNotFound: settings.ignoreNotFound,
@@ -43,7 +43,7 @@ export async function runAll(
 }
 
 function dryRun(settings: Settings, upload: Upload, deps: AbortDeps): UploadResult {
-  const request = abortRequest(settings.baseUrl, upload, { apiKey: '***', appKey: '***' })
+  const request = abortRequest(settings.baseUrl, upload, { kind: 'keys', apiKey: '***', appKey: '***' })
   deps.log(`Dry run: would send ${request.method} ${request.url} ${request.body}`)
   return {
     upload,

@@ -10,10 +10,17 @@ export interface Upload {
   readonly entry?: string
 }
 
+/**
+ * How the requests prove who sends them: Datadog's key pair, or one access
+ * token (a personal or service access token) sent as a bearer token.
+ */
+export type Credentials =
+  | { readonly kind: 'keys'; readonly apiKey: string; readonly appKey: string }
+  | { readonly kind: 'token'; readonly token: string }
+
 /** Where and how to call Datadog: what the action and the guard share. */
 export interface Connection {
-  readonly apiKey: string
-  readonly appKey: string
+  readonly credentials: Credentials
   /** Scheme, host and optional path prefix, no trailing slash. */
   readonly baseUrl: string
   /** How the destination is named in logs: `datadoghq.eu (EU1)` or the api-url host. */
@@ -38,6 +45,7 @@ export interface Settings extends Connection {
 export const INPUT_NAMES = [
   'api-key',
   'app-key',
+  'access-token',
   'site',
   'datadog-site',
   'api-url',
@@ -57,6 +65,7 @@ export const INPUT_NAMES = [
 export const GUARD_INPUT_NAMES = [
   'api-key',
   'app-key',
+  'access-token',
   'site',
   'datadog-site',
   'api-url',
@@ -72,6 +81,9 @@ export const LIMITS = {
   // key of a few characters could not be told apart in an echoed answer.
   secretMinChars: 16,
   secretChars: 256,
+  // Datadog documents no length for its access tokens; this bound only keeps
+  // a pasted file or log out of a request header.
+  tokenChars: 4096,
   uploads: 10_000,
   uploadsFileBytes: 16 * 1024 * 1024,
   maxRetries: 20,

@@ -12,7 +12,7 @@ import { runAll } from './run.js'
 import type { Settings } from './settings.js'
 import { oneLine } from './text.js'
 
-// What both actions' shells do around the core: mask the keys, hold the
+// What both actions' shells do around the core: mask the secrets, hold the
 // signals, run the aborts within the deadline, and write a report.
 
 // Past the deadline or a signal, the step ends even if something refuses to stop.
@@ -71,17 +71,19 @@ function exitFallback(): Fallback {
 }
 
 /**
- * Masks the keys before anything can print them (the inputs and their
- * fallbacks), and returns the last net every printed text goes through:
- * whatever a server or an input carried in, no piece of a key leaves
- * through a line, an output or the summary.
+ * Masks the keys and the access token before anything can print them (the
+ * inputs and their fallbacks, whichever is used), and returns the last net
+ * every printed text goes through: whatever a server or an input carried in,
+ * no piece of a secret leaves through a line, an output or the summary.
  */
 export function maskKeys(): (text: string) => string {
   const secrets = secretsOf([
     core.getInput('api-key'),
     core.getInput('app-key'),
+    core.getInput('access-token'),
     process.env.DD_API_KEY,
-    process.env.DD_APP_KEY
+    process.env.DD_APP_KEY,
+    process.env.DD_BEARER_TOKEN
   ])
   for (const secret of secrets) core.setSecret(secret)
   return text => redact(text, secrets)

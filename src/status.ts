@@ -1,16 +1,19 @@
+import type { Credentials } from './settings.js'
 import { oneLine, truncate } from './text.js'
 
 // What an HTTP status means to the person reading the step: its name, and
 // what to check when it ends an upload's abort.
 
-/** What the person reading the failed step should check, by status. */
 /**
  * What the person reading the failed step should check, by status; `entry`
- * names the manifest entry of a batch, whose fields are not inputs.
+ * names the manifest entry of a batch, whose fields are not inputs, and
+ * `auth` what the requests carried.
  */
-export function hintFor(status: number, entry?: string): string {
+export function hintFor(status: number, entry?: string, auth: Credentials['kind'] = 'keys'): string {
   const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`
   if (status === 400) return `Datadog refused the request itself: check ${pair} (the errors above say which field).`
+  if ((status === 401 || status === 403) && auth === 'token')
+    return 'Check that the access token has the synthetics_write scope, that it has not expired (personal access tokens always expire: create a new one and update the secret), that it belongs to the organisation of "site" (or "api-url"), and, for a personal access token, that its user has the synthetics_write permission: a personal access token acts with its user\'s permissions.'
   if (status === 401 || status === 403)
     return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).'
   if (status === 404)
@@ -21,7 +24,7 @@ export function hintFor(status: number, entry?: string): string {
     return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".'
   if (status >= 500 && status < 600) return 'Datadog or a proxy in between failed; it is safe to run the step again.'
   if (status >= 300 && status < 400)
-    return 'The API answered with a redirect, which this action never follows (the keys would go along): check "site" or "api-url".'
+    return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`
   return 'Unexpected answer from the API.'
 }
 

@@ -3,10 +3,25 @@ import { execFileSync } from 'node:child_process'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { EmulatorClient, putPart } from '../../emulator/client.ts'
-import { DEFAULT_KEYS, startEmulator, type Emulator } from '../../emulator/server.ts'
-import { annotations, emulatorInputs, leakedSecrets, NODE24, runAction, type RunResult } from '../support/runner.ts'
+import { DEFAULT_KEYS, DEFAULT_TOKEN, startEmulator, type Emulator } from '../../emulator/server.ts'
+import {
+  annotations,
+  emulatorInputs,
+  leakedSecrets,
+  NODE24,
+  runAction,
+  tokenInputs,
+  type RunResult
+} from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
+const TOKEN = DEFAULT_TOKEN.token
+/** The credentials a run is given, the secrets it masks, and the headers they go in. */
+const CREDENTIALS = {
+  keys: { extra: {}, secrets: KEYS, headers: { 'dd-api-key': KEYS[0], 'dd-application-key': KEYS[1] } },
+  'an access token': { extra: tokenInputs(), secrets: [TOKEN], headers: { authorization: `Bearer ${TOKEN}` } }
+}
+const AUTH_HEADER = /^(dd-|authorization$)/
 let emulator: Emulator
 
 beforeAll(async () => {
@@ -29,7 +44,12 @@ async function startRealUpload(testId = 'abc-def-123'): Promise<{ key: string; u
 }
 
 function expectNoLeak(result: RunResult): void {
-  expect(leakedSecrets(result, KEYS)).toEqual([])
+  expect(leakedSecrets(result, [...KEYS, TOKEN])).toEqual([])
+}
+
+/** The credential headers a recorded request carried. */
+function authHeaders(headers: IncomingHttpHeaders): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => AUTH_HEADER.test(name)))
 }
 
 function expectNoInjectedCommand(result: RunResult): void {
@@ -44,42 +64,67 @@ test('the end-to-end tests run the bundle on Node 24, the runtime of runs.using:
   expect(execFileSync(NODE24, ['--version'], { encoding: 'utf8' })).toMatch(/^v24\./)
 })
 
-test('aborts a real upload: storage freed, outputs, one log line, summary, no key anywhere', async () => {
-  const upload = await startRealUpload()
-  expect(emulator.storedBytes(upload.uploadId)).toBe(1000)
+test.each(Object.entries(CREDENTIALS))(
+  'with %s: aborts a real upload: storage freed, outputs, one log line, summary, no secret anywhere',
+  async (_, credentials) => {
+    const upload = await startRealUpload()
+    expect(emulator.storedBytes(upload.uploadId)).toBe(1000)
+    const before = emulator.abortRequests().length
+
+    const result = await runAction({ inputs: inputs(upload, credentials.extra) })
+
+    expect(result.code).toBe(0)
+    expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
+    expect(emulator.storedBytes(upload.uploadId)).toBe(0)
+    expect(result.outputs).toMatchObject({ status: '204', aborted: 'true', errors: '[]', attempts: '1' })
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^Aborted upload ${upload.uploadId} of test abc-def-123 on 127\\.0\\.0\\.1:\\d+ \\(204, 1 attempt, \\d+ ms\\)\\.$`,
+        'm'
+      )
+    )
+    expect(result.summary).toContain('abc-def-123')
+    expect(result.summary).toContain('aborted')
+    expect(result.commands.filter(c => c.startsWith('::add-mask::')).sort()).toEqual(
+      credentials.secrets.map(k => `::add-mask::${k}`).sort()
+    )
+    expect(result.stdout.indexOf('::add-mask::')).toBe(0)
+
+    const sent = emulator.abortRequests().slice(before)
+    expect(sent).toHaveLength(1)
+    const request = sent[0] as { path: string; body: string; headers: IncomingHttpHeaders }
+    expect(request.path).toBe('/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort')
+    expect(request.body).toBe(JSON.stringify({ key: upload.key, uploadId: upload.uploadId }))
+    expect(request.headers['content-type']).toBe('application/json')
+    expect(request.headers['accept']).toBe('application/json')
+    expect(request.headers['user-agent']).toMatch(/^datadog-synthetics-abort-upload-action\/\d+\.\d+\.\d+ \(node v24\./)
+    expect(authHeaders(request.headers)).toEqual(credentials.headers)
+    expect(annotations(result, 'warning')).toEqual([])
+    expectNoLeak(result)
+  }
+)
+
+test('a token and keys together: the token alone is sent, and a warning names the key inputs left unused', async () => {
+  const upload = emulator.startUpload('abc-def-123')
   const before = emulator.abortRequests().length
-
-  const result = await runAction({ inputs: inputs(upload) })
-
+  const result = await runAction({
+    inputs: inputs(upload, { 'access-token': TOKEN }),
+    env: { DD_API_KEY: 'e'.repeat(32), DD_APP_KEY: 'f'.repeat(40) }
+  })
   expect(result.code).toBe(0)
   expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
-  expect(emulator.storedBytes(upload.uploadId)).toBe(0)
-  expect(result.outputs).toMatchObject({ status: '204', aborted: 'true', errors: '[]', attempts: '1' })
-  expect(result.stdout).toMatch(
-    new RegExp(
-      `^Aborted upload ${upload.uploadId} of test abc-def-123 on 127\\.0\\.0\\.1:\\d+ \\(204, 1 attempt, \\d+ ms\\)\\.$`,
-      'm'
-    )
-  )
-  expect(result.summary).toContain('abc-def-123')
-  expect(result.summary).toContain('aborted')
-  expect(result.commands.filter(c => c.startsWith('::add-mask::')).sort()).toEqual(
-    KEYS.map(k => `::add-mask::${k}`).sort()
-  )
-  expect(result.stdout.indexOf('::add-mask::')).toBe(0)
-
   const sent = emulator.abortRequests().slice(before)
-  expect(sent).toHaveLength(1)
-  const request = sent[0] as { path: string; body: string; headers: IncomingHttpHeaders }
-  expect(request.path).toBe('/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort')
-  expect(request.body).toBe(JSON.stringify({ key: upload.key, uploadId: upload.uploadId }))
-  expect(request.headers['content-type']).toBe('application/json')
-  expect(request.headers['accept']).toBe('application/json')
-  expect(request.headers['user-agent']).toMatch(/^datadog-synthetics-abort-upload-action\/\d+\.\d+\.\d+ \(node v24\./)
+  expect(sent.map(r => authHeaders(r.headers))).toEqual([{ authorization: `Bearer ${TOKEN}` }])
+  expect(annotations(result, 'warning')).toEqual([
+    expect.stringMatching(/^Input "access-token" gives an access token, .*"api-key" and "app-key" are left unused/)
+  ])
+  // Every credential the step could see is masked, the unused ones too.
+  const masked = result.commands.filter(c => c.startsWith('::add-mask::')).map(c => c.slice('::add-mask::'.length))
+  expect(masked.sort()).toEqual([...KEYS, TOKEN, 'e'.repeat(32), 'f'.repeat(40)].sort())
   expectNoLeak(result)
 })
 
-test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs are empty', async () => {
+test('credentials and site come from DD_API_KEY, DD_APP_KEY, DD_BEARER_TOKEN and DD_SITE when the inputs are empty', async () => {
   const upload = await startRealUpload()
   const viaEnv = await runAction({
     inputs: { ...inputs(upload), 'api-key': '', 'app-key': '' },
@@ -88,6 +133,24 @@ test('keys and site come from DD_API_KEY, DD_APP_KEY and DD_SITE when the inputs
   expect(viaEnv.code).toBe(0)
   expect(emulator.uploadState(upload.uploadId)).toBe('aborted')
   expectNoLeak(viaEnv)
+
+  // A token in the environment is used before keys there, without a word.
+  const other = emulator.startUpload('abc-def-123')
+  const before = emulator.abortRequests().length
+  const viaToken = await runAction({
+    inputs: { ...inputs(other), 'api-key': '', 'app-key': '' },
+    env: { DD_BEARER_TOKEN: TOKEN, DD_API_KEY: DEFAULT_KEYS.apiKey, DD_APP_KEY: DEFAULT_KEYS.appKey }
+  })
+  expect(viaToken.code).toBe(0)
+  expect(emulator.uploadState(other.uploadId)).toBe('aborted')
+  expect(
+    emulator
+      .abortRequests()
+      .slice(before)
+      .map(r => authHeaders(r.headers))
+  ).toEqual([{ authorization: `Bearer ${TOKEN}` }])
+  expect(annotations(viaToken, 'warning')).toEqual([])
+  expectNoLeak(viaToken)
 
   // DD_SITE is only checked with a dry run: no test talks to Datadog.
   const { 'api-url': _, ...rest } = inputs(upload)
@@ -138,28 +201,44 @@ describe('Datadog refuses', () => {
     expect(leakedSecrets(result, ['f'.repeat(40)])).toEqual([])
   })
 
-  test('403 for a key pair without synthetics_write', async () => {
-    const limited = await startEmulator({
-      keyPairs: [{ apiKey: 'a1'.repeat(16), appKey: 'b2'.repeat(20), permissions: ['synthetics_read'] }]
-    })
+  const LIMITED_KEYS = { apiKey: 'a1'.repeat(16), appKey: 'b2'.repeat(20), permissions: ['synthetics_read'] }
+  const UNSCOPED = { token: 'ddpat_QGgpFKsoqkO3g70XoSnBb578nrHQ56SR', scopes: ['synthetics_read'] }
+  const EXPIRED = {
+    token: 'ddpat_cs5eRkHGUtTH4jkyB4VA8Cn66hkFvA5m',
+    scopes: ['synthetics_write'],
+    expiresAt: Date.now()
+  }
+  test.each<[string, Record<string, string>, string[], RegExp]>([
+    [
+      'a key pair without synthetics_write',
+      { 'api-key': LIMITED_KEYS.apiKey, 'app-key': LIMITED_KEYS.appKey },
+      [LIMITED_KEYS.apiKey, LIMITED_KEYS.appKey],
+      /403 Forbidden\. Datadog said: Failed permission authorization checks\. .*the application key has the synthetics_write or the synthetics_create_edit_trigger permission/
+    ],
+    [
+      'an access token without the synthetics_write scope',
+      tokenInputs(UNSCOPED.token),
+      [UNSCOPED.token],
+      /403 Forbidden\. Datadog said: Failed permission authorization checks\. Check that the access token has the synthetics_write scope, that it has not expired.*acts with its user's permissions/
+    ],
+    [
+      'an expired access token',
+      tokenInputs(EXPIRED.token),
+      [EXPIRED.token],
+      /401 Unauthorized\. Check that the access token has the synthetics_write scope, that it has not expired/
+    ]
+  ])('refused for %s: the step names what to check, and no secret', async (_, credentials, secrets, failure) => {
+    const limited = await startEmulator({ keyPairs: [LIMITED_KEYS], accessTokens: [UNSCOPED, EXPIRED] })
     try {
       const upload = limited.startUpload('abc-def-123')
       const result = await runAction({
-        inputs: {
-          'api-key': 'a1'.repeat(16),
-          'app-key': 'b2'.repeat(20),
-          'api-url': limited.url,
-          'test-id': 'abc-def-123',
-          key: upload.key,
-          'upload-id': upload.uploadId
-        }
+        inputs: { ...emulatorInputs(limited.url, upload), ...credentials }
       })
       expect(result.code).toBe(1)
-      expect(annotations(result, 'error')).toEqual([
-        expect.stringContaining('403 Forbidden. Datadog said: Failed permission authorization checks.')
-      ])
+      expect(annotations(result, 'error')).toEqual([expect.stringMatching(failure)])
+      expect(result.outputs['attempts']).toBe('1')
       expect(limited.uploadState(upload.uploadId)).toBe('open')
-      expect(leakedSecrets(result, ['a1'.repeat(16), 'b2'.repeat(20)])).toEqual([])
+      expect(leakedSecrets(result, secrets)).toEqual([])
     } finally {
       await limited.close()
     }
@@ -295,12 +374,19 @@ describe('redirects are never followed', () => {
     await new Promise(done => target.close(done))
   })
 
-  test.each([301, 302, 307, 308])('%i to another host fails, says where, and the keys never reach it', async status => {
+  test.each([
+    [301, 'keys'],
+    [302, 'keys'],
+    [307, 'keys'],
+    [308, 'keys'],
+    [302, 'an access token'],
+    [307, 'an access token']
+  ] as const)('%i to another host, with %s: fails, says where, and no credential reaches it', async (status, kind) => {
     seen = []
     const upload = emulator.startUpload('abc-def-123')
     const port = (target.address() as AddressInfo).port
     emulator.setFaults([{ kind: 'redirect', status, location: `http://localhost:${port}/steal?x=1` }])
-    const result = await runAction({ inputs: inputs(upload) })
+    const result = await runAction({ inputs: inputs(upload, CREDENTIALS[kind].extra) })
     expect(result.code).toBe(1)
     expect(seen).toEqual([])
     expect(annotations(result, 'error').at(-1)).toContain(`to http://localhost:${port}/steal`)
@@ -338,6 +424,17 @@ describe('bad inputs fail before any request', () => {
     ],
     ['a key with a line break', { key: 'a\nb' }, /Input "key" contains control characters/],
     ['a missing api-key', { 'api-key': '' }, /Input "api-key" is empty and DD_API_KEY is not set/],
+    [
+      'no credential at all',
+      { 'api-key': '', 'app-key': '' },
+      /No Datadog credentials: give "api-key" and "app-key" .*or "access-token" .*DD_BEARER_TOKEN/
+    ],
+    [
+      'an access token pasted with its "Bearer "',
+      tokenInputs(`Bearer ${TOKEN}`),
+      /Input "access-token" contains white space.*without "Bearer "/
+    ],
+    ['an access token of a few characters', tokenInputs('ddpat_x'), /Input "access-token" is 7 characters long/],
     ['swapped keys', { 'api-key': DEFAULT_KEYS.appKey, 'app-key': DEFAULT_KEYS.apiKey }, /seem swapped/],
     ['a bad timeout', { timeout: '0' }, /Input "timeout" must be a number from 1 to 3600/],
     ['a bad boolean', { 'ignore-not-found': 'maybe' }, /Input "ignore-not-found" must be true or false/],

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EmulatorClient } from '../../emulator/client.ts'
-import { DEFAULT_KEYS, startEmulator, STORAGE_KINDS, type Emulator } from '../../emulator/server.ts'
+import { DEFAULT_KEYS, DEFAULT_TOKEN, startEmulator, STORAGE_KINDS, type Emulator } from '../../emulator/server.ts'
 import {
   guardInputs,
   guardMain,
@@ -14,7 +14,7 @@ import {
   UPLOAD_SCRIPT,
   type GuardStep
 } from '../support/guard-job.ts'
-import { annotations, leakedSecrets, type RunResult } from '../support/runner.ts'
+import { annotations, leakedSecrets, tokenInputs, type RunResult } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator
@@ -81,6 +81,30 @@ test.each(STORAGE_KINDS)('%s: one completed, two open, one cut off by SIGKILL: p
   expect(post.summary).toContain('✅ 3 upload(s) aborted')
   for (const result of [main, post]) expect(leakedSecrets(result, KEYS)).toEqual([])
   for (const key of KEYS) expect(readFileSync(manifest, 'utf8')).not.toContain(key)
+})
+
+test('with an access token: main and post need no key, post sends the bearer token alone, and masks it first', async () => {
+  const withToken = { ...step, inputs: { ...step.inputs, ...tokenInputs() } }
+  const main = await guardMain(withToken)
+  expect(main.code).toBe(0)
+  expect(main.stdout.indexOf(`::add-mask::${DEFAULT_TOKEN.token}`)).toBe(0)
+  const manifest = main.outputs['uploads-file'] ?? ''
+  const uploads = [1, 2].map(() => emulator.startUpload('abc-def-123'))
+  writeFileSync(manifest, uploads.map(u => JSON.stringify({ key: u.key, uploadId: u.uploadId }) + '\n').join(''))
+
+  const post = await guardPost(withToken, main)
+  expect(post.code).toBe(0)
+  for (const u of uploads) expect(emulator.uploadState(u.uploadId)).toBe('aborted')
+  const sent = emulator
+    .abortRequests()
+    .map(r => [r.headers['authorization'], r.headers['dd-api-key'], r.headers['dd-application-key']])
+  expect(sent).toEqual(uploads.map(() => [`Bearer ${DEFAULT_TOKEN.token}`, undefined, undefined]))
+  expect(post.stdout).toContain(`::add-mask::${DEFAULT_TOKEN.token}`)
+  for (const result of [main, post]) {
+    expect(annotations(result, 'warning')).toEqual([])
+    expect(leakedSecrets(result, [DEFAULT_TOKEN.token])).toEqual([])
+  }
+  expect(readFileSync(manifest, 'utf8')).not.toContain(DEFAULT_TOKEN.token)
 })
 
 test('an upload script that never wrote anything: nothing to clean up', async () => {

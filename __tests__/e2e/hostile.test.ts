@@ -1,14 +1,17 @@
-// A server that echoes the keys it receives, in every disguise, and writes
-// Markdown at the summary: through the real bundle, nothing of a key comes
-// out and nothing of the server's text becomes a link. Inputs written to
-// mislead the log, or to exhaust the step, are refused as plainly.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// A server that echoes the credentials it receives (the keys, or the access
+// token), in every disguise, and writes Markdown at the summary: through the
+// real bundle, nothing of a secret comes out and nothing of the server's text
+// becomes a link. Inputs written to mislead the log, or to exhaust the step,
+// are refused as plainly.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_KEYS } from '../../emulator/server.ts'
-import { annotations, emulatorInputs, runAction, type RunResult } from '../support/runner.ts'
+import { DEFAULT_KEYS, DEFAULT_TOKEN } from '../../emulator/server.ts'
+import { annotations, emulatorInputs, runAction, tokenInputs, type RunResult } from '../support/runner.ts'
+
+const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey, DEFAULT_TOKEN.token]
 
 let server: Server
 let url: string
@@ -20,7 +23,11 @@ let answer: (apiKey: string, appKey: string) => { type: string; body: string } =
 beforeAll(async () => {
   server = createServer((req: IncomingMessage, res) => {
     req.resume()
-    const { type, body } = answer(String(req.headers['dd-api-key']), String(req.headers['dd-application-key']))
+    // A token is echoed in both places a key would be, whole and from its 8th character.
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+    const { type, body } = bearer
+      ? answer(bearer, bearer.slice(7))
+      : answer(String(req.headers['dd-api-key']), String(req.headers['dd-application-key']))
     res.writeHead(403, { 'Content-Type': type }).end(body)
   })
   await new Promise<void>(done => server.listen(0, '127.0.0.1', done))
@@ -31,13 +38,19 @@ afterAll(async () => {
   await new Promise(done => server.close(done))
 })
 
-/** Every 8-character piece of either key, looked for case-folded, separators dropped, percent-escapes decoded. */
+/** Every 8-character piece of any secret, looked for case-folded, separators dropped, percent-escapes decoded. */
 function leaks(result: RunResult): string[] {
   const stdout = result.stdout
     .split('\n')
     .filter(line => !line.startsWith('::add-mask::'))
     .join('\n')
-  const places = { stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }
+  const places = {
+    stdout,
+    stderr: result.stderr,
+    outputs: JSON.stringify(result.outputs),
+    summary: result.summary,
+    resultsFile: readFileSync(result.outputs['results-file'] ?? '', 'utf8')
+  }
   const fold = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, '')
   const found: string[] = []
   for (const [where, text] of Object.entries(places)) {
@@ -45,9 +58,9 @@ function leaks(result: RunResult): string[] {
       fold(text),
       fold(text.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))))
     ]
-    for (const key of [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]) {
-      for (let i = 0; i + 8 <= key.length; i++) {
-        if (forms.some(f => f.includes(key.slice(i, i + 8)))) found.push(`${where}: ${key.slice(i, i + 8)}`)
+    for (const secret of SECRETS.map(fold)) {
+      for (let i = 0; i + 8 <= secret.length; i++) {
+        if (forms.some(f => f.includes(secret.slice(i, i + 8)))) found.push(`${where}: ${secret.slice(i, i + 8)}`)
       }
     }
   }
@@ -86,9 +99,15 @@ const disguises: Record<string, (apiKey: string, appKey: string) => { type: stri
   })
 }
 
-test.each(Object.keys(disguises))('a key echoed as %s never comes out', async name => {
+test.each(
+  Object.keys(disguises).flatMap(name => [
+    [name, 'keys'],
+    [name, 'an access token']
+  ])
+)('a secret echoed as %s never comes out (with %s)', async (name, credentials) => {
   answer = disguises[name] ?? answer
-  const result = await runAction({ inputs: emulatorInputs(url, { key: 'k', uploadId: 'u1' }) })
+  const extra = credentials === 'keys' ? {} : tokenInputs()
+  const result = await runAction({ inputs: emulatorInputs(url, { key: 'k', uploadId: 'u1' }, extra) })
   expect(result.code).toBe(1)
   expect(result.outputs['status']).toBe('403')
   expect(leaks(result)).toEqual([])

@@ -9,10 +9,11 @@ import { connect, createServer as createNetServer, type AddressInfo, type Server
 import { tmpdir } from 'node:os'
 import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
-import { annotations, leakedSecrets, runAction } from '../support/runner.ts'
+import { annotations, leakedSecrets, runAction, tokenInputs } from '../support/runner.ts'
 
 const API_KEY = '0123456789abcdef0123456789abcdef'
 const APP_KEY = 'fedcba9876543210fedcba9876543210fedcba98'
+const TOKEN = 'ddpat_XetifR5zR6P9UPu7rVw0lzUNEfxgwkd6'
 const UPLOAD = { key: 'org-1/api-upload-file/abc-def-123/f.json', uploadId: 'up-1' }
 
 interface Certificates {
@@ -139,7 +140,7 @@ function readText(path: string): string {
   return execFileSync('cat', [path], { encoding: 'utf8' })
 }
 
-test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, the keys go inside the tunnel', async () => {
+test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, the credentials go inside the tunnel', async () => {
   const received: Received[] = []
   const tls = tlsServer(certs.cert, certs.key, received)
   const tlsPort = await listen(tls.server)
@@ -168,13 +169,18 @@ test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, th
   })
   const proxyPort = await listen(proxy)
   try {
-    for (const variable of ['https_proxy', 'HTTPS_PROXY']) {
+    const keys = { 'api-key': API_KEY, 'app-key': APP_KEY }
+    const runs = [
+      { variable: 'https_proxy', credentials: keys, headers: { 'dd-api-key': API_KEY, 'dd-application-key': APP_KEY } },
+      { variable: 'HTTPS_PROXY', credentials: keys, headers: { 'dd-api-key': API_KEY, 'dd-application-key': APP_KEY } },
+      { variable: 'https_proxy', credentials: tokenInputs(TOKEN), headers: { authorization: `Bearer ${TOKEN}` } }
+    ]
+    for (const { variable, credentials, headers } of runs) {
       connects.length = 0
       received.length = 0
       const result = await runAction({
         inputs: {
-          'api-key': API_KEY,
-          'app-key': APP_KEY,
+          ...credentials,
           site: 'US1',
           'test-id': 'abc-def-123',
           key: UPLOAD.key,
@@ -188,15 +194,14 @@ test('through an HTTPS proxy (CONNECT): the proxy sees only the Datadog host, th
       expect(connects).toEqual(['api.datadoghq.com:443'])
       expect(received).toHaveLength(1)
       expect(received[0]?.url).toBe('/api/v2/synthetics/tests/abc-def-123/files/multipart-upload-abort')
-      expect(received[0]?.headers['dd-api-key']).toBe(API_KEY)
-      expect(received[0]?.headers['dd-application-key']).toBe(APP_KEY)
+      const sent = Object.entries(received[0]?.headers ?? {}).filter(([name]) => /^(dd-|authorization$)/.test(name))
+      expect(Object.fromEntries(sent)).toEqual(headers)
       expect(received[0]?.headers['host']).toBe('api.datadoghq.com')
       expect(result.outputs['status']).toBe('204')
       expect(result.stdout).toContain('on datadoghq.com (US1)')
-      expect(leakedSecrets(result, [API_KEY, APP_KEY])).toEqual([])
+      expect(leakedSecrets(result, [API_KEY, APP_KEY, TOKEN])).toEqual([])
     }
-    expect(proxySaw).not.toContain(API_KEY)
-    expect(proxySaw).not.toContain(APP_KEY)
+    for (const secret of [API_KEY, APP_KEY, TOKEN]) expect(proxySaw).not.toContain(secret)
   } finally {
     await stop(proxy, proxySockets)
     await stop(tls.server, tls.sockets)

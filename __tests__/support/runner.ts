@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { DEFAULT_KEYS } from '../../emulator/server.ts'
+import { DEFAULT_KEYS, DEFAULT_TOKEN } from '../../emulator/server.ts'
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 /** What users run: the demo and the benchmark measure this one. */
@@ -268,4 +268,9 @@ export function emulatorInputs(
     ...(upload ? { key: upload.key, 'upload-id': upload.uploadId } : {}),
     ...extra
   }
+}
+
+/** The credential inputs that use an access token instead of the keys: spread them over the inputs. */
+export function tokenInputs(token = DEFAULT_TOKEN.token): Record<string, string> {
+  return { 'api-key': '', 'app-key': '', 'access-token': token }
 }
