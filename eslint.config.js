@@ -45,7 +45,7 @@ export default defineConfig(
       // Numbers and booleans in template strings are how messages are built here.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       // Off: the input parsers `return problems.error(...)`, whose value is
-      // undefined on purpose (see src/problems.ts), and the rule counts any
+      // undefined on purpose (see src/settings/problems.ts), and the rule counts any
       // undefined as a void expression.
       '@typescript-eslint/no-confusing-void-expression': 'off',
       // Off: it misreads flags that a callback sets (the loop condition looks constant to

@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
-import { abortUpload, type AbortContext, type AbortDeps } from '../src/abort.js'
-import { RateGate } from '../src/ratelimit.js'
-import type { Outgoing, Sent, SendOptions } from '../src/transport/send.js'
-import type { Upload } from '../src/settings.js'
+import { abortUpload, type AbortContext, type AbortDeps } from '../src/abort/upload.js'
+import { RateGate } from '../src/abort/rate-gate.js'
+import type { Outgoing, Sent, SendOptions } from '../src/transport/sent.js'
+import type { Upload } from '../src/settings/settings.js'
 
 const API_KEY = '0123456789abcdef0123456789abcdef'
 const APP_KEY = 'fedcba9876543210fedcba9876543210fedcba98'

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from '@jest/globals'
-import { abortRequest, errorMessages, MAX_ERRORS } from '../src/datadog.js'
-import { MAX_MESSAGE_CHARS } from '../src/text.js'
+import { abortRequest, errorMessages, MAX_ERRORS } from '../src/datadog/request.js'
+import { MAX_MESSAGE_CHARS } from '../src/text/text.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string

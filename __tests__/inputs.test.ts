@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { parseInputs } from '../src/inputs.js'
-import { LIMITS, type Env, type RawInputs, type Settings } from '../src/settings.js'
+import { parseInputs } from '../src/inputs/parse.js'
+import { LIMITS, type Env, type RawInputs, type Settings } from '../src/settings/settings.js'
 
 const API = '0123456789abcdef0123456789abcdef' // 32 hex: shaped like an API key
 const APP = 'fedcba9876543210fedcba9876543210fedcba98' // 40 hex: shaped like an application key

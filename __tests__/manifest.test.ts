@@ -1,9 +1,9 @@
 // The manifest rules a script relies on: answers appended with or without a
 // newline, completion marks, a last value cut off by a killed script.
 import { describe, expect, test } from '@jest/globals'
-import { parseValue, topValues, type CutValue, type JsonValue } from '../src/json-values.js'
-import { parseManifest, readManifest } from '../src/manifest.js'
-import { Problems } from '../src/problems.js'
+import { parseValue, topValues, type CutValue, type JsonValue } from '../src/manifest/json-values.js'
+import { parseManifest, readManifest } from '../src/manifest/read.js'
+import { Problems } from '../src/settings/problems.js'
 
 const answer = (uploadId: string, parts = 2): string =>
   JSON.stringify({

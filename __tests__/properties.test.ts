@@ -1,11 +1,11 @@
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
-import { errorMessages, MAX_ERRORS } from '../src/datadog.js'
-import { hasControl, MAX_MESSAGE_CHARS } from '../src/text.js'
-import { parseInputs } from '../src/inputs.js'
-import { INPUT_NAMES } from '../src/settings.js'
-import { retryDelay } from '../src/retry.js'
-import { resolveSite, SITES } from '../src/site.js'
+import { errorMessages, MAX_ERRORS } from '../src/datadog/request.js'
+import { hasControl, MAX_MESSAGE_CHARS } from '../src/text/text.js'
+import { parseInputs } from '../src/inputs/parse.js'
+import { INPUT_NAMES } from '../src/settings/settings.js'
+import { retryDelay } from '../src/abort/retry.js'
+import { resolveSite, SITES } from '../src/inputs/site.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 const API_HOSTS = new Set(SITES.map(s => `api.${s.site}`))

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
-import { RateGate, type Turn } from '../src/ratelimit.js'
+import { RateGate, type Turn } from '../src/abort/rate-gate.js'
 
 const START = 1_700_000_000_000
 

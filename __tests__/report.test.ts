@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from '@jest/globals'
 import { parse } from 'yaml'
-import type { UploadResult } from '../src/outcomes.js'
-import { reportInvalidInputs, reportResults, type RunFacts } from '../src/report.js'
+import type { UploadResult } from '../src/abort/outcomes.js'
+import { reportInvalidInputs, reportResults, type RunFacts } from '../src/report/report.js'
 
 const declared = Object.keys(
   (parse(readFileSync(new URL('../action.yml', import.meta.url), 'utf8')) as { outputs: Record<string, unknown> })

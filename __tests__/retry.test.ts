@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Sent } from '../src/transport/send.js'
-import { classify, DEFAULT_POLICY, retryDelay } from '../src/retry.js'
+import type { Sent } from '../src/transport/sent.js'
+import { classify, DEFAULT_POLICY, retryDelay } from '../src/abort/retry.js'
 
 const answer = (status: number, incomplete = false): Sent => ({
   kind: 'reply',

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import { apiHostOf, DEFAULT_SITE, isDatadogApiHost, resolveSite, SITES } from '../src/site.js'
+import { apiHostOf, DEFAULT_SITE, isDatadogApiHost, resolveSite, SITES } from '../src/inputs/site.js'
 
-// The table of docs/datadog-api.md, written out independently of src/site.ts.
+// The table of docs/datadog-api.md, written out independently of src/inputs/site.ts.
 const TABLE: ReadonlyArray<[site: string, region: string]> = [
   ['datadoghq.com', 'US1'],
   ['us3.datadoghq.com', 'US3'],

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { describeStatus, hintFor, shortLocation } from '../src/status.js'
+import { hintFor, shortLocation } from '../src/datadog/hints.js'
+import { describeStatus } from '../src/transport/status.js'
 
 const LINE_BREAK = /[\n\r\u2028\u2029]/
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import type { UploadResult } from '../src/outcomes.js'
-import { renderInputErrors, renderSummary } from '../src/summary.js'
-import { MISSING_OUTPUT_HINT } from '../src/upload.js'
+import type { UploadResult } from '../src/abort/outcomes.js'
+import { renderInputErrors, renderSummary } from '../src/report/summary.js'
+import { MISSING_OUTPUT_HINT } from '../src/settings/upload.js'
 
 function result(
   overrides: Partial<UploadResult> & { testId?: string; key?: string; uploadId?: string } = {}

@@ -1,6 +1,14 @@
 import { describe, expect, test } from '@jest/globals'
-import { redact } from '../src/redact.js'
-import { editDistance, hasControl, markdownCell, MAX_MESSAGE_CHARS, oneLine, quote, truncate } from '../src/text.js'
+import { redact } from '../src/text/redact.js'
+import {
+  editDistance,
+  hasControl,
+  markdownCell,
+  MAX_MESSAGE_CHARS,
+  oneLine,
+  quote,
+  truncate
+} from '../src/text/text.js'
 
 const LINE_BREAK = /[\n\r\u000b\u000c\u0085\u2028\u2029]/
 

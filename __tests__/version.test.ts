@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { expect, test } from '@jest/globals'
 import { parse } from 'yaml'
-import { INPUT_NAMES } from '../src/settings.js'
-import { ACTION_NAME, ACTION_VERSION } from '../src/version.js'
+import { INPUT_NAMES } from '../src/settings/settings.js'
+import { ACTION_NAME, ACTION_VERSION } from '../src/datadog/version.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   name: string

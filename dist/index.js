@@ -31658,7 +31658,7 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/files.ts
+;// CONCATENATED MODULE: ./src/inputs/files.ts
 
 /**
  * Reads a regular file of at most `maxBytes`. A FIFO, a device or a
@@ -31702,7 +31702,7 @@ function withCode(message, code) {
     return Object.assign(new Error(message), { code });
 }
 
-;// CONCATENATED MODULE: ./src/problems.ts
+;// CONCATENATED MODULE: ./src/settings/problems.ts
 /**
  * Collects what is wrong with the inputs, so that one failed run lists
  * everything that needs fixing.
@@ -31726,7 +31726,7 @@ function sourceName(source) {
     return 'input' in source ? `Input "${source.input}"` : `The ${source.env} environment variable`;
 }
 
-;// CONCATENATED MODULE: ./src/text.ts
+;// CONCATENATED MODULE: ./src/text/text.ts
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
 // CSI sequences (colours, cursor moves; ESC [ or the one-byte C1 form),
@@ -31873,7 +31873,7 @@ function escapeMarkdown(text) {
         .replace(/([[\]!])/g, '\\$1'));
 }
 
-;// CONCATENATED MODULE: ./src/site.ts
+;// CONCATENATED MODULE: ./src/inputs/site.ts
 
 const SITES = [
     { site: 'datadoghq.com', region: 'US1' },
@@ -31992,7 +31992,7 @@ function suggest(host) {
     return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? [best.name] : [];
 }
 
-;// CONCATENATED MODULE: ./src/destination.ts
+;// CONCATENATED MODULE: ./src/inputs/destination.ts
 
 
 /** The API base URL from api-url, else site / datadog-site, else DD_SITE, else the default site. */
@@ -32064,7 +32064,7 @@ function parseApiUrl(problems, text) {
     return { baseUrl: `${url.protocol}//${url.host}${prefix}`, label: url.host };
 }
 
-;// CONCATENATED MODULE: ./src/settings.ts
+;// CONCATENATED MODULE: ./src/settings/settings.ts
 /** Every input of action.yml (a test keeps the two lists equal). */
 const INPUT_NAMES = [
     'api-key',
@@ -32113,7 +32113,7 @@ const LIMITS = {
     concurrency: 32
 };
 
-;// CONCATENATED MODULE: ./src/json-values.ts
+;// CONCATENATED MODULE: ./src/manifest/json-values.ts
 // Finds the JSON values written one after another into a text, as a shell
 // script appends them: separated by white space, or by nothing at all
 // (`}{`, since curl prints no final newline). One pass over the text, one
@@ -32293,7 +32293,7 @@ function describeJson(value) {
     return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
 }
 
-;// CONCATENATED MODULE: ./src/upload.ts
+;// CONCATENATED MODULE: ./src/settings/upload.ts
 
 // The rules for the three values that name one upload: a test's public ID,
 // the file's key and the upload ID.
@@ -32377,7 +32377,7 @@ function swapped(problems, names, upload) {
     return true;
 }
 
-;// CONCATENATED MODULE: ./src/manifest-entry.ts
+;// CONCATENATED MODULE: ./src/manifest/entry.ts
 
 
 
@@ -32465,7 +32465,7 @@ function stringField(problems, fields, field, max) {
     return checkField(problems, { label, value: value.trim(), max });
 }
 
-;// CONCATENATED MODULE: ./src/manifest-values.ts
+;// CONCATENATED MODULE: ./src/manifest/values.ts
 
 
 
@@ -32567,7 +32567,7 @@ class TextRuns {
     }
 }
 
-;// CONCATENATED MODULE: ./src/manifest.ts
+;// CONCATENATED MODULE: ./src/manifest/read.ts
 
 
 
@@ -32666,7 +32666,7 @@ function salvage(problems, input) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/uploads.ts
+;// CONCATENATED MODULE: ./src/inputs/uploads.ts
 
 
 
@@ -32745,7 +32745,7 @@ function singleUpload(problems, inputs, testId) {
     return { list: [{ testId: owner, key, uploadId }], batch: false };
 }
 
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
 
 
 
@@ -32927,13 +32927,13 @@ function parseNumber(problems, name, value, range) {
     return n;
 }
 
-;// CONCATENATED MODULE: ./src/version.ts
+;// CONCATENATED MODULE: ./src/datadog/version.ts
 // Kept equal to package.json's version by a test; importing package.json
 // would put the whole manifest into the bundle.
 const ACTION_NAME = 'datadog-synthetics-abort-upload-action';
 const ACTION_VERSION = '1.0.1';
 
-;// CONCATENATED MODULE: ./src/datadog.ts
+;// CONCATENATED MODULE: ./src/datadog/request.ts
 
 
 const MAX_ERRORS = 20;
@@ -33032,8 +33032,8 @@ function describeError(error) {
 function fromHtml(html) {
     const lower = html.toLowerCase();
     const plain = (fragment) => decodeEntities(stripTags(fragment ?? '')).trim();
-    const title = plain(datadog_element(html, lower, 'title'));
-    const heading = plain(datadog_element(html, lower, 'h1'));
+    const title = plain(request_element(html, lower, 'title'));
+    const heading = plain(request_element(html, lower, 'h1'));
     const text = title || heading || plain(withoutElements(html, lower, ['script', 'style']));
     return oneLine(`(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`, MAX_MESSAGE_CHARS);
 }
@@ -33053,7 +33053,7 @@ function stripTags(html) {
     }
 }
 /** The content of the first <name ...>...</name>, if the page has one. */
-function datadog_element(html, lower, name) {
+function request_element(html, lower, name) {
     const span = elementSpan(lower, name, 0);
     return span && html.slice(span.contentStart, span.contentEnd);
 }
@@ -33117,37 +33117,8 @@ function bound(list) {
     return [...list.slice(0, kept), `(and ${list.length - kept} more errors)`];
 }
 
-;// CONCATENATED MODULE: ./src/status.ts
-
-// What an HTTP status means to the person reading the step: its name, and
-// what to check when it ends an upload's abort.
-/**
- * What the person reading the failed step should check, by status; `entry`
- * names the manifest entry of a batch, whose fields are not inputs, and
- * `auth` what the requests carried.
- */
-function hintFor(status, entry, auth = 'keys') {
-    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
-    if (status === 400)
-        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
-    if ((status === 401 || status === 403) && auth === 'token')
-        return 'Check that the access token has the synthetics_write scope, that it has not expired (personal access tokens always expire: create a new one and update the secret), that it belongs to the organisation of "site" (or "api-url"), and, for a personal access token, that its user has the synthetics_write permission: a personal access token acts with its user\'s permissions.';
-    if (status === 401 || status === 403)
-        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
-    if (status === 404)
-        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
-    if (status === 408)
-        return 'The request timed out on the way; it is safe to run the step again.';
-    if (status === 413)
-        return 'The request body was refused as too large.';
-    if (status === 429)
-        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
-    if (status >= 500 && status < 600)
-        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
-    if (status >= 300 && status < 400)
-        return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`;
-    return 'Unexpected answer from the API.';
-}
+;// CONCATENATED MODULE: ./src/transport/status.ts
+// An HTTP status by its name, as people know it from their browser and curl.
 const STATUS_NAMES = {
     400: 'Bad Request',
     401: 'Unauthorized',
@@ -33166,17 +33137,6 @@ const STATUS_NAMES = {
 function describeStatus(status) {
     const name = STATUS_NAMES[status];
     return name ? `${status} ${name}` : String(status);
-}
-function shortLocation(location) {
-    if (!location)
-        return '(no Location header)';
-    try {
-        const url = new URL(location);
-        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
-    }
-    catch {
-        return oneLine(location, 200);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/transport/failures.ts
@@ -33284,6 +33244,538 @@ function networkMessage(code, fallback) {
     return `${oneLine(fallback, 200)} (${code})`;
 }
 
+;// CONCATENATED MODULE: ./src/transport/sent.ts
+// What the transport promises its callers: one request in, what it came to out.
+/** One header's value; the first, when the header came more than once. */
+function header(headers, name) {
+    const value = headers[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.trim();
+}
+
+;// CONCATENATED MODULE: ./src/abort/retry.ts
+
+
+const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
+function classify(sent) {
+    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
+    if (sent.kind === 'network' && isPermanentFailure(sent.code))
+        return { retry: false, outcomeUnknown: false };
+    if (sent.kind !== 'reply')
+        return { retry: true, outcomeUnknown: sent.requestSent };
+    const { status } = sent;
+    if (status >= 200 && status < 300)
+        return { retry: false, outcomeUnknown: false };
+    if (RETRY_STATUSES.has(status))
+        return { retry: true, outcomeUnknown: status >= 500 };
+    // A 4xx is the server's considered refusal even when its body broke off.
+    return { retry: false, outcomeUnknown: false };
+}
+/**
+ * How long to wait before retry number `retry` (1 for the first), given what
+ * the last attempt came to (its status and headers, when an answer came):
+ * the server's rate-limit reset when the window is spent, else its
+ * Retry-After, else exponential backoff with full jitter. `ms` is always
+ * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
+ */
+function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
+    const delay = (wanted, source) => {
+        const wantedMs = Math.max(0, Math.ceil(wanted));
+        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
+    };
+    const headers = answer?.headers;
+    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
+    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
+    // once the window is spent, not for a 503 with budget left.
+    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
+    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
+    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
+    if (reset !== undefined)
+        return delay(reset, 'x-ratelimit-reset');
+    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
+    if (after !== undefined)
+        return delay(after, 'retry-after');
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
+    return delay(clock.random() * ceiling, 'backoff');
+}
+/**
+ * Milliseconds until the rate-limit window resets, if the answer says.
+ * Datadog documents the header as whole seconds until the reset, and no
+ * Datadog source shows it as a Unix time: a huge value is a huge countdown,
+ * which no caller waits for past its deadline.
+ */
+function rateLimitResetMs(headers) {
+    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
+    return seconds === undefined ? undefined : seconds * 1000;
+}
+/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
+function retryAfterMs(value, nowMs) {
+    if (value === undefined)
+        return undefined;
+    const seconds = parseSeconds(value);
+    if (seconds !== undefined)
+        return seconds * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+/**
+ * The name Datadog gives a rate limit (X-RateLimit-Name), for support: only
+ * the characters such a name has, so a server cannot put a link or markup
+ * where the name is quoted.
+ */
+function rateLimitName(headers) {
+    const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80);
+    return name === '' ? undefined : name;
+}
+/** A header's non-negative number of seconds (or count); undefined when it is not one. */
+function parseSeconds(value) {
+    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
+        return undefined;
+    return Number(value);
+}
+
+;// CONCATENATED MODULE: ./src/datadog/hints.ts
+
+// What to check when an HTTP status ends an upload's abort, in the words of
+// the person reading the step.
+/**
+ * What the person reading the failed step should check, by status; `entry`
+ * names the manifest entry of a batch, whose fields are not inputs, and
+ * `auth` what the requests carried.
+ */
+function hintFor(status, entry, auth = 'keys') {
+    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
+    if (status === 400)
+        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
+    if ((status === 401 || status === 403) && auth === 'token')
+        return 'Check that the access token has the synthetics_write scope, that it has not expired (personal access tokens always expire: create a new one and update the secret), that it belongs to the organisation of "site" (or "api-url"), and, for a personal access token, that its user has the synthetics_write permission: a personal access token acts with its user\'s permissions.';
+    if (status === 401 || status === 403)
+        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
+    if (status === 404)
+        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
+    if (status === 408)
+        return 'The request timed out on the way; it is safe to run the step again.';
+    if (status === 413)
+        return 'The request body was refused as too large.';
+    if (status === 429)
+        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
+    if (status >= 500 && status < 600)
+        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
+    if (status >= 300 && status < 400)
+        return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`;
+    return 'Unexpected answer from the API.';
+}
+function shortLocation(location) {
+    if (!location)
+        return '(no Location header)';
+    try {
+        const url = new URL(location);
+        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
+    }
+    catch {
+        return oneLine(location, 200);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/abort/outcomes.ts
+
+
+
+
+
+
+
+function countOutcomes(results) {
+    const counts = {
+        aborted: 0,
+        'not-found': 0,
+        unconfirmed: 0,
+        failed: 0,
+        cancelled: 0,
+        'dry-run': 0
+    };
+    for (const r of results)
+        counts[r.outcome]++;
+    return counts;
+}
+/** Whether this result makes the step fail. */
+function failsStep(r) {
+    return r.outcome === 'failed' || r.outcome === 'cancelled' || (r.outcome === 'unconfirmed' && r.tolerated !== true);
+}
+function replyErrors(reply) {
+    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
+}
+const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).';
+/** The limit a 429 ran into, by the name Datadog support asks for. */
+function limitNameOf(reply) {
+    const name = rateLimitName(reply.headers);
+    if (reply.status !== 429 || name === undefined)
+        return '';
+    return ` Datadog names this limit "${name}" (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
+}
+const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
+function aborted(state, status, nowMs) {
+    const { upload } = state;
+    return {
+        outcome: 'aborted',
+        status,
+        errors: [],
+        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
+    };
+}
+/**
+ * A 404 after an attempt whose answer was lost. No 2xx ever came, so this is
+ * not "aborted": either the lost attempt aborted the upload, or the inputs
+ * never named an open upload. Like any 404, it fails the step unless
+ * ignore-not-found accepts an upload that is gone.
+ */
+function unconfirmed(state, reply, ignoreNotFound) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'unconfirmed',
+        kind: 'http',
+        status: 404,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 || ignoreNotFound ? errors : ['404 Not Found after an attempt whose answer was lost'],
+        message: `Upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} is not confirmed aborted: an earlier attempt may have reached Datadog but its answer was lost, and the retry found no such upload (404 Not Found). Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload; no answer can tell which.`,
+        ...(ignoreNotFound
+            ? {
+                tolerated: true,
+                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); a 404 is accepted here, so it does not fail the step.`
+            }
+            : { hint: hintFor(404) })
+    };
+}
+function notFound(state, reply) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'not-found',
+        status: 404,
+        errors,
+        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted, so nothing is left to abort.`,
+        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
+    };
+}
+/** The step was cancelled or ran out of time before this upload's abort came to an end. */
+function stopped(state, cancelled) {
+    const { upload, last } = state;
+    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
+    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
+    const what = state.attempts === 0
+        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
+        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
+    return {
+        outcome: cancelled ? 'cancelled' : 'failed',
+        kind: cancelled ? 'cancelled' : 'timeout',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors,
+        message: `${what}.`,
+        hint: state.outcomeUnknown
+            ? MAYBE
+            : cancelled
+                ? 'The abort did not go through: the upload may still be open; run the step again.'
+                : 'Raise "timeout" if Datadog or the network is slow.'
+    };
+}
+/** The batch's rate limit resets only after the deadline: this upload is not tried (again). */
+function rateLimited(state, reason) {
+    const { upload, last } = state;
+    const what = state.attempts === 0 ? 'was not attempted' : `was not retried after ${plural(state.attempts, 'attempt')}`;
+    return {
+        outcome: 'failed',
+        kind: 'rate-limit',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors: [`Not sent: ${reason}.`],
+        message: `Upload ${upload.uploadId} of test ${upload.testId} ${what}: ${reason}.`,
+        hint: `${hintFor(429)} ${SUPPORT}${state.outcomeUnknown ? ' ' + MAYBE : ''}`
+    };
+}
+/** The last request failed for good; `after` says why no retry followed, when one could have. */
+function failed(state, sent, after = '') {
+    const suffix = after ? ` ${after}` : '';
+    if (sent.kind !== 'reply')
+        return networkFailure(state, sent, suffix);
+    const { status } = sent;
+    const errors = replyErrors(sent);
+    const redirect = status >= 300 && status < 400;
+    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
+    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
+    const { upload } = state;
+    return {
+        outcome: 'failed',
+        kind: redirect ? 'redirect' : 'http',
+        status,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
+        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
+        hint: hintFor(status, upload.entry, state.auth) +
+            limitNameOf(sent) +
+            (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    };
+}
+function networkFailure(state, failure, suffix) {
+    const tls = isTlsError(failure.code);
+    const { host } = state;
+    const what = failure.kind === 'timeout'
+        ? `No answer in time from ${host}`
+        : failure.code.startsWith('HPE_')
+            ? `Unreadable answer from ${host}`
+            : `Could not reach ${host}`;
+    return {
+        outcome: 'failed',
+        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
+        status: undefined,
+        errors: [failure.message],
+        message: `${what}: ${failure.message}${suffix}.`,
+        hint: failure.code === NOT_TLS
+            ? 'For a local emulator, start "api-url" with http://; otherwise check the port.'
+            : tls
+                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+                : state.outcomeUnknown
+                    ? MAYBE
+                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+    };
+}
+/** What an attempt came to, in a few words, for the retry lines of the log. */
+function reasonOf(sent) {
+    if (sent.kind === 'reply')
+        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
+    return sent.message;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+const MAX_ROWS = 500;
+// GitHub drops a job summary over 1 MiB; rows stop well before.
+const MAX_SUMMARY_BYTES = 512 * 1024;
+const TITLE = '### Datadog Synthetics: abort multipart upload';
+const ICONS = {
+    aborted: '✅ aborted',
+    'not-found': '⚪ not found',
+    unconfirmed: '❔ unconfirmed',
+    failed: '❌ failed',
+    cancelled: '⛔ cancelled',
+    'dry-run': '🔎 dry run'
+};
+/** The job summary of a step that stopped at its inputs. */
+function renderInputErrors(errors) {
+    return ([
+        TITLE,
+        '',
+        '❌ Invalid inputs: no request was sent.',
+        '',
+        // Input errors quote what was given: shown literally, like server text.
+        ...errors.map(e => `- ${markdownCell(e, 600)}`)
+    ].join('\n') + '\n');
+}
+/** The job summary: what was aborted, where, and how it went. */
+function renderSummary(results, siteLabel, dryRun, resultsFile = '') {
+    const count = countOutcomes(results);
+    const failed = results.filter(failsStep).length;
+    const headline = dryRun
+        ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
+        : failed > 0
+            ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
+            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`;
+    const lines = [
+        TITLE,
+        '',
+        headline,
+        '',
+        `Site: ${markdownCell(siteLabel)}`,
+        '',
+        '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
+        '| --- | --- | --- | --- | --- | --- | --- |'
+    ];
+    let bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
+    let rows = 0;
+    for (const r of results.slice(0, MAX_ROWS)) {
+        // Datadog's words are shown literally; the hint is the action's own, code and all.
+        const hint = failsStep(r) ? (r.hint ?? '') : '';
+        const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
+        const row = `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`;
+        bytes += Buffer.byteLength(row, 'utf8') + 1;
+        if (bytes > MAX_SUMMARY_BYTES)
+            break;
+        lines.push(row);
+        rows++;
+    }
+    if (results.length > rows) {
+        const where = resultsFile ? `the \`results-file\` output names a file with all of them` : 'see the `results` output';
+        lines.push('', `(${results.length - rows} more uploads not shown: ${where}.)`);
+    }
+    return lines.join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/report/report.ts
+
+
+
+// GitHub keeps at most 1 MiB of outputs per job and drops a job summary over
+// 1 MiB: the two lists get a share each, whole entries only, and say where
+// the rest is.
+const RESULTS_OUTPUT_BYTES = 512 * 1024;
+const ERRORS_OUTPUT_BYTES = 256 * 1024;
+// GitHub shows about ten annotations of a kind per step; past that, the
+// log keeps the rest and the final failure stays visible.
+const MAX_ANNOTATIONS = 9;
+const MAX_FAILURE_LINES = 50;
+/** The report of a step that stopped at its inputs: nothing was sent. */
+function reportInvalidInputs(errors, dryRun) {
+    return {
+        messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
+        outputs: outputsOf([], { batch: true, dryRun, errors, resultsFile: '' }).outputs,
+        summary: renderInputErrors(errors),
+        failure: `${errors.length} input problem(s), listed above; no request was sent.`
+    };
+}
+function reportResults(results, facts) {
+    const failures = results.filter(failsStep);
+    const counts = countOutcomes(results);
+    const messages = [];
+    for (const r of results) {
+        const upload = oneLine(r.upload.uploadId, 80);
+        if (r.warning)
+            messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
+        if (failsStep(r)) {
+            // A single upload's failure line carries these: a second annotation would only repeat it.
+            if (!facts.batch)
+                continue;
+            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
+            for (const text of r.errors)
+                messages.push({ level: 'error', text, title });
+        }
+        else {
+            messages.push({ level: 'info', text: r.message });
+        }
+    }
+    const { outputs, listed: inResults } = outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) });
+    const report = { outputs, summary: renderSummary(results, facts.siteLabel, facts.dryRun, facts.resultsFile) };
+    if (inResults < results.length) {
+        const where = facts.resultsFile
+            ? `the whole list is in ${facts.resultsFile} (the results-file output)`
+            : 'the rest is in the log';
+        messages.push({
+            level: 'info',
+            text: `The results output holds the first ${inResults} of ${results.length} uploads (GitHub keeps at most 1 MiB of outputs); ${where}.`
+        });
+    }
+    const capped = capAnnotations(messages);
+    if (failures.length === 0) {
+        const done = facts.dryRun
+            ? `Dry run: ${counts['dry-run']} upload(s) would be aborted, in ${elapsed(facts.tookMs)}.`
+            : `Done: ${tally(counts)}, in ${elapsed(facts.tookMs)}.`;
+        const closing = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : [];
+        return { ...report, messages: [...capped, ...closing] };
+    }
+    if (!facts.batch && results[0]) {
+        const only = results[0];
+        return { ...report, messages: capped, failure: failureLine(only) };
+    }
+    const listed = failures
+        .slice(0, MAX_FAILURE_LINES)
+        .map(r => ({ level: 'info', text: `Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}` }));
+    if (failures.length > MAX_FAILURE_LINES) {
+        listed.push({
+            level: 'info',
+            text: `... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`
+        });
+    }
+    return {
+        ...report,
+        messages: [...capped, ...listed],
+        failure: `${failures.length} of ${results.length} uploads could not be aborted (${tally(counts)}); see the errors above and the results output.`
+    };
+}
+/** What happened, what the server said that the message does not, and what to check. */
+function failureLine(r) {
+    const unsaid = r.errors.filter(e => !says(r.message, e));
+    const source = r.status === undefined ? 'Details' : 'Datadog said';
+    const said = unsaid.length > 0 ? `${source}: ${unsaid.join('; ')}` : '';
+    return [r.message, said && (/[.!?]$/.test(said) ? said : `${said}.`), r.hint].filter(Boolean).join(' ');
+}
+/** Whether `text` holds `part` as whole words: "403 Forbidden" says "Forbidden", "not" does not say "no". */
+function says(text, part) {
+    for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+        const before = text.charAt(at - 1);
+        const after = text.charAt(at + part.length);
+        if (!/\w/.test(before) && !/\w/.test(after))
+            return true;
+    }
+    return false;
+}
+function tally(counts) {
+    const unconfirmed = counts.unconfirmed ? `, ${counts.unconfirmed} unconfirmed` : '';
+    return `${counts.aborted} aborted, ${counts['not-found']} not found${unconfirmed}`;
+}
+/** Past the cap, warnings and errors go to the log as plain lines. */
+function capAnnotations(messages) {
+    const shown = { error: 0, warning: 0, info: 0 };
+    return messages.map(m => {
+        if (m.level === 'info' || shown[m.level]++ < MAX_ANNOTATIONS)
+            return m;
+        return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` };
+    });
+}
+/** Every declared output, whatever happened, so later steps can branch on them; `listed` results made it into `results`. */
+function outputsOf(results, facts) {
+    const counts = countOutcomes(results);
+    const only = facts.batch ? undefined : results[0];
+    const listed = jsonListWithin(results.map(resultEntry), RESULTS_OUTPUT_BYTES);
+    const outputs = {
+        status: only?.status === undefined ? '' : String(only.status),
+        aborted: String(results.length > 0 && counts.aborted === results.length),
+        errors: jsonListWithin(facts.errors, ERRORS_OUTPUT_BYTES).json,
+        attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
+        'aborted-count': String(counts.aborted),
+        'not-found-count': String(counts['not-found']),
+        'unconfirmed-count': String(counts.unconfirmed),
+        'failed-count': String(counts.failed + counts.cancelled),
+        'dry-run': String(facts.dryRun),
+        results: listed.json,
+        'results-file': facts.resultsFile
+    };
+    return { outputs, listed: listed.count };
+}
+/** One upload as the `results` output and the results file list it. */
+function resultEntry(r) {
+    return {
+        testId: r.upload.testId,
+        key: r.upload.key,
+        uploadId: r.upload.uploadId,
+        status: r.status ?? null,
+        outcome: r.outcome,
+        kind: r.kind ?? null,
+        attempts: r.attempts,
+        errors: r.errors
+    };
+}
+/** A JSON array of the first items that fit in `maxBytes` (UTF-8), whole items only. */
+function jsonListWithin(items, maxBytes) {
+    const parts = [];
+    let bytes = 2;
+    for (const item of items) {
+        const part = JSON.stringify(item);
+        const size = Buffer.byteLength(part, 'utf8') + (parts.length > 0 ? 1 : 0);
+        if (bytes + size > maxBytes)
+            break;
+        parts.push(part);
+        bytes += size;
+    }
+    return { json: `[${parts.join(',')}]`, count: parts.length };
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/transport/proxy.ts
 
 
@@ -33510,493 +34002,8 @@ function replyOf(answer, maxBodyBytes, incomplete) {
         incomplete
     };
 }
-/** One header's value; the first, when the header came more than once. */
-function header(headers, name) {
-    const value = headers[name];
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : first.trim();
-}
 
-;// CONCATENATED MODULE: ./src/retry.ts
-
-
-const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
-function classify(sent) {
-    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
-    if (sent.kind === 'network' && isPermanentFailure(sent.code))
-        return { retry: false, outcomeUnknown: false };
-    if (sent.kind !== 'reply')
-        return { retry: true, outcomeUnknown: sent.requestSent };
-    const { status } = sent;
-    if (status >= 200 && status < 300)
-        return { retry: false, outcomeUnknown: false };
-    if (RETRY_STATUSES.has(status))
-        return { retry: true, outcomeUnknown: status >= 500 };
-    // A 4xx is the server's considered refusal even when its body broke off.
-    return { retry: false, outcomeUnknown: false };
-}
-/**
- * How long to wait before retry number `retry` (1 for the first), given what
- * the last attempt came to (its status and headers, when an answer came):
- * the server's rate-limit reset when the window is spent, else its
- * Retry-After, else exponential backoff with full jitter. `ms` is always
- * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
- */
-function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
-    const delay = (wanted, source) => {
-        const wantedMs = Math.max(0, Math.ceil(wanted));
-        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
-    };
-    const headers = answer?.headers;
-    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
-    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
-    // once the window is spent, not for a 503 with budget left.
-    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
-    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
-    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
-    if (reset !== undefined)
-        return delay(reset, 'x-ratelimit-reset');
-    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
-    if (after !== undefined)
-        return delay(after, 'retry-after');
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
-    return delay(clock.random() * ceiling, 'backoff');
-}
-/**
- * Milliseconds until the rate-limit window resets, if the answer says.
- * Datadog documents the header as whole seconds until the reset, and no
- * Datadog source shows it as a Unix time: a huge value is a huge countdown,
- * which no caller waits for past its deadline.
- */
-function rateLimitResetMs(headers) {
-    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
-    return seconds === undefined ? undefined : seconds * 1000;
-}
-/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
-function retryAfterMs(value, nowMs) {
-    if (value === undefined)
-        return undefined;
-    const seconds = parseSeconds(value);
-    if (seconds !== undefined)
-        return seconds * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-/**
- * The name Datadog gives a rate limit (X-RateLimit-Name), for support: only
- * the characters such a name has, so a server cannot put a link or markup
- * where the name is quoted.
- */
-function rateLimitName(headers) {
-    const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80);
-    return name === '' ? undefined : name;
-}
-/** A header's non-negative number of seconds (or count); undefined when it is not one. */
-function parseSeconds(value) {
-    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
-        return undefined;
-    return Number(value);
-}
-
-;// CONCATENATED MODULE: ./src/outcomes.ts
-
-
-
-
-
-
-function countOutcomes(results) {
-    const counts = {
-        aborted: 0,
-        'not-found': 0,
-        unconfirmed: 0,
-        failed: 0,
-        cancelled: 0,
-        'dry-run': 0
-    };
-    for (const r of results)
-        counts[r.outcome]++;
-    return counts;
-}
-/** Whether this result makes the step fail. */
-function failsStep(r) {
-    return r.outcome === 'failed' || r.outcome === 'cancelled' || (r.outcome === 'unconfirmed' && r.tolerated !== true);
-}
-function replyErrors(reply) {
-    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
-}
-const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).';
-/** The limit a 429 ran into, by the name Datadog support asks for. */
-function limitNameOf(reply) {
-    const name = rateLimitName(reply.headers);
-    if (reply.status !== 429 || name === undefined)
-        return '';
-    return ` Datadog names this limit "${name}" (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
-}
-const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
-function aborted(state, status, nowMs) {
-    const { upload } = state;
-    return {
-        outcome: 'aborted',
-        status,
-        errors: [],
-        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
-    };
-}
-/**
- * A 404 after an attempt whose answer was lost. No 2xx ever came, so this is
- * not "aborted": either the lost attempt aborted the upload, or the inputs
- * never named an open upload. Like any 404, it fails the step unless
- * ignore-not-found accepts an upload that is gone.
- */
-function unconfirmed(state, reply, ignoreNotFound) {
-    const { upload } = state;
-    const errors = replyErrors(reply);
-    return {
-        outcome: 'unconfirmed',
-        kind: 'http',
-        status: 404,
-        // A failure always says something in the errors output.
-        errors: errors.length > 0 || ignoreNotFound ? errors : ['404 Not Found after an attempt whose answer was lost'],
-        message: `Upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} is not confirmed aborted: an earlier attempt may have reached Datadog but its answer was lost, and the retry found no such upload (404 Not Found). Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload; no answer can tell which.`,
-        ...(ignoreNotFound
-            ? {
-                tolerated: true,
-                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); a 404 is accepted here, so it does not fail the step.`
-            }
-            : { hint: hintFor(404) })
-    };
-}
-function notFound(state, reply) {
-    const { upload } = state;
-    const errors = replyErrors(reply);
-    return {
-        outcome: 'not-found',
-        status: 404,
-        errors,
-        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted, so nothing is left to abort.`,
-        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
-    };
-}
-/** The step was cancelled or ran out of time before this upload's abort came to an end. */
-function stopped(state, cancelled) {
-    const { upload, last } = state;
-    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
-    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
-    const what = state.attempts === 0
-        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
-        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
-    return {
-        outcome: cancelled ? 'cancelled' : 'failed',
-        kind: cancelled ? 'cancelled' : 'timeout',
-        status: last?.kind === 'reply' ? last.status : undefined,
-        errors,
-        message: `${what}.`,
-        hint: state.outcomeUnknown
-            ? MAYBE
-            : cancelled
-                ? 'The abort did not go through: the upload may still be open; run the step again.'
-                : 'Raise "timeout" if Datadog or the network is slow.'
-    };
-}
-/** The batch's rate limit resets only after the deadline: this upload is not tried (again). */
-function rateLimited(state, reason) {
-    const { upload, last } = state;
-    const what = state.attempts === 0 ? 'was not attempted' : `was not retried after ${plural(state.attempts, 'attempt')}`;
-    return {
-        outcome: 'failed',
-        kind: 'rate-limit',
-        status: last?.kind === 'reply' ? last.status : undefined,
-        errors: [`Not sent: ${reason}.`],
-        message: `Upload ${upload.uploadId} of test ${upload.testId} ${what}: ${reason}.`,
-        hint: `${hintFor(429)} ${SUPPORT}${state.outcomeUnknown ? ' ' + MAYBE : ''}`
-    };
-}
-/** The last request failed for good; `after` says why no retry followed, when one could have. */
-function failed(state, sent, after = '') {
-    const suffix = after ? ` ${after}` : '';
-    if (sent.kind !== 'reply')
-        return networkFailure(state, sent, suffix);
-    const { status } = sent;
-    const errors = replyErrors(sent);
-    const redirect = status >= 300 && status < 400;
-    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
-    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
-    const { upload } = state;
-    return {
-        outcome: 'failed',
-        kind: redirect ? 'redirect' : 'http',
-        status,
-        // A failure always says something in the errors output.
-        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
-        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-        hint: hintFor(status, upload.entry, state.auth) +
-            limitNameOf(sent) +
-            (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
-    };
-}
-function networkFailure(state, failure, suffix) {
-    const tls = isTlsError(failure.code);
-    const { host } = state;
-    const what = failure.kind === 'timeout'
-        ? `No answer in time from ${host}`
-        : failure.code.startsWith('HPE_')
-            ? `Unreadable answer from ${host}`
-            : `Could not reach ${host}`;
-    return {
-        outcome: 'failed',
-        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
-        status: undefined,
-        errors: [failure.message],
-        message: `${what}: ${failure.message}${suffix}.`,
-        hint: failure.code === NOT_TLS
-            ? 'For a local emulator, start "api-url" with http://; otherwise check the port.'
-            : tls
-                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-                : state.outcomeUnknown
-                    ? MAYBE
-                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
-    };
-}
-/** What an attempt came to, in a few words, for the retry lines of the log. */
-function reasonOf(sent) {
-    if (sent.kind === 'reply')
-        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
-    return sent.message;
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-
-
-const MAX_ROWS = 500;
-// GitHub drops a job summary over 1 MiB; rows stop well before.
-const MAX_SUMMARY_BYTES = 512 * 1024;
-const TITLE = '### Datadog Synthetics: abort multipart upload';
-const ICONS = {
-    aborted: '✅ aborted',
-    'not-found': '⚪ not found',
-    unconfirmed: '❔ unconfirmed',
-    failed: '❌ failed',
-    cancelled: '⛔ cancelled',
-    'dry-run': '🔎 dry run'
-};
-/** The job summary of a step that stopped at its inputs. */
-function renderInputErrors(errors) {
-    return ([
-        TITLE,
-        '',
-        '❌ Invalid inputs: no request was sent.',
-        '',
-        // Input errors quote what was given: shown literally, like server text.
-        ...errors.map(e => `- ${markdownCell(e, 600)}`)
-    ].join('\n') + '\n');
-}
-/** The job summary: what was aborted, where, and how it went. */
-function renderSummary(results, siteLabel, dryRun, resultsFile = '') {
-    const count = countOutcomes(results);
-    const failed = results.filter(failsStep).length;
-    const headline = dryRun
-        ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
-        : failed > 0
-            ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`;
-    const lines = [
-        TITLE,
-        '',
-        headline,
-        '',
-        `Site: ${markdownCell(siteLabel)}`,
-        '',
-        '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
-        '| --- | --- | --- | --- | --- | --- | --- |'
-    ];
-    let bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
-    let rows = 0;
-    for (const r of results.slice(0, MAX_ROWS)) {
-        // Datadog's words are shown literally; the hint is the action's own, code and all.
-        const hint = failsStep(r) ? (r.hint ?? '') : '';
-        const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
-        const row = `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`;
-        bytes += Buffer.byteLength(row, 'utf8') + 1;
-        if (bytes > MAX_SUMMARY_BYTES)
-            break;
-        lines.push(row);
-        rows++;
-    }
-    if (results.length > rows) {
-        const where = resultsFile ? `the \`results-file\` output names a file with all of them` : 'see the `results` output';
-        lines.push('', `(${results.length - rows} more uploads not shown: ${where}.)`);
-    }
-    return lines.join('\n') + '\n';
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-
-
-
-// GitHub keeps at most 1 MiB of outputs per job and drops a job summary over
-// 1 MiB: the two lists get a share each, whole entries only, and say where
-// the rest is.
-const RESULTS_OUTPUT_BYTES = 512 * 1024;
-const ERRORS_OUTPUT_BYTES = 256 * 1024;
-// GitHub shows about ten annotations of a kind per step; past that, the
-// log keeps the rest and the final failure stays visible.
-const MAX_ANNOTATIONS = 9;
-const MAX_FAILURE_LINES = 50;
-/** The report of a step that stopped at its inputs: nothing was sent. */
-function reportInvalidInputs(errors, dryRun) {
-    return {
-        messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
-        outputs: outputsOf([], { batch: true, dryRun, errors, resultsFile: '' }).outputs,
-        summary: renderInputErrors(errors),
-        failure: `${errors.length} input problem(s), listed above; no request was sent.`
-    };
-}
-function reportResults(results, facts) {
-    const failures = results.filter(failsStep);
-    const counts = countOutcomes(results);
-    const messages = [];
-    for (const r of results) {
-        const upload = oneLine(r.upload.uploadId, 80);
-        if (r.warning)
-            messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
-        if (failsStep(r)) {
-            // A single upload's failure line carries these: a second annotation would only repeat it.
-            if (!facts.batch)
-                continue;
-            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
-            for (const text of r.errors)
-                messages.push({ level: 'error', text, title });
-        }
-        else {
-            messages.push({ level: 'info', text: r.message });
-        }
-    }
-    const { outputs, listed: inResults } = outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) });
-    const report = { outputs, summary: renderSummary(results, facts.siteLabel, facts.dryRun, facts.resultsFile) };
-    if (inResults < results.length) {
-        const where = facts.resultsFile
-            ? `the whole list is in ${facts.resultsFile} (the results-file output)`
-            : 'the rest is in the log';
-        messages.push({
-            level: 'info',
-            text: `The results output holds the first ${inResults} of ${results.length} uploads (GitHub keeps at most 1 MiB of outputs); ${where}.`
-        });
-    }
-    const capped = capAnnotations(messages);
-    if (failures.length === 0) {
-        const done = facts.dryRun
-            ? `Dry run: ${counts['dry-run']} upload(s) would be aborted, in ${elapsed(facts.tookMs)}.`
-            : `Done: ${tally(counts)}, in ${elapsed(facts.tookMs)}.`;
-        const closing = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : [];
-        return { ...report, messages: [...capped, ...closing] };
-    }
-    if (!facts.batch && results[0]) {
-        const only = results[0];
-        return { ...report, messages: capped, failure: failureLine(only) };
-    }
-    const listed = failures
-        .slice(0, MAX_FAILURE_LINES)
-        .map(r => ({ level: 'info', text: `Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}` }));
-    if (failures.length > MAX_FAILURE_LINES) {
-        listed.push({
-            level: 'info',
-            text: `... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`
-        });
-    }
-    return {
-        ...report,
-        messages: [...capped, ...listed],
-        failure: `${failures.length} of ${results.length} uploads could not be aborted (${tally(counts)}); see the errors above and the results output.`
-    };
-}
-/** What happened, what the server said that the message does not, and what to check. */
-function failureLine(r) {
-    const unsaid = r.errors.filter(e => !says(r.message, e));
-    const source = r.status === undefined ? 'Details' : 'Datadog said';
-    const said = unsaid.length > 0 ? `${source}: ${unsaid.join('; ')}` : '';
-    return [r.message, said && (/[.!?]$/.test(said) ? said : `${said}.`), r.hint].filter(Boolean).join(' ');
-}
-/** Whether `text` holds `part` as whole words: "403 Forbidden" says "Forbidden", "not" does not say "no". */
-function says(text, part) {
-    for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
-        const before = text.charAt(at - 1);
-        const after = text.charAt(at + part.length);
-        if (!/\w/.test(before) && !/\w/.test(after))
-            return true;
-    }
-    return false;
-}
-function tally(counts) {
-    const unconfirmed = counts.unconfirmed ? `, ${counts.unconfirmed} unconfirmed` : '';
-    return `${counts.aborted} aborted, ${counts['not-found']} not found${unconfirmed}`;
-}
-/** Past the cap, warnings and errors go to the log as plain lines. */
-function capAnnotations(messages) {
-    const shown = { error: 0, warning: 0, info: 0 };
-    return messages.map(m => {
-        if (m.level === 'info' || shown[m.level]++ < MAX_ANNOTATIONS)
-            return m;
-        return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` };
-    });
-}
-/** Every declared output, whatever happened, so later steps can branch on them; `listed` results made it into `results`. */
-function outputsOf(results, facts) {
-    const counts = countOutcomes(results);
-    const only = facts.batch ? undefined : results[0];
-    const listed = jsonListWithin(results.map(resultEntry), RESULTS_OUTPUT_BYTES);
-    const outputs = {
-        status: only?.status === undefined ? '' : String(only.status),
-        aborted: String(results.length > 0 && counts.aborted === results.length),
-        errors: jsonListWithin(facts.errors, ERRORS_OUTPUT_BYTES).json,
-        attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
-        'aborted-count': String(counts.aborted),
-        'not-found-count': String(counts['not-found']),
-        'unconfirmed-count': String(counts.unconfirmed),
-        'failed-count': String(counts.failed + counts.cancelled),
-        'dry-run': String(facts.dryRun),
-        results: listed.json,
-        'results-file': facts.resultsFile
-    };
-    return { outputs, listed: listed.count };
-}
-/** One upload as the `results` output and the results file list it. */
-function resultEntry(r) {
-    return {
-        testId: r.upload.testId,
-        key: r.upload.key,
-        uploadId: r.upload.uploadId,
-        status: r.status ?? null,
-        outcome: r.outcome,
-        kind: r.kind ?? null,
-        attempts: r.attempts,
-        errors: r.errors
-    };
-}
-/** A JSON array of the first items that fit in `maxBytes` (UTF-8), whole items only. */
-function jsonListWithin(items, maxBytes) {
-    const parts = [];
-    let bytes = 2;
-    for (const item of items) {
-        const part = JSON.stringify(item);
-        const size = Buffer.byteLength(part, 'utf8') + (parts.length > 0 ? 1 : 0);
-        if (bytes + size > maxBytes)
-            break;
-        parts.push(part);
-        bytes += size;
-    }
-    return { json: `[${parts.join(',')}]`, count: parts.length };
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/redact.ts
+;// CONCATENATED MODULE: ./src/text/redact.ts
 // The keys and the access token are the only secrets this action holds.
 // GitHub masks only the exact strings registered with it; every other form
 // of a secret that a server or an input could carry back (escaped, encoded,
@@ -34181,7 +34188,8 @@ function base64Forms(secret) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/abort.ts
+;// CONCATENATED MODULE: ./src/abort/upload.ts
+
 
 
 
@@ -34300,7 +34308,7 @@ function redactLocation(reply, secrets) {
     return { ...reply, headers: { ...reply.headers, location: redact(location, secrets) } };
 }
 
-;// CONCATENATED MODULE: ./src/ratelimit.ts
+;// CONCATENATED MODULE: ./src/abort/rate-gate.ts
 
 
 
@@ -34426,7 +34434,7 @@ class RateGate {
     }
 }
 
-;// CONCATENATED MODULE: ./src/run.ts
+;// CONCATENATED MODULE: ./src/abort/batch.ts
 
 
 
@@ -34478,7 +34486,7 @@ function dryRun(settings, upload, deps) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/shell.ts
+;// CONCATENATED MODULE: ./src/action/shell.ts
 
 
 
@@ -34632,7 +34640,7 @@ async function write(report, hide) {
         setFailed(hide(report.failure));
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
+;// CONCATENATED MODULE: ./src/action/main.ts
 
 
 

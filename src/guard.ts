@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { runGuard } from './guard-step.js'
+import { runGuard } from './action/guard.js'
 
 // The entry point of guard/action.yml, for its main and its post step alike.
 runGuard().catch((error: unknown) => {

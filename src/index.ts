@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { run } from './main.js'
+import { run } from './action/main.js'
 
 run().catch((error: unknown) => {
   // Expected failures are reported inside run(); reaching here is a bug.

@@ -31664,7 +31664,7 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/files.ts
+;// CONCATENATED MODULE: ./src/inputs/files.ts
 
 /**
  * Reads a regular file of at most `maxBytes`. A FIFO, a device or a
@@ -31708,7 +31708,7 @@ function withCode(message, code) {
     return Object.assign(new Error(message), { code });
 }
 
-;// CONCATENATED MODULE: ./src/text.ts
+;// CONCATENATED MODULE: ./src/text/text.ts
 // Untrusted text (server bodies, inputs echoed back) passes through here
 // before it reaches a log line, an annotation, an output or the summary.
 // CSI sequences (colours, cursor moves; ESC [ or the one-byte C1 form),
@@ -31855,13 +31855,13 @@ function escapeMarkdown(text) {
         .replace(/([[\]!])/g, '\\$1'));
 }
 
-;// CONCATENATED MODULE: ./src/version.ts
+;// CONCATENATED MODULE: ./src/datadog/version.ts
 // Kept equal to package.json's version by a test; importing package.json
 // would put the whole manifest into the bundle.
 const ACTION_NAME = 'datadog-synthetics-abort-upload-action';
 const ACTION_VERSION = '1.0.1';
 
-;// CONCATENATED MODULE: ./src/datadog.ts
+;// CONCATENATED MODULE: ./src/datadog/request.ts
 
 
 const MAX_ERRORS = 20;
@@ -31960,8 +31960,8 @@ function describeError(error) {
 function fromHtml(html) {
     const lower = html.toLowerCase();
     const plain = (fragment) => decodeEntities(stripTags(fragment ?? '')).trim();
-    const title = plain(datadog_element(html, lower, 'title'));
-    const heading = plain(datadog_element(html, lower, 'h1'));
+    const title = plain(request_element(html, lower, 'title'));
+    const heading = plain(request_element(html, lower, 'h1'));
     const text = title || heading || plain(withoutElements(html, lower, ['script', 'style']));
     return oneLine(`(an HTML page, not a Datadog answer: likely a proxy or load balancer) ${oneLine(text, 200)}`, MAX_MESSAGE_CHARS);
 }
@@ -31981,7 +31981,7 @@ function stripTags(html) {
     }
 }
 /** The content of the first <name ...>...</name>, if the page has one. */
-function datadog_element(html, lower, name) {
+function request_element(html, lower, name) {
     const span = elementSpan(lower, name, 0);
     return span && html.slice(span.contentStart, span.contentEnd);
 }
@@ -32045,37 +32045,8 @@ function bound(list) {
     return [...list.slice(0, kept), `(and ${list.length - kept} more errors)`];
 }
 
-;// CONCATENATED MODULE: ./src/status.ts
-
-// What an HTTP status means to the person reading the step: its name, and
-// what to check when it ends an upload's abort.
-/**
- * What the person reading the failed step should check, by status; `entry`
- * names the manifest entry of a batch, whose fields are not inputs, and
- * `auth` what the requests carried.
- */
-function hintFor(status, entry, auth = 'keys') {
-    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
-    if (status === 400)
-        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
-    if ((status === 401 || status === 403) && auth === 'token')
-        return 'Check that the access token has the synthetics_write scope, that it has not expired (personal access tokens always expire: create a new one and update the secret), that it belongs to the organisation of "site" (or "api-url"), and, for a personal access token, that its user has the synthetics_write permission: a personal access token acts with its user\'s permissions.';
-    if (status === 401 || status === 403)
-        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
-    if (status === 404)
-        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
-    if (status === 408)
-        return 'The request timed out on the way; it is safe to run the step again.';
-    if (status === 413)
-        return 'The request body was refused as too large.';
-    if (status === 429)
-        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
-    if (status >= 500 && status < 600)
-        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
-    if (status >= 300 && status < 400)
-        return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`;
-    return 'Unexpected answer from the API.';
-}
+;// CONCATENATED MODULE: ./src/transport/status.ts
+// An HTTP status by its name, as people know it from their browser and curl.
 const STATUS_NAMES = {
     400: 'Bad Request',
     401: 'Unauthorized',
@@ -32094,17 +32065,6 @@ const STATUS_NAMES = {
 function describeStatus(status) {
     const name = STATUS_NAMES[status];
     return name ? `${status} ${name}` : String(status);
-}
-function shortLocation(location) {
-    if (!location)
-        return '(no Location header)';
-    try {
-        const url = new URL(location);
-        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
-    }
-    catch {
-        return oneLine(location, 200);
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/transport/failures.ts
@@ -32212,6 +32172,1639 @@ function networkMessage(code, fallback) {
     return `${oneLine(fallback, 200)} (${code})`;
 }
 
+;// CONCATENATED MODULE: ./src/transport/sent.ts
+// What the transport promises its callers: one request in, what it came to out.
+/** One header's value; the first, when the header came more than once. */
+function header(headers, name) {
+    const value = headers[name];
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.trim();
+}
+
+;// CONCATENATED MODULE: ./src/abort/retry.ts
+
+
+const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
+function classify(sent) {
+    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
+    if (sent.kind === 'network' && isPermanentFailure(sent.code))
+        return { retry: false, outcomeUnknown: false };
+    if (sent.kind !== 'reply')
+        return { retry: true, outcomeUnknown: sent.requestSent };
+    const { status } = sent;
+    if (status >= 200 && status < 300)
+        return { retry: false, outcomeUnknown: false };
+    if (RETRY_STATUSES.has(status))
+        return { retry: true, outcomeUnknown: status >= 500 };
+    // A 4xx is the server's considered refusal even when its body broke off.
+    return { retry: false, outcomeUnknown: false };
+}
+/**
+ * How long to wait before retry number `retry` (1 for the first), given what
+ * the last attempt came to (its status and headers, when an answer came):
+ * the server's rate-limit reset when the window is spent, else its
+ * Retry-After, else exponential backoff with full jitter. `ms` is always
+ * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
+ */
+function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
+    const delay = (wanted, source) => {
+        const wantedMs = Math.max(0, Math.ceil(wanted));
+        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
+    };
+    const headers = answer?.headers;
+    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
+    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
+    // once the window is spent, not for a 503 with budget left.
+    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
+    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
+    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
+    if (reset !== undefined)
+        return delay(reset, 'x-ratelimit-reset');
+    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
+    if (after !== undefined)
+        return delay(after, 'retry-after');
+    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
+    return delay(clock.random() * ceiling, 'backoff');
+}
+/**
+ * Milliseconds until the rate-limit window resets, if the answer says.
+ * Datadog documents the header as whole seconds until the reset, and no
+ * Datadog source shows it as a Unix time: a huge value is a huge countdown,
+ * which no caller waits for past its deadline.
+ */
+function rateLimitResetMs(headers) {
+    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
+    return seconds === undefined ? undefined : seconds * 1000;
+}
+/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
+function retryAfterMs(value, nowMs) {
+    if (value === undefined)
+        return undefined;
+    const seconds = parseSeconds(value);
+    if (seconds !== undefined)
+        return seconds * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+/**
+ * The name Datadog gives a rate limit (X-RateLimit-Name), for support: only
+ * the characters such a name has, so a server cannot put a link or markup
+ * where the name is quoted.
+ */
+function rateLimitName(headers) {
+    const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80);
+    return name === '' ? undefined : name;
+}
+/** A header's non-negative number of seconds (or count); undefined when it is not one. */
+function parseSeconds(value) {
+    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
+        return undefined;
+    return Number(value);
+}
+
+;// CONCATENATED MODULE: ./src/datadog/hints.ts
+
+// What to check when an HTTP status ends an upload's abort, in the words of
+// the person reading the step.
+/**
+ * What the person reading the failed step should check, by status; `entry`
+ * names the manifest entry of a batch, whose fields are not inputs, and
+ * `auth` what the requests carried.
+ */
+function hintFor(status, entry, auth = 'keys') {
+    const pair = entry === undefined ? '"key" and "upload-id"' : `the key and upload ID of ${entry}`;
+    if (status === 400)
+        return `Datadog refused the request itself: check ${pair} (the errors above say which field).`;
+    if ((status === 401 || status === 403) && auth === 'token')
+        return 'Check that the access token has the synthetics_write scope, that it has not expired (personal access tokens always expire: create a new one and update the secret), that it belongs to the organisation of "site" (or "api-url"), and, for a personal access token, that its user has the synthetics_write permission: a personal access token acts with its user\'s permissions.';
+    if (status === 401 || status === 403)
+        return 'Check that the API key and application key belong to the same organisation, that "site" (or "api-url") is the site of that organisation, and that the application key has the synthetics_write or the synthetics_create_edit_trigger permission (Datadog accepts either).';
+    if (status === 404)
+        return `Check ${entry === undefined ? '"test-id"' : `the test of ${entry}`} and "site" (or "api-url"), and that ${pair} come from the same answer that started the upload: the key is multipart_presigned_urls_params.key (the full storage path), not the bucketKey beside it (api-upload-file/... or browser-upload-file-step/...). The upload may also be completed or aborted already (set ignore-not-found: true to treat that as success).`;
+    if (status === 408)
+        return 'The request timed out on the way; it is safe to run the step again.';
+    if (status === 413)
+        return 'The request body was refused as too large.';
+    if (status === 429)
+        return 'Rate limited by Datadog: the limit did not reset in time; run again later or raise "timeout".';
+    if (status >= 500 && status < 600)
+        return 'Datadog or a proxy in between failed; it is safe to run the step again.';
+    if (status >= 300 && status < 400)
+        return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`;
+    return 'Unexpected answer from the API.';
+}
+function shortLocation(location) {
+    if (!location)
+        return '(no Location header)';
+    try {
+        const url = new URL(location);
+        return truncate(`${url.protocol}//${url.host}${url.pathname}`, 200);
+    }
+    catch {
+        return oneLine(location, 200);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/abort/outcomes.ts
+
+
+
+
+
+
+
+function countOutcomes(results) {
+    const counts = {
+        aborted: 0,
+        'not-found': 0,
+        unconfirmed: 0,
+        failed: 0,
+        cancelled: 0,
+        'dry-run': 0
+    };
+    for (const r of results)
+        counts[r.outcome]++;
+    return counts;
+}
+/** Whether this result makes the step fail. */
+function failsStep(r) {
+    return r.outcome === 'failed' || r.outcome === 'cancelled' || (r.outcome === 'unconfirmed' && r.tolerated !== true);
+}
+function replyErrors(reply) {
+    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
+}
+const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).';
+/** The limit a 429 ran into, by the name Datadog support asks for. */
+function limitNameOf(reply) {
+    const name = rateLimitName(reply.headers);
+    if (reply.status !== 429 || name === undefined)
+        return '';
+    return ` Datadog names this limit "${name}" (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
+}
+const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
+function aborted(state, status, nowMs) {
+    const { upload } = state;
+    return {
+        outcome: 'aborted',
+        status,
+        errors: [],
+        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
+    };
+}
+/**
+ * A 404 after an attempt whose answer was lost. No 2xx ever came, so this is
+ * not "aborted": either the lost attempt aborted the upload, or the inputs
+ * never named an open upload. Like any 404, it fails the step unless
+ * ignore-not-found accepts an upload that is gone.
+ */
+function unconfirmed(state, reply, ignoreNotFound) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'unconfirmed',
+        kind: 'http',
+        status: 404,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 || ignoreNotFound ? errors : ['404 Not Found after an attempt whose answer was lost'],
+        message: `Upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} is not confirmed aborted: an earlier attempt may have reached Datadog but its answer was lost, and the retry found no such upload (404 Not Found). Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload; no answer can tell which.`,
+        ...(ignoreNotFound
+            ? {
+                tolerated: true,
+                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); a 404 is accepted here, so it does not fail the step.`
+            }
+            : { hint: hintFor(404) })
+    };
+}
+function notFound(state, reply) {
+    const { upload } = state;
+    const errors = replyErrors(reply);
+    return {
+        outcome: 'not-found',
+        status: 404,
+        errors,
+        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted, so nothing is left to abort.`,
+        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
+    };
+}
+/** The step was cancelled or ran out of time before this upload's abort came to an end. */
+function stopped(state, cancelled) {
+    const { upload, last } = state;
+    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
+    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
+    const what = state.attempts === 0
+        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
+        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
+    return {
+        outcome: cancelled ? 'cancelled' : 'failed',
+        kind: cancelled ? 'cancelled' : 'timeout',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors,
+        message: `${what}.`,
+        hint: state.outcomeUnknown
+            ? MAYBE
+            : cancelled
+                ? 'The abort did not go through: the upload may still be open; run the step again.'
+                : 'Raise "timeout" if Datadog or the network is slow.'
+    };
+}
+/** The batch's rate limit resets only after the deadline: this upload is not tried (again). */
+function rateLimited(state, reason) {
+    const { upload, last } = state;
+    const what = state.attempts === 0 ? 'was not attempted' : `was not retried after ${plural(state.attempts, 'attempt')}`;
+    return {
+        outcome: 'failed',
+        kind: 'rate-limit',
+        status: last?.kind === 'reply' ? last.status : undefined,
+        errors: [`Not sent: ${reason}.`],
+        message: `Upload ${upload.uploadId} of test ${upload.testId} ${what}: ${reason}.`,
+        hint: `${hintFor(429)} ${SUPPORT}${state.outcomeUnknown ? ' ' + MAYBE : ''}`
+    };
+}
+/** The last request failed for good; `after` says why no retry followed, when one could have. */
+function failed(state, sent, after = '') {
+    const suffix = after ? ` ${after}` : '';
+    if (sent.kind !== 'reply')
+        return networkFailure(state, sent, suffix);
+    const { status } = sent;
+    const errors = replyErrors(sent);
+    const redirect = status >= 300 && status < 400;
+    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
+    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
+    const { upload } = state;
+    return {
+        outcome: 'failed',
+        kind: redirect ? 'redirect' : 'http',
+        status,
+        // A failure always says something in the errors output.
+        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
+        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
+        hint: hintFor(status, upload.entry, state.auth) +
+            limitNameOf(sent) +
+            (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
+    };
+}
+function networkFailure(state, failure, suffix) {
+    const tls = isTlsError(failure.code);
+    const { host } = state;
+    const what = failure.kind === 'timeout'
+        ? `No answer in time from ${host}`
+        : failure.code.startsWith('HPE_')
+            ? `Unreadable answer from ${host}`
+            : `Could not reach ${host}`;
+    return {
+        outcome: 'failed',
+        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
+        status: undefined,
+        errors: [failure.message],
+        message: `${what}: ${failure.message}${suffix}.`,
+        hint: failure.code === NOT_TLS
+            ? 'For a local emulator, start "api-url" with http://; otherwise check the port.'
+            : tls
+                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
+                : state.outcomeUnknown
+                    ? MAYBE
+                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
+    };
+}
+/** What an attempt came to, in a few words, for the retry lines of the log. */
+function reasonOf(sent) {
+    if (sent.kind === 'reply')
+        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
+    return sent.message;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+
+
+const MAX_ROWS = 500;
+// GitHub drops a job summary over 1 MiB; rows stop well before.
+const MAX_SUMMARY_BYTES = 512 * 1024;
+const TITLE = '### Datadog Synthetics: abort multipart upload';
+const ICONS = {
+    aborted: '✅ aborted',
+    'not-found': '⚪ not found',
+    unconfirmed: '❔ unconfirmed',
+    failed: '❌ failed',
+    cancelled: '⛔ cancelled',
+    'dry-run': '🔎 dry run'
+};
+/** The job summary of a step that stopped at its inputs. */
+function renderInputErrors(errors) {
+    return ([
+        TITLE,
+        '',
+        '❌ Invalid inputs: no request was sent.',
+        '',
+        // Input errors quote what was given: shown literally, like server text.
+        ...errors.map(e => `- ${markdownCell(e, 600)}`)
+    ].join('\n') + '\n');
+}
+/** The job summary: what was aborted, where, and how it went. */
+function renderSummary(results, siteLabel, dryRun, resultsFile = '') {
+    const count = countOutcomes(results);
+    const failed = results.filter(failsStep).length;
+    const headline = dryRun
+        ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
+        : failed > 0
+            ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
+            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`;
+    const lines = [
+        TITLE,
+        '',
+        headline,
+        '',
+        `Site: ${markdownCell(siteLabel)}`,
+        '',
+        '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
+        '| --- | --- | --- | --- | --- | --- | --- |'
+    ];
+    let bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
+    let rows = 0;
+    for (const r of results.slice(0, MAX_ROWS)) {
+        // Datadog's words are shown literally; the hint is the action's own, code and all.
+        const hint = failsStep(r) ? (r.hint ?? '') : '';
+        const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
+        const row = `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`;
+        bytes += Buffer.byteLength(row, 'utf8') + 1;
+        if (bytes > MAX_SUMMARY_BYTES)
+            break;
+        lines.push(row);
+        rows++;
+    }
+    if (results.length > rows) {
+        const where = resultsFile ? `the \`results-file\` output names a file with all of them` : 'see the `results` output';
+        lines.push('', `(${results.length - rows} more uploads not shown: ${where}.)`);
+    }
+    return lines.join('\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/report/report.ts
+
+
+
+// GitHub keeps at most 1 MiB of outputs per job and drops a job summary over
+// 1 MiB: the two lists get a share each, whole entries only, and say where
+// the rest is.
+const RESULTS_OUTPUT_BYTES = 512 * 1024;
+const ERRORS_OUTPUT_BYTES = 256 * 1024;
+// GitHub shows about ten annotations of a kind per step; past that, the
+// log keeps the rest and the final failure stays visible.
+const MAX_ANNOTATIONS = 9;
+const MAX_FAILURE_LINES = 50;
+/** The report of a step that stopped at its inputs: nothing was sent. */
+function reportInvalidInputs(errors, dryRun) {
+    return {
+        messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
+        outputs: outputsOf([], { batch: true, dryRun, errors, resultsFile: '' }).outputs,
+        summary: renderInputErrors(errors),
+        failure: `${errors.length} input problem(s), listed above; no request was sent.`
+    };
+}
+function reportResults(results, facts) {
+    const failures = results.filter(failsStep);
+    const counts = countOutcomes(results);
+    const messages = [];
+    for (const r of results) {
+        const upload = oneLine(r.upload.uploadId, 80);
+        if (r.warning)
+            messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
+        if (failsStep(r)) {
+            // A single upload's failure line carries these: a second annotation would only repeat it.
+            if (!facts.batch)
+                continue;
+            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
+            for (const text of r.errors)
+                messages.push({ level: 'error', text, title });
+        }
+        else {
+            messages.push({ level: 'info', text: r.message });
+        }
+    }
+    const { outputs, listed: inResults } = outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) });
+    const report = { outputs, summary: renderSummary(results, facts.siteLabel, facts.dryRun, facts.resultsFile) };
+    if (inResults < results.length) {
+        const where = facts.resultsFile
+            ? `the whole list is in ${facts.resultsFile} (the results-file output)`
+            : 'the rest is in the log';
+        messages.push({
+            level: 'info',
+            text: `The results output holds the first ${inResults} of ${results.length} uploads (GitHub keeps at most 1 MiB of outputs); ${where}.`
+        });
+    }
+    const capped = capAnnotations(messages);
+    if (failures.length === 0) {
+        const done = facts.dryRun
+            ? `Dry run: ${counts['dry-run']} upload(s) would be aborted, in ${elapsed(facts.tookMs)}.`
+            : `Done: ${tally(counts)}, in ${elapsed(facts.tookMs)}.`;
+        const closing = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : [];
+        return { ...report, messages: [...capped, ...closing] };
+    }
+    if (!facts.batch && results[0]) {
+        const only = results[0];
+        return { ...report, messages: capped, failure: failureLine(only) };
+    }
+    const listed = failures
+        .slice(0, MAX_FAILURE_LINES)
+        .map(r => ({ level: 'info', text: `Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}` }));
+    if (failures.length > MAX_FAILURE_LINES) {
+        listed.push({
+            level: 'info',
+            text: `... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`
+        });
+    }
+    return {
+        ...report,
+        messages: [...capped, ...listed],
+        failure: `${failures.length} of ${results.length} uploads could not be aborted (${tally(counts)}); see the errors above and the results output.`
+    };
+}
+/** What happened, what the server said that the message does not, and what to check. */
+function failureLine(r) {
+    const unsaid = r.errors.filter(e => !says(r.message, e));
+    const source = r.status === undefined ? 'Details' : 'Datadog said';
+    const said = unsaid.length > 0 ? `${source}: ${unsaid.join('; ')}` : '';
+    return [r.message, said && (/[.!?]$/.test(said) ? said : `${said}.`), r.hint].filter(Boolean).join(' ');
+}
+/** Whether `text` holds `part` as whole words: "403 Forbidden" says "Forbidden", "not" does not say "no". */
+function says(text, part) {
+    for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+        const before = text.charAt(at - 1);
+        const after = text.charAt(at + part.length);
+        if (!/\w/.test(before) && !/\w/.test(after))
+            return true;
+    }
+    return false;
+}
+function tally(counts) {
+    const unconfirmed = counts.unconfirmed ? `, ${counts.unconfirmed} unconfirmed` : '';
+    return `${counts.aborted} aborted, ${counts['not-found']} not found${unconfirmed}`;
+}
+/** Past the cap, warnings and errors go to the log as plain lines. */
+function capAnnotations(messages) {
+    const shown = { error: 0, warning: 0, info: 0 };
+    return messages.map(m => {
+        if (m.level === 'info' || shown[m.level]++ < MAX_ANNOTATIONS)
+            return m;
+        return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` };
+    });
+}
+/** Every declared output, whatever happened, so later steps can branch on them; `listed` results made it into `results`. */
+function outputsOf(results, facts) {
+    const counts = countOutcomes(results);
+    const only = facts.batch ? undefined : results[0];
+    const listed = jsonListWithin(results.map(resultEntry), RESULTS_OUTPUT_BYTES);
+    const outputs = {
+        status: only?.status === undefined ? '' : String(only.status),
+        aborted: String(results.length > 0 && counts.aborted === results.length),
+        errors: jsonListWithin(facts.errors, ERRORS_OUTPUT_BYTES).json,
+        attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
+        'aborted-count': String(counts.aborted),
+        'not-found-count': String(counts['not-found']),
+        'unconfirmed-count': String(counts.unconfirmed),
+        'failed-count': String(counts.failed + counts.cancelled),
+        'dry-run': String(facts.dryRun),
+        results: listed.json,
+        'results-file': facts.resultsFile
+    };
+    return { outputs, listed: listed.count };
+}
+/** One upload as the `results` output and the results file list it. */
+function resultEntry(r) {
+    return {
+        testId: r.upload.testId,
+        key: r.upload.key,
+        uploadId: r.upload.uploadId,
+        status: r.status ?? null,
+        outcome: r.outcome,
+        kind: r.kind ?? null,
+        attempts: r.attempts,
+        errors: r.errors
+    };
+}
+/** A JSON array of the first items that fit in `maxBytes` (UTF-8), whole items only. */
+function jsonListWithin(items, maxBytes) {
+    const parts = [];
+    let bytes = 2;
+    for (const item of items) {
+        const part = JSON.stringify(item);
+        const size = Buffer.byteLength(part, 'utf8') + (parts.length > 0 ? 1 : 0);
+        if (bytes + size > maxBytes)
+            break;
+        parts.push(part);
+        bytes += size;
+    }
+    return { json: `[${parts.join(',')}]`, count: parts.length };
+}
+
+;// CONCATENATED MODULE: ./src/action/guard-report.ts
+
+
+// What the guard's post step says: the batch report of its aborts, plus the
+// manifest values it could not read, each of which may have started an
+// upload that is still open.
+const MAX_LISTED = 9;
+function reportCleanup(results, facts, manifestErrors) {
+    const base = reportResults(results, facts);
+    // A post step's outputs reach no later step.
+    if (manifestErrors.length === 0)
+        return { ...base, outputs: {} };
+    const shown = manifestErrors.slice(0, MAX_LISTED);
+    const more = manifestErrors.length - shown.length;
+    const unread = `${manifestErrors.length} value(s) of the manifest could not be read: an upload one of them started may still hold storage.`;
+    return {
+        messages: [
+            ...shown.map(text => ({ level: 'error', text, title: 'Unreadable manifest value' })),
+            ...(more > 0 ? [{ level: 'info', text: `... and ${more} more unreadable values.` }] : []),
+            ...base.messages
+        ],
+        outputs: {},
+        summary: [base.summary, `❌ ${unread}`, '', ...shown.map(e => `- ${markdownCell(e, 600)}`), ''].join('\n'),
+        failure: [base.failure, unread].filter(Boolean).join(' ')
+    };
+}
+
+;// CONCATENATED MODULE: ./src/settings/problems.ts
+/**
+ * Collects what is wrong with the inputs, so that one failed run lists
+ * everything that needs fixing.
+ */
+class problems_Problems {
+    errors = [];
+    warnings = [];
+    /** Records an error; returns undefined so a parser can `return problems.error(...)`. */
+    error(message) {
+        this.errors.push(message);
+        return undefined;
+    }
+    warn(message) {
+        this.warnings.push(message);
+    }
+    get count() {
+        return this.errors.length;
+    }
+}
+function sourceName(source) {
+    return 'input' in source ? `Input "${source.input}"` : `The ${source.env} environment variable`;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/site.ts
+
+const SITES = [
+    { site: 'datadoghq.com', region: 'US1' },
+    { site: 'us3.datadoghq.com', region: 'US3' },
+    { site: 'us5.datadoghq.com', region: 'US5' },
+    { site: 'datadoghq.eu', region: 'EU1' },
+    { site: 'ap1.datadoghq.com', region: 'AP1' },
+    { site: 'ap2.datadoghq.com', region: 'AP2' },
+    { site: 'uk1.datadoghq.com', region: 'UK1' },
+    { site: 'ddog-gov.com', region: 'US1-FED' },
+    { site: 'us2.ddog-gov.com', region: 'US2-FED' }
+];
+const DEFAULT_SITE = 'datadoghq.com';
+function apiHostOf(site) {
+    return `api.${site.site}`;
+}
+function isDatadogApiHost(host) {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    return SITES.some(s => apiHostOf(s) === name);
+}
+/**
+ * Maps every spelling people paste for a site (bare site, web-app host, API
+ * host, a URL of either, a region name or a short one that names a single
+ * region, any letter case) to the site.
+ */
+function resolveSite(raw, label = 'Input "site"') {
+    const text = raw.trim();
+    const host = hostPart(text);
+    const found = host === undefined ? undefined : lookup(host);
+    if (found)
+        return { ok: true, site: found, apiHost: apiHostOf(found) };
+    const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ');
+    const tail = `Valid sites: ${valid}. To reach another host, set "api-url" instead.`;
+    const regions = host === undefined ? [] : regionsNamed(host);
+    if (regions.length > 1) {
+        const names = regions.map(s => s.region).join(', ');
+        return {
+            ok: false,
+            message: `${label} is ${text_quote(text, 81)}, which names several regions (${names}): give one. ${tail}`
+        };
+    }
+    const nearest = host === undefined ? [] : suggest(host);
+    const hint = nearest.length > 0 ? ` Did you mean ${nearest.map(n => `"${n}"`).join(' or ')}?` : '';
+    return { ok: false, message: `${label} is ${text_quote(text, 81)}, which is not a Datadog site.${hint} ${tail}` };
+}
+function hostPart(text) {
+    let host = text.toLowerCase();
+    if (/^[a-z][a-z0-9+.-]*:\/\//.test(host)) {
+        try {
+            const url = new URL(host);
+            if (url.protocol !== 'https:' && url.protocol !== 'http:')
+                return undefined;
+            if (url.username || url.password || url.port)
+                return undefined;
+            host = url.hostname;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    else {
+        // A web-app address copied without its scheme keeps only its host.
+        host = host.split('/')[0] ?? '';
+    }
+    return host.replace(/\.$/, '');
+}
+function lookup(host) {
+    const region = SITES.find(s => s.region.toLowerCase() === host.replace(/_/g, '-'));
+    if (region)
+        return region;
+    const short = regionsNamed(host);
+    if (short.length === 1)
+        return short[0];
+    const bare = host.replace(/^(app|api)\./, '');
+    return SITES.find(s => s.site === bare);
+}
+/**
+ * The regions a short name without a number could mean: `eu` is EU1 alone,
+ * `us` five of them; `gov` and `fed` the two US-FED ones.
+ */
+function regionsNamed(host) {
+    const word = host === 'gov' ? 'fed' : host;
+    if (!/^[a-z]{2,3}$/.test(word))
+        return [];
+    return SITES.filter(s => s.region
+        .toLowerCase()
+        .split(/[\d-]+/)
+        .includes(word));
+}
+/** The sites meant most likely, the default first when it is one of them. */
+function suggest(host) {
+    const regions = regionsNamed(host);
+    if (regions.length > 0)
+        return regions.map(s => s.region);
+    const bare = host.replace(/^(app|api)\./, '');
+    // A site with something added after it: `datadoghq.eu.com`.
+    const within = SITES.filter(s => bare.startsWith(`${s.site}.`));
+    if (within.length > 0)
+        return within.map(s => s.site);
+    // `datadoghq` alone: the site with its domain ending left off.
+    const truncated = SITES.filter(s => s.site.startsWith(`${bare}.`) && !s.site.slice(bare.length + 1).includes('.'));
+    if (truncated.length > 0)
+        return truncated.map(s => s.site);
+    let best;
+    for (const s of SITES) {
+        for (const candidate of [s.site, s.region.toLowerCase()]) {
+            const distance = editDistance(bare, candidate);
+            if (!best || distance < best.distance) {
+                best = { name: candidate === s.site ? s.site : s.region, distance };
+            }
+        }
+    }
+    if (!best)
+        return [];
+    // Farther than a third of the name is a different word, not a typo.
+    return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? [best.name] : [];
+}
+
+;// CONCATENATED MODULE: ./src/inputs/destination.ts
+
+
+/** The API base URL from api-url, else site / datadog-site, else DD_SITE, else the default site. */
+function parseDestination(problems, inputs, env) {
+    const site = siteInput(problems, inputs);
+    if (inputs.apiUrl) {
+        if (site) {
+            problems.warn(`"api-url" is set, so "${site.source.input}" is not used: requests go to the api-url host.`);
+        }
+        return parseApiUrl(problems, inputs.apiUrl);
+    }
+    const fromEnv = (env.DD_SITE ?? '').trim();
+    const chosen = site ?? (fromEnv ? { value: fromEnv, source: { env: 'DD_SITE' } } : undefined);
+    const resolved = resolveSite(chosen?.value ?? DEFAULT_SITE, sourceName(chosen?.source ?? { input: 'site' }));
+    if (!resolved.ok)
+        return problems.error(resolved.message);
+    return { baseUrl: `https://${resolved.apiHost}`, label: `${resolved.site.site} (${resolved.site.region})` };
+}
+/**
+ * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
+ * a step copied from them does not quietly go to the default site.
+ */
+function siteInput(problems, inputs) {
+    const { site, datadogSite } = inputs;
+    if (site && datadogSite && !sameSite(site, datadogSite)) {
+        problems.error('Inputs "site" and "datadog-site" name different sites; give only one.');
+    }
+    if (site)
+        return { value: site, source: { input: 'site' } };
+    if (datadogSite)
+        return { value: datadogSite, source: { input: 'datadog-site' } };
+    return undefined;
+}
+/** Whether two spellings name one site (`EU1`, `datadoghq.eu`); a value that is no site counts as different. */
+function sameSite(a, b) {
+    const [first, second] = [resolveSite(a), resolveSite(b)];
+    return first.ok && second.ok ? first.site === second.site : a.toLowerCase() === b.toLowerCase();
+}
+function isLoopback(hostname) {
+    const host = hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+function parseApiUrl(problems, text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return problems.error(`Input "api-url" is not a URL; expected something like https://api.datadoghq.com.`);
+    }
+    const wrong = [];
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+        wrong.push('must start with https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost)');
+    }
+    if (url.username || url.password)
+        wrong.push('must not contain a user name or password');
+    if (url.search || url.hash)
+        wrong.push('must not contain a query (?) or fragment (#)');
+    if (wrong.length > 0)
+        return problems.error(`Input "api-url" ${wrong.join('; ')}.`);
+    // Every Datadog API path starts with /api/: a pasted endpoint URL or one
+    // ending in /api/v2 keeps only what comes before.
+    const path = url.pathname.replace(/\/+$/, '');
+    const apiAt = (path + '/').indexOf('/api/');
+    const prefix = apiAt >= 0 ? path.slice(0, apiAt) : path;
+    if (url.protocol === 'https:' && !isDatadogApiHost(url.hostname) && /datadoghq|ddog-gov/i.test(url.hostname)) {
+        problems.warn(`"api-url" names ${url.hostname}, which is not a Datadog API host; the API hosts are api.<site> (for example api.datadoghq.com). Use "site" for Datadog's own sites.`);
+    }
+    return { baseUrl: `${url.protocol}//${url.host}${prefix}`, label: url.host };
+}
+
+;// CONCATENATED MODULE: ./src/settings/settings.ts
+/** Every input of action.yml (a test keeps the two lists equal). */
+const INPUT_NAMES = (/* unused pure expression or super */ null && ([
+    'api-key',
+    'app-key',
+    'access-token',
+    'site',
+    'datadog-site',
+    'api-url',
+    'test-id',
+    'key',
+    'upload-id',
+    'uploads',
+    'uploads-file',
+    'ignore-not-found',
+    'max-retries',
+    'timeout',
+    'concurrency',
+    'dry-run'
+]));
+/** Every input of guard/action.yml: the connection inputs of the action. */
+const GUARD_INPUT_NAMES = [
+    'api-key',
+    'app-key',
+    'access-token',
+    'site',
+    'datadog-site',
+    'api-url',
+    'max-retries',
+    'timeout',
+    'concurrency'
+];
+const settings_LIMITS = {
+    keyChars: 1024,
+    uploadIdChars: 1024,
+    // Datadog's keys are 32 and 40; a shorter one is a wiring mistake, and a
+    // key of a few characters could not be told apart in an echoed answer.
+    secretMinChars: 16,
+    secretChars: 256,
+    // Datadog documents no length for its access tokens; this bound only keeps
+    // a pasted file or log out of a request header.
+    tokenChars: 4096,
+    uploads: 10_000,
+    uploadsFileBytes: 16 * 1024 * 1024,
+    maxRetries: 20,
+    timeoutSeconds: 3600,
+    concurrency: 32
+};
+
+;// CONCATENATED MODULE: ./src/manifest/json-values.ts
+// Finds the JSON values written one after another into a text, as a shell
+// script appends them: separated by white space, or by nothing at all
+// (`}{`, since curl prints no final newline). One pass over the text, one
+// value at a time, each parsed only when asked: a reader that has seen
+// enough stops, and never pays for the rest of a 16 MiB manifest.
+// The text is read as UTF-16 codes: a one-character string per position
+// made the scan of a 16 MiB text several times slower.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+function isOpener(code) {
+    return code === OPEN_OBJECT || code === OPEN_LIST;
+}
+function isCloser(code) {
+    return code === CLOSE_OBJECT || code === CLOSE_LIST;
+}
+function isSpace(code) {
+    return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09 || code === 0xfeff;
+}
+// A manifest nests four levels at most (list, entry, presigned answer,
+// params); parsing megabytes of nesting takes seconds no deadline can stop.
+const MAX_DEPTH = 32;
+const TOO_DEEP = `lists or objects nest more than ${MAX_DEPTH} levels deep; a manifest needs 4`;
+/** Where a scalar written at top level (`42`, `true`) ends. */
+function scalarEnd(text, from) {
+    let i = from;
+    while (i < text.length) {
+        const c = text.charCodeAt(i);
+        if (isSpace(c) || isOpener(c) || c === QUOTE)
+            break;
+        i++;
+    }
+    return i;
+}
+/** Where the string starting at `from` (its opening quote) ends, past its closing quote; -1 when it never closes. */
+function stringEnd(text, from) {
+    for (let i = from + 1; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === BACKSLASH)
+            i++;
+        else if (c === QUOTE)
+            return i + 1;
+    }
+    return -1;
+}
+/** Scans the object or array that starts at `from`, tracking where it could be closed early. */
+function scanContainer(text, from) {
+    const stack = [];
+    let safeEnd = from;
+    let safeDepth = 0;
+    let elements = 0;
+    let inElement = false;
+    let i = from;
+    while (i < text.length) {
+        const c = text.charCodeAt(i);
+        // A list's elements are counted here, so that a list of millions can be refused unparsed.
+        if (stack.length === 1 && !inElement && c !== COMMA && !isCloser(c) && !isSpace(c)) {
+            elements++;
+            inElement = true;
+        }
+        if (c === QUOTE) {
+            const end = stringEnd(text, i);
+            if (end === -1)
+                break;
+            i = end;
+            continue;
+        }
+        if (isOpener(c)) {
+            if (stack.push(c === OPEN_OBJECT ? '}' : ']') > MAX_DEPTH)
+                return { end: closingEnd(text, from), safeEnd, closers: '', elements, tooDeep: true };
+        }
+        else if (isCloser(c)) {
+            stack.pop();
+            if (stack.length === 0)
+                return { end: i + 1, safeEnd: i + 1, closers: '', elements };
+            // Closing a container completes a member of the one around it.
+            safeEnd = i + 1;
+            safeDepth = stack.length;
+        }
+        else if (c === COMMA) {
+            // Everything before a comma is complete members; the containers below
+            // this depth cannot change before the next safe point replaces this one.
+            safeEnd = i;
+            safeDepth = stack.length;
+            if (stack.length === 1)
+                inElement = false;
+        }
+        i++;
+    }
+    const closers = stack.slice(0, safeDepth).reverse().join('');
+    return { end: -1, safeEnd, closers, elements };
+}
+/** Past the bracket that closes the one at `from`, or the text's end: counts only, no stack. */
+function closingEnd(text, from) {
+    let depth = 0;
+    for (let i = from; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
+            const end = stringEnd(text, i);
+            if (end === -1)
+                return text.length;
+            i = end - 1;
+        }
+        else if (isOpener(c))
+            depth++;
+        else if (isCloser(c) && --depth === 0)
+            return i + 1;
+    }
+    return text.length;
+}
+/** The value the scan found, parsed. */
+function parseValue(text, found) {
+    const { offset } = found;
+    if (found.fault !== undefined)
+        return { ok: false, error: found.fault, offset };
+    try {
+        return { ok: true, value: JSON.parse(text.slice(offset, found.end)), offset };
+    }
+    catch (error) {
+        // The parser quotes the text around the fault: a key pasted there would go along.
+        return { ok: false, error: error.message.replace(/, ".*" is not valid JSON$/s, ''), offset };
+    }
+}
+function repair(text, from, scan) {
+    if (scan.safeEnd <= from)
+        return undefined;
+    try {
+        return JSON.parse(text.slice(from, scan.safeEnd) + scan.closers);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * The whole values of `text` in order, found one at a time; the generator
+ * returns the last value when the text ends inside it.
+ */
+function* topValues(text) {
+    let i = 0;
+    while (i < text.length) {
+        const c = text.charCodeAt(i);
+        if (isSpace(c)) {
+            i++;
+            continue;
+        }
+        if (isOpener(c)) {
+            const scan = scanContainer(text, i);
+            if (scan.end === -1)
+                return { offset: i, text: text.slice(i), repaired: repair(text, i, scan) };
+            const fault = scan.tooDeep ? TOO_DEEP : undefined;
+            yield { offset: i, end: scan.end, elements: c === OPEN_LIST ? scan.elements : 1, fault };
+            i = scan.end;
+            continue;
+        }
+        // A closing bracket with nothing open is taken as a scalar, and refused as one.
+        const end = c === QUOTE ? stringEnd(text, i) : Math.max(scalarEnd(text, i), i + 1);
+        if (end === -1)
+            return { offset: i, text: text.slice(i), repaired: undefined };
+        yield { offset: i, end, elements: 1 };
+        i = end;
+    }
+    return undefined;
+}
+function isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** The kind of a parsed JSON value, for messages that must not quote it. */
+function describeJson(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+}
+
+;// CONCATENATED MODULE: ./src/settings/upload.ts
+
+// The rules for the three values that name one upload: a test's public ID,
+// the file's key and the upload ID.
+const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
+/**
+ * Said only where wiring is likely: one of key / upload-id empty while the
+ * other is set, or both empty while nothing else names an upload.
+ */
+const upload_MISSING_OUTPUT_HINT = (/* unused pure expression or super */ null && ('If it comes from a step output, that output was never set: check the step id and output name, ' +
+    "or guard this step with `if: steps.<step id>.outputs.<output name> != ''`."));
+const SHAPE_WORDS = 'three groups of three lower-case letters or digits, like abc-def-123';
+/** The value, trimmed, when it is non-empty, one line and within its limit. */
+function upload_checkField(problems, field) {
+    const { label, value, max } = field;
+    if (value === '')
+        return problems.error(`${label} is empty.`);
+    if (hasControl(value))
+        return problems.error(`${label} contains control characters or line breaks; paste the value alone.`);
+    if (value.length > max)
+        return problems.error(`${label} is ${value.length} characters long; at most ${max} are accepted.`);
+    return value;
+}
+/**
+ * A test's public ID, or a pasted test URL whose path holds one. Anything
+ * else is refused before a request that could only come back 404; `key`,
+ * when it names a test, is offered as the likely one.
+ */
+function upload_parseTestId(problems, label, value, key = '') {
+    if (value === '')
+        return problems.error(`${label} is empty: give the public ID of the Synthetic test (like abc-def-123).`);
+    if (/^https?:\/\//i.test(value)) {
+        let segments = [];
+        try {
+            segments = new URL(value).pathname.split('/').filter(Boolean);
+        }
+        catch {
+            /* reported below */
+        }
+        const id = [...segments].reverse().find(s => PUBLIC_ID_SHAPE.test(s.toLowerCase()));
+        if (id === undefined)
+            return problems.error(`${label} is a URL with no test public ID (like abc-def-123) in its path.`);
+        return id.toLowerCase();
+    }
+    // Public IDs are lower case; one typed in capitals is the same test.
+    if (PUBLIC_ID_SHAPE.test(value.toLowerCase()))
+        return value.toLowerCase();
+    const owner = upload_testIdFromKey(key);
+    const guess = owner === undefined ? '' : ` The key names test ${owner}; did you mean that?`;
+    return problems.error(`${label} is ${text_quote(value, 64)}, which is not a test public ID: that is ${SHAPE_WORDS} (on the test's page).${guess}`);
+}
+/** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */
+function upload_testIdFromKey(key) {
+    const segment = key.split('/')[2];
+    return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined;
+}
+// The start answer's bucketKey begins with its bucketKeyPrefix; the key the
+// abort takes is the full storage path, with the organisation in front.
+const BUCKET_KEY_PREFIXES = ['api-upload-file/', 'browser-upload-file-step/'];
+/**
+ * Warns, before any request, about a key that cannot be right: one that
+ * looks like the bucketKey, or one that names another test than the one the
+ * abort goes to.
+ */
+function upload_warnAboutKey(problems, prefix, upload) {
+    if (BUCKET_KEY_PREFIXES.some(p => upload.key.startsWith(p))) {
+        problems.warn(`${prefix}the key ${text_quote(upload.key, 80)} looks like the bucketKey of Datadog's presigned-URLs answer; the abort takes multipart_presigned_urls_params.key (the full storage path), and Datadog answers 404 for a bucketKey.`);
+    }
+    const owner = upload_testIdFromKey(upload.key);
+    if (owner !== undefined && owner !== upload.testId) {
+        problems.warn(`${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${upload.testId}; Datadog answers 404 for an upload of another test.`);
+    }
+}
+/**
+ * A key is a storage path (`<org>/<kind>/<public id>/<file>`) and an upload
+ * ID has no slash: a pair the other way round was swapped when it was wired.
+ */
+function upload_swapped(problems, names, upload) {
+    if (!upload.uploadId.includes('/') || upload.key.includes('/'))
+        return false;
+    problems.error(`${names} look swapped: the key is the storage path (with "/"), the upload ID has no "/". Check which answer field feeds which.`);
+    return true;
+}
+
+;// CONCATENATED MODULE: ./src/manifest/entry.ts
+
+
+
+
+function fieldsOf(where, record) {
+    const presigned = record['multipart_presigned_urls_params'];
+    if (isRecord(presigned)) {
+        return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' };
+    }
+    // The same answer as Datadog's TypeScript client hands it over, and as
+    // JSON.stringify of its result writes it.
+    const camel = record['multipartPresignedUrlsParams'];
+    if (isRecord(camel)) {
+        return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' };
+    }
+    // Datadog's own answers spell it upload_id.
+    const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id';
+    return { record, path: where, uploadIdField };
+}
+function parseEntry(problems, input) {
+    const { where, entry } = input;
+    if (!isRecord(entry)) {
+        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`);
+    }
+    if (Array.isArray(entry['errors']) && !('key' in entry) && !isRecord(entry['multipart_presigned_urls_params'])) {
+        // A refused start, appended as received: it opened no upload.
+        problems.warn(`${where} is an error answer from Datadog (${oneLine(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
+        return undefined;
+    }
+    const mark = entry['completed'];
+    if (mark !== undefined) {
+        if (!isRecord(mark))
+            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`);
+        // A mark is matched by key and upload ID: it needs no test.
+        const upload = uploadOf(problems, {
+            where: `${where}.completed`,
+            entry: mark,
+            defaultTestId: input.defaultTestId ?? ''
+        });
+        return upload && { upload, completed: true };
+    }
+    const upload = uploadOf(problems, { ...input, entry });
+    return upload && { upload, completed: false };
+}
+function uploadOf(problems, input) {
+    const { where, entry } = input;
+    const fields = fieldsOf(where, entry);
+    const key = stringField(problems, fields, 'key', settings_LIMITS.keyChars);
+    const uploadId = stringField(problems, fields, fields.uploadIdField, settings_LIMITS.uploadIdChars);
+    const pair = key !== undefined && uploadId !== undefined ? { key, uploadId } : undefined;
+    if (pair && upload_swapped(problems, `${where}: "key" and "${fields.uploadIdField}"`, pair))
+        return undefined;
+    const testId = entryTestId(problems, input, entry, key);
+    if (testId === undefined || key === undefined || uploadId === undefined)
+        return undefined;
+    // A completion mark carries no test ('').
+    if (testId !== '')
+        upload_warnAboutKey(problems, `${where}: `, { testId, key });
+    return { testId, key, uploadId, entry: where };
+}
+function entryTestId(problems, input, entry, key) {
+    const own = entry['testId'];
+    if (own !== undefined) {
+        if (typeof own !== 'string')
+            return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`);
+        // Half of a UTF-16 pair cannot go into a URL.
+        if (!own.isWellFormed())
+            return problems.error(`${input.where}.testId holds a lone surrogate (half of a \\uD800-\\uDFFF pair), which no URL can carry.`);
+        return upload_parseTestId(problems, `${input.where}.testId`, own.trim(), key);
+    }
+    if (input.defaultTestId !== undefined)
+        return input.defaultTestId;
+    if (key === undefined)
+        return undefined;
+    return (upload_testIdFromKey(key) ??
+        problems.error(`${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`));
+}
+function stringField(problems, fields, field, max) {
+    const value = fields.record[field];
+    const label = `${fields.path}.${field}`;
+    if (value === undefined || value === null)
+        return problems.error(`${label} is missing.`);
+    if (typeof value !== 'string')
+        return problems.error(`${label} must be a string, not ${describeJson(value)}.`);
+    return upload_checkField(problems, { label, value: value.trim(), max });
+}
+
+;// CONCATENATED MODULE: ./src/manifest/values.ts
+
+
+
+/**
+ * The entries of the manifest's values, counted as they are read: past
+ * LIMITS.uploads the reading stops, and the values after are never parsed.
+ * Undefined when there is nothing to check (any problem is recorded).
+ */
+function readValues(problems, manifest, text) {
+    const { name, label, appended } = manifest;
+    const entries = [];
+    // Text that does not even start like an object or a list (a log line, an
+    // HTML error page a script appended) cannot be an answer that started an
+    // upload: in a file, each run of it is skipped with one warning, unread.
+    const runs = new TextRuns(problems, label, text);
+    const scan = topValues(text);
+    let next = scan.next();
+    let counted = 0;
+    let n = 0;
+    while (!next.done) {
+        const value = next.value;
+        // One value ahead: a lone value names its entries without a number.
+        next = scan.next();
+        n++;
+        if (appended && runs.take(value.offset))
+            continue;
+        // What could name an upload counts: an object, each element of a list, a value that is not JSON.
+        counted += value.elements;
+        if (counted > settings_LIMITS.uploads) {
+            runs.end(value.offset);
+            problems.error(`${label} has more than ${settings_LIMITS.uploads} entries; at most ${settings_LIMITS.uploads} are accepted in one step.`);
+            return undefined;
+        }
+        const several = n > 1 || !next.done || next.value !== undefined;
+        take(problems, { ...manifest, n, several }, parseValue(text, value), entries);
+    }
+    const cut = next.value;
+    if (n === 0 && !cut) {
+        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
+        problems.warn(`${label} is empty: there is nothing to abort.`);
+        return undefined;
+    }
+    if (cut && !appended)
+        return problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`);
+    runs.end(cut?.offset ?? text.length);
+    if (name === 'uploads-file' && runs.count > 0 && entries.length === 0 && !cut) {
+        return problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`);
+    }
+    return { entries, cut, values: n };
+}
+/** The entries of one value: itself, or the elements of a list. */
+function take(problems, place, parsed, entries) {
+    const { label, n } = place;
+    const where = place.several ? `${place.name} value ${n}` : place.name;
+    if (!parsed.ok) {
+        const at = place.several ? ` (value ${n}, at character ${parsed.offset})` : '';
+        problems.error(`${label} is not valid JSON${at} (${oneLine(parsed.error, 120)}).`);
+    }
+    else if (Array.isArray(parsed.value)) {
+        const list = parsed.value;
+        if (list.length === 0 && !place.several)
+            problems.warn(`${label} is an empty list: there is nothing to abort.`);
+        list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }));
+    }
+    else {
+        entries.push({ where, entry: parsed.value });
+    }
+}
+/** Runs of text that is not JSON, each reported once. */
+class TextRuns {
+    problems;
+    label;
+    text;
+    from;
+    count = 0;
+    constructor(problems, label, text) {
+        this.problems = problems;
+        this.label = label;
+        this.text = text;
+    }
+    /** Takes the value at `offset` into a run when it is text; false for an object or a list. */
+    take(offset) {
+        const c = this.text[offset];
+        if (c === '{' || c === '[') {
+            this.end(offset);
+            return false;
+        }
+        this.from ??= offset;
+        return true;
+    }
+    /** Ends the run in progress, if any, where the next value starts. */
+    end(offset) {
+        if (this.from === undefined)
+            return;
+        const piece = this.text.slice(this.from, offset).trim();
+        this.problems.warn(`${this.label} holds text that is not JSON at character ${this.from} (${text_quote(oneLine(piece, 30), 12)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`);
+        this.count++;
+        this.from = undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/manifest/read.ts
+
+
+
+
+/** Parses the manifest named `name`; undefined when any entry is wrong. */
+function read_parseManifest(problems, name, text, defaultTestId) {
+    const before = problems.count;
+    const { uploads } = readManifest(problems, name, text, defaultTestId);
+    return problems.count > before ? undefined : uploads;
+}
+/**
+ * Every upload that can be identified, even when other entries are wrong
+ * (they are recorded in `problems`): cleanup after a failed job aborts what
+ * it can.
+ */
+function readManifest(problems, name, text, defaultTestId) {
+    // Inputs are named as inputs; the guard's manifest by its variable.
+    const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name;
+    const manifest = { name, label, appended: name !== 'uploads' };
+    const read = readValues(problems, manifest, text);
+    if (!read)
+        return { uploads: [], completed: 0 };
+    const found = new Found();
+    const flagged = { errors: 0, warnings: 0 };
+    for (const { where, entry } of read.entries) {
+        const own = new problems_Problems();
+        found.add(parseEntry(own, { where, entry, defaultTestId }));
+        relay(own, problems, flagged);
+    }
+    const more = (n, what) => `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`;
+    if (flagged.warnings > MAX_ENTRIES_LISTED)
+        problems.warn(more(flagged.warnings, 'have warnings'));
+    if (flagged.errors > MAX_ENTRIES_LISTED)
+        problems.error(more(flagged.errors, 'are invalid'));
+    const { cut } = read;
+    if (cut)
+        found.add(salvage(problems, { ...manifest, defaultTestId, cut, index: read.values + 1 }));
+    if (found.duplicates > 0) {
+        // A script that appends each answer may have written one twice: harmless, but worth knowing.
+        problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
+    }
+    return found.result();
+}
+// Ten thousand bad entries are one mistake repeated: the first few say
+// what it is, a count says how far it goes.
+const MAX_ENTRIES_LISTED = 20;
+/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
+function relay(own, to, flagged) {
+    if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED)
+        for (const e of own.errors)
+            to.error(e);
+    if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED)
+        for (const w of own.warnings)
+            to.warn(w);
+}
+/** Uploads in manifest order, each once, and the completion marks seen. */
+class Found {
+    uploads = new Map();
+    completed = new Set();
+    duplicates = 0;
+    add(parsed) {
+        if (!parsed)
+            return;
+        const { upload } = parsed;
+        const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId]);
+        if (parsed.completed)
+            this.completed.add(JSON.stringify([upload.key, upload.uploadId]));
+        else if (this.uploads.has(identity))
+            this.duplicates++;
+        else
+            this.uploads.set(identity, upload);
+    }
+    result() {
+        const all = [...this.uploads.values()];
+        const uploads = all.filter(u => !this.completed.has(JSON.stringify([u.key, u.uploadId])));
+        return { uploads, completed: all.length - uploads.length };
+    }
+}
+/** The value a killed script left half written: used when it still names its upload, else skipped. */
+function salvage(problems, input) {
+    const { cut } = input;
+    // Presigned URLs carry their signature in the query: never quoted.
+    const tail = cut.text.slice(-40).replace(/([?&][^=&"]*=)[^&"]*/g, '$1...');
+    const stop = `${input.label}: value ${input.index} (from character ${cut.offset}) stops in the middle: it ends with ${text_quote('...' + tail, 48)}, as when a script is killed while writing it`;
+    const scratch = new problems_Problems();
+    const where = `${input.name} value ${input.index}`;
+    const parsed = cut.repaired === undefined
+        ? undefined
+        : parseEntry(scratch, { where, entry: cut.repaired, defaultTestId: input.defaultTestId });
+    if (parsed && scratch.count === 0) {
+        const what = parsed.completed ? 'a completion mark for upload' : 'upload';
+        problems.warn(`${stop}; what it holds still names ${what} ${parsed.upload.uploadId}, which is used.`);
+        return parsed;
+    }
+    problems.warn(`${stop}; it is skipped. If it was the answer that started an upload, that upload cannot be identified and stays open until it expires.`);
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/inputs/uploads.ts
+
+
+
+
+const FILE_ERRORS = {
+    ENOENT: 'no such file (paths are relative to the workspace)',
+    EACCES: 'permission denied',
+    EISDIR: 'a directory, not a file',
+    ENOTREG: 'not a regular file',
+    EFBIG: `larger than ${settings_LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
+};
+/**
+ * Decides between one upload (test-id, key, upload-id) and many (uploads or
+ * uploads-file), and parses whichever was given.
+ */
+function uploads_parseUploads(problems, inputs, readFile) {
+    const given = (pairs) => pairs.filter(([, value]) => value !== '').map(([name]) => name);
+    const single = given([
+        ['key', inputs.key],
+        ['upload-id', inputs.uploadId]
+    ]);
+    const manifests = given([
+        ['uploads', inputs.uploads],
+        ['uploads-file', inputs.uploadsFile]
+    ]);
+    const [manifest] = manifests;
+    if (manifests.length === 2)
+        return problems.error('Give either "uploads" or "uploads-file", not both.');
+    if (manifest && single.length > 0) {
+        const named = single.map(n => `"${n}"`).join(' and ');
+        return problems.error(`Give either the single upload ("key" and "upload-id") or the list ("${manifest}"), not both: ${named} ${single.length > 1 ? 'are' : 'is'} set too.`);
+    }
+    const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, inputs.key) : undefined;
+    if (!manifest)
+        return singleUpload(problems, inputs, testId);
+    let text = inputs.uploads;
+    if (manifest === 'uploads-file') {
+        try {
+            text = readFile(inputs.uploadsFile);
+        }
+        catch (error) {
+            const code = error.code ?? 'unreadable';
+            const why = FILE_ERRORS[code] ?? 'unreadable';
+            return problems.error(`Input "uploads-file": cannot read ${quote(inputs.uploadsFile)}: ${why} (${code}).`);
+        }
+    }
+    const list = parseManifest(problems, manifest, text, testId);
+    return list && { list, batch: true };
+}
+function singleUpload(problems, inputs, testId) {
+    if (!inputs.key && !inputs.uploadId) {
+        return problems.error('Inputs "key" and "upload-id" are empty: give both, from the answer that started the upload, ' +
+            `or many uploads in "uploads" or "uploads-file". ${MISSING_OUTPUT_HINT}`);
+    }
+    const field = (name, value, other, max) => value === ''
+        ? problems.error(`Input "${name}" is empty while "${other}" is set. ${MISSING_OUTPUT_HINT}`)
+        : checkField(problems, { label: `Input "${name}"`, value, max });
+    const key = field('key', inputs.key, 'upload-id', LIMITS.keyChars);
+    const uploadId = field('upload-id', inputs.uploadId, 'key', LIMITS.uploadIdChars);
+    if (key === undefined || uploadId === undefined)
+        return undefined;
+    if (swapped(problems, 'Inputs "key" and "upload-id"', { key, uploadId }))
+        return undefined;
+    if (inputs.testId) {
+        if (testId === undefined)
+            return undefined;
+        warnAboutKey(problems, '', { testId, key });
+        return { list: [{ testId, key, uploadId }], batch: false };
+    }
+    const owner = testIdFromKey(key);
+    if (owner === undefined) {
+        warnAboutKey(problems, '', { testId: '', key });
+        return problems.error('Input "test-id" is empty and the key does not name a test (Datadog\'s keys hold it: <org>/<kind>/<public id>/<file>): ' +
+            'give the public ID of the Synthetic test, like abc-def-123.');
+    }
+    return { list: [{ testId: owner, key, uploadId }], batch: false };
+}
+
+;// CONCATENATED MODULE: ./src/inputs/parse.ts
+
+
+
+
+
+/**
+ * Turns the raw inputs into validated settings. Every problem is collected,
+ * so one failed run lists everything that needs fixing; nothing here talks
+ * to the network or prints.
+ */
+function parseInputs(raw, env, readFile) {
+    const problems = new Problems();
+    const input = inputReader(raw);
+    const connection = parseConnection(problems, input, env);
+    const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'));
+    const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'));
+    const uploads = parseUploads(problems, {
+        testId: input('test-id'),
+        key: input('key'),
+        uploadId: input('upload-id'),
+        uploads: input('uploads'),
+        uploadsFile: input('uploads-file')
+    }, readFile);
+    const { errors, warnings } = problems;
+    if (errors.length > 0 || !connection || !uploads)
+        return { ok: false, errors, warnings };
+    return {
+        ok: true,
+        warnings,
+        settings: { ...connection, uploads: uploads.list, batch: uploads.batch, ignoreNotFound, dryRun }
+    };
+}
+/** An input's value, trimmed; '' when not given. */
+function inputReader(raw) {
+    return name => (raw[name] ?? '').trim();
+}
+/**
+ * The inputs that say where and how to call Datadog, shared by the action
+ * and the guard; undefined when any is wrong (recorded in `problems`).
+ */
+function parseConnection(problems, input, env) {
+    const before = problems.count;
+    const credentials = parseCredentials(problems, input, env);
+    const destination = parseDestination(problems, { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') }, env);
+    const maxRetries = parseNumber(problems, 'max-retries', input('max-retries'), {
+        fallback: 5,
+        min: 0,
+        max: settings_LIMITS.maxRetries,
+        whole: true
+    });
+    const timeoutSeconds = parseNumber(problems, 'timeout', input('timeout'), {
+        fallback: 120,
+        min: 1,
+        max: settings_LIMITS.timeoutSeconds
+    });
+    const concurrency = parseNumber(problems, 'concurrency', input('concurrency'), {
+        fallback: 4,
+        min: 1,
+        max: settings_LIMITS.concurrency,
+        whole: true
+    });
+    if (problems.count > before || !destination || !credentials)
+        return undefined;
+    return {
+        credentials,
+        baseUrl: destination.baseUrl,
+        siteLabel: destination.label,
+        maxRetries,
+        timeoutMs: Math.round(timeoutSeconds * 1000),
+        concurrency
+    };
+}
+const SECRET_VARIABLES = {
+    'api-key': 'DD_API_KEY',
+    'app-key': 'DD_APP_KEY',
+    'access-token': 'DD_BEARER_TOKEN'
+};
+const KEY_INPUTS = ['api-key', 'app-key'];
+const NO_CREDENTIALS = 'No Datadog credentials: give "api-key" and "app-key" (an API key and an application key), ' +
+    'or "access-token" (a personal or service access token with the synthetics_write scope), from secrets, ' +
+    'for example `access-token: ${{ secrets.DD_BEARER_TOKEN }}`; ' +
+    'or set DD_API_KEY and DD_APP_KEY, or DD_BEARER_TOKEN, in the environment. ' +
+    'Secrets are empty in workflows triggered from forks.';
+/**
+ * An access token when one is given (its input, else DD_BEARER_TOKEN), else
+ * the key pair; undefined when what was chosen is missing or malformed
+ * (recorded in `problems`).
+ */
+function parseCredentials(problems, input, env) {
+    const given = (name) => {
+        if (input(name))
+            return { input: name };
+        return (env[SECRET_VARIABLES[name]] ?? '').trim() ? { env: SECRET_VARIABLES[name] } : undefined;
+    };
+    const tokenSource = given('access-token');
+    if (tokenSource) {
+        // Keys that only come from the environment may serve other tools of the job.
+        const unused = KEY_INPUTS.filter(name => input(name) !== '');
+        if (unused.length > 0) {
+            problems.warn(`${sourceName(tokenSource)} gives an access token, which is used instead of the keys: ` +
+                `${unused.map(name => `"${name}"`).join(' and ')} ${unused.length > 1 ? 'are' : 'is'} left unused. ` +
+                'Remove the key inputs from the step, or the token to use the keys.');
+        }
+        const token = secret(problems, 'access-token', input, env);
+        return token ? { kind: 'token', token } : undefined;
+    }
+    if (!given('api-key') && !given('app-key'))
+        return problems.error(NO_CREDENTIALS);
+    const apiKey = secret(problems, 'api-key', input, env);
+    const appKey = secret(problems, 'app-key', input, env);
+    if (!apiKey || !appKey || !keyPairHolds(problems, apiKey, appKey))
+        return undefined;
+    return { kind: 'keys', apiKey, appKey };
+}
+/** A key or token from its input, else from its environment variable; '' when missing or malformed. */
+function secret(problems, name, input, env) {
+    const variable = SECRET_VARIABLES[name];
+    const value = input(name);
+    const chosen = value || (env[variable] ?? '').trim();
+    const source = value ? { input: name } : { env: variable };
+    const token = name === 'access-token';
+    const what = token ? 'a Datadog access token' : 'a Datadog key';
+    const min = settings_LIMITS.secretMinChars;
+    const max = token ? settings_LIMITS.tokenChars : settings_LIMITS.secretChars;
+    if (!chosen) {
+        problems.error(`Input "${name}" is empty and ${variable} is not set. Pass it from a secret, ` +
+            `for example \`${name}: \${{ secrets.${variable} }}\`. ` +
+            'Secrets are empty in workflows triggered from forks.');
+    }
+    else if (!/^[\x21-\x7e]+$/.test(chosen)) {
+        // "Bearer " is what the header adds: a value copied from a curl command carries it.
+        const bearer = token && /^bearer\s/i.test(chosen) ? ' Give the token alone, without "Bearer ".' : '';
+        problems.error(`${sourceName(source)} contains white space, control or non-ASCII characters; ${what} has none.${bearer} Check the secret's value.`);
+    }
+    else if (chosen.length < min || chosen.length > max) {
+        const expected = token ? `is ${min} to ${max}` : 'is 32 or 40';
+        problems.error(`${sourceName(source)} is ${plural(chosen.length, 'character')} long; ${what} ${expected}. Check the secret's value.`);
+    }
+    else {
+        return chosen;
+    }
+    return '';
+}
+/** False, with the reason recorded, for a pair that cannot be right. */
+function keyPairHolds(problems, apiKey, appKey) {
+    if (apiKey === appKey) {
+        problems.error('"api-key" and "app-key" are the same value: the API key and the application key are two different keys.');
+        return false;
+    }
+    // API keys are 32 hex characters, application keys 40: a pair shaped the
+    // other way round was swapped when it was wired.
+    if (/^[0-9a-f]{40}$/i.test(apiKey) && /^[0-9a-f]{32}$/i.test(appKey)) {
+        problems.error('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
+        return false;
+    }
+    return true;
+}
+// A key pasted into the wrong input is shown by no more than its first few
+// characters: too few to be a piece of it worth hiding.
+const SHORT_QUOTE = 7;
+function parseBoolean(problems, name, value) {
+    const lower = value.toLowerCase();
+    if (value === '' || lower === 'false')
+        return false;
+    if (lower === 'true')
+        return true;
+    problems.error(`Input "${name}" must be true or false, not ${quote(value, SHORT_QUOTE)}.`);
+    return false;
+}
+function parseNumber(problems, name, value, range) {
+    if (value === '')
+        return range.fallback;
+    const n = (range.whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN;
+    if (!Number.isFinite(n) || n < range.min || n > range.max) {
+        const kind = range.whole ? 'a whole number' : 'a number';
+        problems.error(`Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${text_quote(value, SHORT_QUOTE)}.`);
+        return range.fallback;
+    }
+    return n;
+}
+
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/transport/proxy.ts
 
 
@@ -32438,1594 +34031,8 @@ function replyOf(answer, maxBodyBytes, incomplete) {
         incomplete
     };
 }
-/** One header's value; the first, when the header came more than once. */
-function header(headers, name) {
-    const value = headers[name];
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : first.trim();
-}
 
-;// CONCATENATED MODULE: ./src/retry.ts
-
-
-const DEFAULT_POLICY = { baseDelayMs: 500, maxDelayMs: 60_000 };
-const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
-/** Whether what a request came to is worth another try (a cancelled one never reaches here). */
-function classify(sent) {
-    // A certificate that fails verification fails it again, as does a proxy that refuses us: no retry.
-    if (sent.kind === 'network' && isPermanentFailure(sent.code))
-        return { retry: false, outcomeUnknown: false };
-    if (sent.kind !== 'reply')
-        return { retry: true, outcomeUnknown: sent.requestSent };
-    const { status } = sent;
-    if (status >= 200 && status < 300)
-        return { retry: false, outcomeUnknown: false };
-    if (RETRY_STATUSES.has(status))
-        return { retry: true, outcomeUnknown: status >= 500 };
-    // A 4xx is the server's considered refusal even when its body broke off.
-    return { retry: false, outcomeUnknown: false };
-}
-/**
- * How long to wait before retry number `retry` (1 for the first), given what
- * the last attempt came to (its status and headers, when an answer came):
- * the server's rate-limit reset when the window is spent, else its
- * Retry-After, else exponential backoff with full jitter. `ms` is always
- * within [0, maxDelayMs]; `wantedMs` may be anything a header said.
- */
-function retryDelay(retry, answer, clock, policy = DEFAULT_POLICY) {
-    const delay = (wanted, source) => {
-        const wantedMs = Math.max(0, Math.ceil(wanted));
-        return { ms: Math.min(policy.maxDelayMs, wantedMs), wantedMs, source };
-    };
-    const headers = answer?.headers;
-    // Datadog sends X-RateLimit-Reset on every answer: it says when to come
-    // back on a 429 (whatever Remaining says, as Datadog's clients read it) or
-    // once the window is spent, not for a 503 with budget left.
-    const remaining = headers ? parseSeconds(header(headers, 'x-ratelimit-remaining')) : undefined;
-    const spent = answer?.status === 429 || remaining === undefined || remaining === 0;
-    const reset = headers && spent ? rateLimitResetMs(headers) : undefined;
-    if (reset !== undefined)
-        return delay(reset, 'x-ratelimit-reset');
-    const after = headers ? retryAfterMs(header(headers, 'retry-after'), clock.nowMs) : undefined;
-    if (after !== undefined)
-        return delay(after, 'retry-after');
-    const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
-    return delay(clock.random() * ceiling, 'backoff');
-}
-/**
- * Milliseconds until the rate-limit window resets, if the answer says.
- * Datadog documents the header as whole seconds until the reset, and no
- * Datadog source shows it as a Unix time: a huge value is a huge countdown,
- * which no caller waits for past its deadline.
- */
-function rateLimitResetMs(headers) {
-    const seconds = parseSeconds(header(headers, 'x-ratelimit-reset'));
-    return seconds === undefined ? undefined : seconds * 1000;
-}
-/** Milliseconds a Retry-After header (seconds or an HTTP date) asks for. */
-function retryAfterMs(value, nowMs) {
-    if (value === undefined)
-        return undefined;
-    const seconds = parseSeconds(value);
-    if (seconds !== undefined)
-        return seconds * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-/**
- * The name Datadog gives a rate limit (X-RateLimit-Name), for support: only
- * the characters such a name has, so a server cannot put a link or markup
- * where the name is quoted.
- */
-function rateLimitName(headers) {
-    const name = (header(headers, 'x-ratelimit-name') ?? '').replace(/[^A-Za-z0-9._:-]/g, '').slice(0, 80);
-    return name === '' ? undefined : name;
-}
-/** A header's non-negative number of seconds (or count); undefined when it is not one. */
-function parseSeconds(value) {
-    if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value))
-        return undefined;
-    return Number(value);
-}
-
-;// CONCATENATED MODULE: ./src/outcomes.ts
-
-
-
-
-
-
-function countOutcomes(results) {
-    const counts = {
-        aborted: 0,
-        'not-found': 0,
-        unconfirmed: 0,
-        failed: 0,
-        cancelled: 0,
-        'dry-run': 0
-    };
-    for (const r of results)
-        counts[r.outcome]++;
-    return counts;
-}
-/** Whether this result makes the step fail. */
-function failsStep(r) {
-    return r.outcome === 'failed' || r.outcome === 'cancelled' || (r.outcome === 'unconfirmed' && r.tolerated !== true);
-}
-function replyErrors(reply) {
-    return errorMessages(reply.body, header(reply.headers, 'content-type'), reply.truncated);
-}
-const SUPPORT = 'To have a limit raised, give Datadog support its name (X-RateLimit-Name).';
-/** The limit a 429 ran into, by the name Datadog support asks for. */
-function limitNameOf(reply) {
-    const name = rateLimitName(reply.headers);
-    if (reply.status !== 429 || name === undefined)
-        return '';
-    return ` Datadog names this limit "${name}" (X-RateLimit-Name): give that name to Datadog support to have it raised.`;
-}
-const MAYBE = 'The abort may or may not have reached Datadog: run the step again, or set ignore-not-found: true so a repeat is harmless.';
-function aborted(state, status, nowMs) {
-    const { upload } = state;
-    return {
-        outcome: 'aborted',
-        status,
-        errors: [],
-        message: `Aborted upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} (${status}, ${plural(state.attempts, 'attempt')}, ${elapsed(nowMs - state.started)}).`
-    };
-}
-/**
- * A 404 after an attempt whose answer was lost. No 2xx ever came, so this is
- * not "aborted": either the lost attempt aborted the upload, or the inputs
- * never named an open upload. Like any 404, it fails the step unless
- * ignore-not-found accepts an upload that is gone.
- */
-function unconfirmed(state, reply, ignoreNotFound) {
-    const { upload } = state;
-    const errors = replyErrors(reply);
-    return {
-        outcome: 'unconfirmed',
-        kind: 'http',
-        status: 404,
-        // A failure always says something in the errors output.
-        errors: errors.length > 0 || ignoreNotFound ? errors : ['404 Not Found after an attempt whose answer was lost'],
-        message: `Upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel} is not confirmed aborted: an earlier attempt may have reached Datadog but its answer was lost, and the retry found no such upload (404 Not Found). Either that attempt aborted it, or "key", "upload-id", the test or the site never named an open upload; no answer can tell which.`,
-        ...(ignoreNotFound
-            ? {
-                tolerated: true,
-                warning: `Upload ${upload.uploadId} of test ${upload.testId} is not confirmed aborted (404 after a lost answer); a 404 is accepted here, so it does not fail the step.`
-            }
-            : { hint: hintFor(404) })
-    };
-}
-function notFound(state, reply) {
-    const { upload } = state;
-    const errors = replyErrors(reply);
-    return {
-        outcome: 'not-found',
-        status: 404,
-        errors,
-        message: `Upload ${upload.uploadId} of test ${upload.testId} was not found on ${state.siteLabel}: already completed or aborted, so nothing is left to abort.`,
-        warning: `Upload ${upload.uploadId} of test ${upload.testId} was not found (404): nothing to abort.${errors.length ? ' Datadog said: ' + errors.join('; ') : ''}`
-    };
-}
-/** The step was cancelled or ran out of time before this upload's abort came to an end. */
-function stopped(state, cancelled) {
-    const { upload, last } = state;
-    const why = cancelled ? 'the step was cancelled' : 'the step ran out of time (see "timeout")';
-    const errors = last === undefined ? [why] : last.kind === 'reply' ? replyErrors(last) : [last.message];
-    const what = state.attempts === 0
-        ? `Upload ${upload.uploadId} of test ${upload.testId} was not attempted: ${why}`
-        : `Stopped aborting upload ${upload.uploadId} of test ${upload.testId}: ${why}${last ? `; the last complete attempt ended in: ${reasonOf(last)}` : ''}`;
-    return {
-        outcome: cancelled ? 'cancelled' : 'failed',
-        kind: cancelled ? 'cancelled' : 'timeout',
-        status: last?.kind === 'reply' ? last.status : undefined,
-        errors,
-        message: `${what}.`,
-        hint: state.outcomeUnknown
-            ? MAYBE
-            : cancelled
-                ? 'The abort did not go through: the upload may still be open; run the step again.'
-                : 'Raise "timeout" if Datadog or the network is slow.'
-    };
-}
-/** The batch's rate limit resets only after the deadline: this upload is not tried (again). */
-function rateLimited(state, reason) {
-    const { upload, last } = state;
-    const what = state.attempts === 0 ? 'was not attempted' : `was not retried after ${plural(state.attempts, 'attempt')}`;
-    return {
-        outcome: 'failed',
-        kind: 'rate-limit',
-        status: last?.kind === 'reply' ? last.status : undefined,
-        errors: [`Not sent: ${reason}.`],
-        message: `Upload ${upload.uploadId} of test ${upload.testId} ${what}: ${reason}.`,
-        hint: `${hintFor(429)} ${SUPPORT}${state.outcomeUnknown ? ' ' + MAYBE : ''}`
-    };
-}
-/** The last request failed for good; `after` says why no retry followed, when one could have. */
-function failed(state, sent, after = '') {
-    const suffix = after ? ` ${after}` : '';
-    if (sent.kind !== 'reply')
-        return networkFailure(state, sent, suffix);
-    const { status } = sent;
-    const errors = replyErrors(sent);
-    const redirect = status >= 300 && status < 400;
-    const location = redirect ? ` to ${shortLocation(header(sent.headers, 'location'))}` : '';
-    const empty = errors.length === 0 && !redirect ? ' with an empty body' : '';
-    const { upload } = state;
-    return {
-        outcome: 'failed',
-        kind: redirect ? 'redirect' : 'http',
-        status,
-        // A failure always says something in the errors output.
-        errors: errors.length > 0 ? errors : [`${describeStatus(status)}${location}${empty}`],
-        message: `Datadog refused to abort upload ${upload.uploadId} of test ${upload.testId} on ${state.siteLabel}: ${describeStatus(status)}${location}${empty}${suffix}.`,
-        hint: hintFor(status, upload.entry, state.auth) +
-            limitNameOf(sent) +
-            (state.outcomeUnknown && status >= 500 ? ' ' + MAYBE : '')
-    };
-}
-function networkFailure(state, failure, suffix) {
-    const tls = isTlsError(failure.code);
-    const { host } = state;
-    const what = failure.kind === 'timeout'
-        ? `No answer in time from ${host}`
-        : failure.code.startsWith('HPE_')
-            ? `Unreadable answer from ${host}`
-            : `Could not reach ${host}`;
-    return {
-        outcome: 'failed',
-        kind: tls ? 'tls' : failure.kind === 'timeout' ? 'timeout' : 'network',
-        status: undefined,
-        errors: [failure.message],
-        message: `${what}: ${failure.message}${suffix}.`,
-        hint: failure.code === NOT_TLS
-            ? 'For a local emulator, start "api-url" with http://; otherwise check the port.'
-            : tls
-                ? 'TLS verification is never turned off. If a proxy re-signs HTTPS traffic, give its CA certificate to Node with NODE_EXTRA_CA_CERTS.'
-                : state.outcomeUnknown
-                    ? MAYBE
-                    : 'Check the runner can reach the host (proxy settings: https_proxy, no_proxy).'
-    };
-}
-/** What an attempt came to, in a few words, for the retry lines of the log. */
-function reasonOf(sent) {
-    if (sent.kind === 'reply')
-        return describeStatus(sent.status) + (sent.incomplete ? ' (body cut short)' : '');
-    return sent.message;
-}
-
-;// CONCATENATED MODULE: ./src/summary.ts
-
-
-const MAX_ROWS = 500;
-// GitHub drops a job summary over 1 MiB; rows stop well before.
-const MAX_SUMMARY_BYTES = 512 * 1024;
-const TITLE = '### Datadog Synthetics: abort multipart upload';
-const ICONS = {
-    aborted: '✅ aborted',
-    'not-found': '⚪ not found',
-    unconfirmed: '❔ unconfirmed',
-    failed: '❌ failed',
-    cancelled: '⛔ cancelled',
-    'dry-run': '🔎 dry run'
-};
-/** The job summary of a step that stopped at its inputs. */
-function renderInputErrors(errors) {
-    return ([
-        TITLE,
-        '',
-        '❌ Invalid inputs: no request was sent.',
-        '',
-        // Input errors quote what was given: shown literally, like server text.
-        ...errors.map(e => `- ${markdownCell(e, 600)}`)
-    ].join('\n') + '\n');
-}
-/** The job summary: what was aborted, where, and how it went. */
-function renderSummary(results, siteLabel, dryRun, resultsFile = '') {
-    const count = countOutcomes(results);
-    const failed = results.filter(failsStep).length;
-    const headline = dryRun
-        ? `🔎 Dry run: ${results.length} upload(s) would be aborted; nothing was sent.`
-        : failed > 0
-            ? `❌ ${failed} of ${results.length} upload(s) could not be aborted.`
-            : `✅ ${count.aborted} upload(s) aborted${count['not-found'] ? `, ${count['not-found']} already gone` : ''}${count.unconfirmed ? `, ${count.unconfirmed} gone without confirmation` : ''}.`;
-    const lines = [
-        TITLE,
-        '',
-        headline,
-        '',
-        `Site: ${markdownCell(siteLabel)}`,
-        '',
-        '| Test | Upload ID | Key | Result | Status | Attempts | Details |',
-        '| --- | --- | --- | --- | --- | --- | --- |'
-    ];
-    let bytes = Buffer.byteLength(lines.join('\n'), 'utf8');
-    let rows = 0;
-    for (const r of results.slice(0, MAX_ROWS)) {
-        // Datadog's words are shown literally; the hint is the action's own, code and all.
-        const hint = failsStep(r) ? (r.hint ?? '') : '';
-        const details = [markdownCell(r.errors.join('; '), 400), markdownCellWithCode(hint, 400)].filter(Boolean).join('; ');
-        const row = `| ${markdownCell(r.upload.testId)} | ${markdownCell(r.upload.uploadId, 80)} | ${markdownCell(r.upload.key, 120)} | ${ICONS[r.outcome]} | ${r.status ?? ''} | ${r.attempts} | ${details} |`;
-        bytes += Buffer.byteLength(row, 'utf8') + 1;
-        if (bytes > MAX_SUMMARY_BYTES)
-            break;
-        lines.push(row);
-        rows++;
-    }
-    if (results.length > rows) {
-        const where = resultsFile ? `the \`results-file\` output names a file with all of them` : 'see the `results` output';
-        lines.push('', `(${results.length - rows} more uploads not shown: ${where}.)`);
-    }
-    return lines.join('\n') + '\n';
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-
-
-
-// GitHub keeps at most 1 MiB of outputs per job and drops a job summary over
-// 1 MiB: the two lists get a share each, whole entries only, and say where
-// the rest is.
-const RESULTS_OUTPUT_BYTES = 512 * 1024;
-const ERRORS_OUTPUT_BYTES = 256 * 1024;
-// GitHub shows about ten annotations of a kind per step; past that, the
-// log keeps the rest and the final failure stays visible.
-const MAX_ANNOTATIONS = 9;
-const MAX_FAILURE_LINES = 50;
-/** The report of a step that stopped at its inputs: nothing was sent. */
-function reportInvalidInputs(errors, dryRun) {
-    return {
-        messages: capAnnotations(errors.map(text => ({ level: 'error', text, title: 'Invalid input' }))),
-        outputs: outputsOf([], { batch: true, dryRun, errors, resultsFile: '' }).outputs,
-        summary: renderInputErrors(errors),
-        failure: `${errors.length} input problem(s), listed above; no request was sent.`
-    };
-}
-function reportResults(results, facts) {
-    const failures = results.filter(failsStep);
-    const counts = countOutcomes(results);
-    const messages = [];
-    for (const r of results) {
-        const upload = oneLine(r.upload.uploadId, 80);
-        if (r.warning)
-            messages.push({ level: 'warning', text: r.warning, title: `Upload ${upload}` });
-        if (failsStep(r)) {
-            // A single upload's failure line carries these: a second annotation would only repeat it.
-            if (!facts.batch)
-                continue;
-            const title = r.status ? `Datadog ${r.status} for upload ${upload}` : `Upload ${upload}`;
-            for (const text of r.errors)
-                messages.push({ level: 'error', text, title });
-        }
-        else {
-            messages.push({ level: 'info', text: r.message });
-        }
-    }
-    const { outputs, listed: inResults } = outputsOf(results, { ...facts, errors: failures.flatMap(r => r.errors) });
-    const report = { outputs, summary: renderSummary(results, facts.siteLabel, facts.dryRun, facts.resultsFile) };
-    if (inResults < results.length) {
-        const where = facts.resultsFile
-            ? `the whole list is in ${facts.resultsFile} (the results-file output)`
-            : 'the rest is in the log';
-        messages.push({
-            level: 'info',
-            text: `The results output holds the first ${inResults} of ${results.length} uploads (GitHub keeps at most 1 MiB of outputs); ${where}.`
-        });
-    }
-    const capped = capAnnotations(messages);
-    if (failures.length === 0) {
-        const done = facts.dryRun
-            ? `Dry run: ${counts['dry-run']} upload(s) would be aborted, in ${elapsed(facts.tookMs)}.`
-            : `Done: ${tally(counts)}, in ${elapsed(facts.tookMs)}.`;
-        const closing = facts.batch || facts.dryRun ? [{ level: 'info', text: done }] : [];
-        return { ...report, messages: [...capped, ...closing] };
-    }
-    if (!facts.batch && results[0]) {
-        const only = results[0];
-        return { ...report, messages: capped, failure: failureLine(only) };
-    }
-    const listed = failures
-        .slice(0, MAX_FAILURE_LINES)
-        .map(r => ({ level: 'info', text: `Failed: ${r.message}${r.hint ? ' ' + r.hint : ''}` }));
-    if (failures.length > MAX_FAILURE_LINES) {
-        listed.push({
-            level: 'info',
-            text: `... and ${failures.length - MAX_FAILURE_LINES} more failures: see the results output.`
-        });
-    }
-    return {
-        ...report,
-        messages: [...capped, ...listed],
-        failure: `${failures.length} of ${results.length} uploads could not be aborted (${tally(counts)}); see the errors above and the results output.`
-    };
-}
-/** What happened, what the server said that the message does not, and what to check. */
-function failureLine(r) {
-    const unsaid = r.errors.filter(e => !says(r.message, e));
-    const source = r.status === undefined ? 'Details' : 'Datadog said';
-    const said = unsaid.length > 0 ? `${source}: ${unsaid.join('; ')}` : '';
-    return [r.message, said && (/[.!?]$/.test(said) ? said : `${said}.`), r.hint].filter(Boolean).join(' ');
-}
-/** Whether `text` holds `part` as whole words: "403 Forbidden" says "Forbidden", "not" does not say "no". */
-function says(text, part) {
-    for (let at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
-        const before = text.charAt(at - 1);
-        const after = text.charAt(at + part.length);
-        if (!/\w/.test(before) && !/\w/.test(after))
-            return true;
-    }
-    return false;
-}
-function tally(counts) {
-    const unconfirmed = counts.unconfirmed ? `, ${counts.unconfirmed} unconfirmed` : '';
-    return `${counts.aborted} aborted, ${counts['not-found']} not found${unconfirmed}`;
-}
-/** Past the cap, warnings and errors go to the log as plain lines. */
-function capAnnotations(messages) {
-    const shown = { error: 0, warning: 0, info: 0 };
-    return messages.map(m => {
-        if (m.level === 'info' || shown[m.level]++ < MAX_ANNOTATIONS)
-            return m;
-        return { level: 'info', text: `${m.level === 'error' ? 'Error' : 'Warning'} (${m.title ?? ''}): ${m.text}` };
-    });
-}
-/** Every declared output, whatever happened, so later steps can branch on them; `listed` results made it into `results`. */
-function outputsOf(results, facts) {
-    const counts = countOutcomes(results);
-    const only = facts.batch ? undefined : results[0];
-    const listed = jsonListWithin(results.map(resultEntry), RESULTS_OUTPUT_BYTES);
-    const outputs = {
-        status: only?.status === undefined ? '' : String(only.status),
-        aborted: String(results.length > 0 && counts.aborted === results.length),
-        errors: jsonListWithin(facts.errors, ERRORS_OUTPUT_BYTES).json,
-        attempts: String(results.reduce((sum, r) => sum + r.attempts, 0)),
-        'aborted-count': String(counts.aborted),
-        'not-found-count': String(counts['not-found']),
-        'unconfirmed-count': String(counts.unconfirmed),
-        'failed-count': String(counts.failed + counts.cancelled),
-        'dry-run': String(facts.dryRun),
-        results: listed.json,
-        'results-file': facts.resultsFile
-    };
-    return { outputs, listed: listed.count };
-}
-/** One upload as the `results` output and the results file list it. */
-function resultEntry(r) {
-    return {
-        testId: r.upload.testId,
-        key: r.upload.key,
-        uploadId: r.upload.uploadId,
-        status: r.status ?? null,
-        outcome: r.outcome,
-        kind: r.kind ?? null,
-        attempts: r.attempts,
-        errors: r.errors
-    };
-}
-/** A JSON array of the first items that fit in `maxBytes` (UTF-8), whole items only. */
-function jsonListWithin(items, maxBytes) {
-    const parts = [];
-    let bytes = 2;
-    for (const item of items) {
-        const part = JSON.stringify(item);
-        const size = Buffer.byteLength(part, 'utf8') + (parts.length > 0 ? 1 : 0);
-        if (bytes + size > maxBytes)
-            break;
-        parts.push(part);
-        bytes += size;
-    }
-    return { json: `[${parts.join(',')}]`, count: parts.length };
-}
-
-;// CONCATENATED MODULE: ./src/guard-report.ts
-
-
-// What the guard's post step says: the batch report of its aborts, plus the
-// manifest values it could not read, each of which may have started an
-// upload that is still open.
-const MAX_LISTED = 9;
-function reportCleanup(results, facts, manifestErrors) {
-    const base = reportResults(results, facts);
-    // A post step's outputs reach no later step.
-    if (manifestErrors.length === 0)
-        return { ...base, outputs: {} };
-    const shown = manifestErrors.slice(0, MAX_LISTED);
-    const more = manifestErrors.length - shown.length;
-    const unread = `${manifestErrors.length} value(s) of the manifest could not be read: an upload one of them started may still hold storage.`;
-    return {
-        messages: [
-            ...shown.map(text => ({ level: 'error', text, title: 'Unreadable manifest value' })),
-            ...(more > 0 ? [{ level: 'info', text: `... and ${more} more unreadable values.` }] : []),
-            ...base.messages
-        ],
-        outputs: {},
-        summary: [base.summary, `❌ ${unread}`, '', ...shown.map(e => `- ${markdownCell(e, 600)}`), ''].join('\n'),
-        failure: [base.failure, unread].filter(Boolean).join(' ')
-    };
-}
-
-;// CONCATENATED MODULE: ./src/problems.ts
-/**
- * Collects what is wrong with the inputs, so that one failed run lists
- * everything that needs fixing.
- */
-class problems_Problems {
-    errors = [];
-    warnings = [];
-    /** Records an error; returns undefined so a parser can `return problems.error(...)`. */
-    error(message) {
-        this.errors.push(message);
-        return undefined;
-    }
-    warn(message) {
-        this.warnings.push(message);
-    }
-    get count() {
-        return this.errors.length;
-    }
-}
-function sourceName(source) {
-    return 'input' in source ? `Input "${source.input}"` : `The ${source.env} environment variable`;
-}
-
-;// CONCATENATED MODULE: ./src/site.ts
-
-const SITES = [
-    { site: 'datadoghq.com', region: 'US1' },
-    { site: 'us3.datadoghq.com', region: 'US3' },
-    { site: 'us5.datadoghq.com', region: 'US5' },
-    { site: 'datadoghq.eu', region: 'EU1' },
-    { site: 'ap1.datadoghq.com', region: 'AP1' },
-    { site: 'ap2.datadoghq.com', region: 'AP2' },
-    { site: 'uk1.datadoghq.com', region: 'UK1' },
-    { site: 'ddog-gov.com', region: 'US1-FED' },
-    { site: 'us2.ddog-gov.com', region: 'US2-FED' }
-];
-const DEFAULT_SITE = 'datadoghq.com';
-function apiHostOf(site) {
-    return `api.${site.site}`;
-}
-function isDatadogApiHost(host) {
-    const name = host.toLowerCase().replace(/\.$/, '');
-    return SITES.some(s => apiHostOf(s) === name);
-}
-/**
- * Maps every spelling people paste for a site (bare site, web-app host, API
- * host, a URL of either, a region name or a short one that names a single
- * region, any letter case) to the site.
- */
-function resolveSite(raw, label = 'Input "site"') {
-    const text = raw.trim();
-    const host = hostPart(text);
-    const found = host === undefined ? undefined : lookup(host);
-    if (found)
-        return { ok: true, site: found, apiHost: apiHostOf(found) };
-    const valid = SITES.map(s => `${s.site} (${s.region})`).join(', ');
-    const tail = `Valid sites: ${valid}. To reach another host, set "api-url" instead.`;
-    const regions = host === undefined ? [] : regionsNamed(host);
-    if (regions.length > 1) {
-        const names = regions.map(s => s.region).join(', ');
-        return {
-            ok: false,
-            message: `${label} is ${text_quote(text, 81)}, which names several regions (${names}): give one. ${tail}`
-        };
-    }
-    const nearest = host === undefined ? [] : suggest(host);
-    const hint = nearest.length > 0 ? ` Did you mean ${nearest.map(n => `"${n}"`).join(' or ')}?` : '';
-    return { ok: false, message: `${label} is ${text_quote(text, 81)}, which is not a Datadog site.${hint} ${tail}` };
-}
-function hostPart(text) {
-    let host = text.toLowerCase();
-    if (/^[a-z][a-z0-9+.-]*:\/\//.test(host)) {
-        try {
-            const url = new URL(host);
-            if (url.protocol !== 'https:' && url.protocol !== 'http:')
-                return undefined;
-            if (url.username || url.password || url.port)
-                return undefined;
-            host = url.hostname;
-        }
-        catch {
-            return undefined;
-        }
-    }
-    else {
-        // A web-app address copied without its scheme keeps only its host.
-        host = host.split('/')[0] ?? '';
-    }
-    return host.replace(/\.$/, '');
-}
-function lookup(host) {
-    const region = SITES.find(s => s.region.toLowerCase() === host.replace(/_/g, '-'));
-    if (region)
-        return region;
-    const short = regionsNamed(host);
-    if (short.length === 1)
-        return short[0];
-    const bare = host.replace(/^(app|api)\./, '');
-    return SITES.find(s => s.site === bare);
-}
-/**
- * The regions a short name without a number could mean: `eu` is EU1 alone,
- * `us` five of them; `gov` and `fed` the two US-FED ones.
- */
-function regionsNamed(host) {
-    const word = host === 'gov' ? 'fed' : host;
-    if (!/^[a-z]{2,3}$/.test(word))
-        return [];
-    return SITES.filter(s => s.region
-        .toLowerCase()
-        .split(/[\d-]+/)
-        .includes(word));
-}
-/** The sites meant most likely, the default first when it is one of them. */
-function suggest(host) {
-    const regions = regionsNamed(host);
-    if (regions.length > 0)
-        return regions.map(s => s.region);
-    const bare = host.replace(/^(app|api)\./, '');
-    // A site with something added after it: `datadoghq.eu.com`.
-    const within = SITES.filter(s => bare.startsWith(`${s.site}.`));
-    if (within.length > 0)
-        return within.map(s => s.site);
-    // `datadoghq` alone: the site with its domain ending left off.
-    const truncated = SITES.filter(s => s.site.startsWith(`${bare}.`) && !s.site.slice(bare.length + 1).includes('.'));
-    if (truncated.length > 0)
-        return truncated.map(s => s.site);
-    let best;
-    for (const s of SITES) {
-        for (const candidate of [s.site, s.region.toLowerCase()]) {
-            const distance = editDistance(bare, candidate);
-            if (!best || distance < best.distance) {
-                best = { name: candidate === s.site ? s.site : s.region, distance };
-            }
-        }
-    }
-    if (!best)
-        return [];
-    // Farther than a third of the name is a different word, not a typo.
-    return best.distance <= Math.max(2, Math.floor(best.name.length / 3)) ? [best.name] : [];
-}
-
-;// CONCATENATED MODULE: ./src/destination.ts
-
-
-/** The API base URL from api-url, else site / datadog-site, else DD_SITE, else the default site. */
-function parseDestination(problems, inputs, env) {
-    const site = siteInput(problems, inputs);
-    if (inputs.apiUrl) {
-        if (site) {
-            problems.warn(`"api-url" is set, so "${site.source.input}" is not used: requests go to the api-url host.`);
-        }
-        return parseApiUrl(problems, inputs.apiUrl);
-    }
-    const fromEnv = (env.DD_SITE ?? '').trim();
-    const chosen = site ?? (fromEnv ? { value: fromEnv, source: { env: 'DD_SITE' } } : undefined);
-    const resolved = resolveSite(chosen?.value ?? DEFAULT_SITE, sourceName(chosen?.source ?? { input: 'site' }));
-    if (!resolved.ok)
-        return problems.error(resolved.message);
-    return { baseUrl: `https://${resolved.apiHost}`, label: `${resolved.site.site} (${resolved.site.region})` };
-}
-/**
- * `datadog-site` is the name Datadog's own actions use: taken as `site`, so
- * a step copied from them does not quietly go to the default site.
- */
-function siteInput(problems, inputs) {
-    const { site, datadogSite } = inputs;
-    if (site && datadogSite && !sameSite(site, datadogSite)) {
-        problems.error('Inputs "site" and "datadog-site" name different sites; give only one.');
-    }
-    if (site)
-        return { value: site, source: { input: 'site' } };
-    if (datadogSite)
-        return { value: datadogSite, source: { input: 'datadog-site' } };
-    return undefined;
-}
-/** Whether two spellings name one site (`EU1`, `datadoghq.eu`); a value that is no site counts as different. */
-function sameSite(a, b) {
-    const [first, second] = [resolveSite(a), resolveSite(b)];
-    return first.ok && second.ok ? first.site === second.site : a.toLowerCase() === b.toLowerCase();
-}
-function isLoopback(hostname) {
-    const host = hostname.replace(/^\[|\]$/g, '');
-    return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-function parseApiUrl(problems, text) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        return problems.error(`Input "api-url" is not a URL; expected something like https://api.datadoghq.com.`);
-    }
-    const wrong = [];
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-        wrong.push('must start with https:// (plain http:// is accepted only for 127.0.0.1, ::1 and localhost)');
-    }
-    if (url.username || url.password)
-        wrong.push('must not contain a user name or password');
-    if (url.search || url.hash)
-        wrong.push('must not contain a query (?) or fragment (#)');
-    if (wrong.length > 0)
-        return problems.error(`Input "api-url" ${wrong.join('; ')}.`);
-    // Every Datadog API path starts with /api/: a pasted endpoint URL or one
-    // ending in /api/v2 keeps only what comes before.
-    const path = url.pathname.replace(/\/+$/, '');
-    const apiAt = (path + '/').indexOf('/api/');
-    const prefix = apiAt >= 0 ? path.slice(0, apiAt) : path;
-    if (url.protocol === 'https:' && !isDatadogApiHost(url.hostname) && /datadoghq|ddog-gov/i.test(url.hostname)) {
-        problems.warn(`"api-url" names ${url.hostname}, which is not a Datadog API host; the API hosts are api.<site> (for example api.datadoghq.com). Use "site" for Datadog's own sites.`);
-    }
-    return { baseUrl: `${url.protocol}//${url.host}${prefix}`, label: url.host };
-}
-
-;// CONCATENATED MODULE: ./src/settings.ts
-/** Every input of action.yml (a test keeps the two lists equal). */
-const INPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'api-key',
-    'app-key',
-    'access-token',
-    'site',
-    'datadog-site',
-    'api-url',
-    'test-id',
-    'key',
-    'upload-id',
-    'uploads',
-    'uploads-file',
-    'ignore-not-found',
-    'max-retries',
-    'timeout',
-    'concurrency',
-    'dry-run'
-]));
-/** Every input of guard/action.yml: the connection inputs of the action. */
-const GUARD_INPUT_NAMES = [
-    'api-key',
-    'app-key',
-    'access-token',
-    'site',
-    'datadog-site',
-    'api-url',
-    'max-retries',
-    'timeout',
-    'concurrency'
-];
-const settings_LIMITS = {
-    keyChars: 1024,
-    uploadIdChars: 1024,
-    // Datadog's keys are 32 and 40; a shorter one is a wiring mistake, and a
-    // key of a few characters could not be told apart in an echoed answer.
-    secretMinChars: 16,
-    secretChars: 256,
-    // Datadog documents no length for its access tokens; this bound only keeps
-    // a pasted file or log out of a request header.
-    tokenChars: 4096,
-    uploads: 10_000,
-    uploadsFileBytes: 16 * 1024 * 1024,
-    maxRetries: 20,
-    timeoutSeconds: 3600,
-    concurrency: 32
-};
-
-;// CONCATENATED MODULE: ./src/json-values.ts
-// Finds the JSON values written one after another into a text, as a shell
-// script appends them: separated by white space, or by nothing at all
-// (`}{`, since curl prints no final newline). One pass over the text, one
-// value at a time, each parsed only when asked: a reader that has seen
-// enough stops, and never pays for the rest of a 16 MiB manifest.
-// The text is read as UTF-16 codes: a one-character string per position
-// made the scan of a 16 MiB text several times slower.
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_LIST = 0x5b;
-const CLOSE_LIST = 0x5d;
-function isOpener(code) {
-    return code === OPEN_OBJECT || code === OPEN_LIST;
-}
-function isCloser(code) {
-    return code === CLOSE_OBJECT || code === CLOSE_LIST;
-}
-function isSpace(code) {
-    return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09 || code === 0xfeff;
-}
-// A manifest nests four levels at most (list, entry, presigned answer,
-// params); parsing megabytes of nesting takes seconds no deadline can stop.
-const MAX_DEPTH = 32;
-const TOO_DEEP = `lists or objects nest more than ${MAX_DEPTH} levels deep; a manifest needs 4`;
-/** Where a scalar written at top level (`42`, `true`) ends. */
-function scalarEnd(text, from) {
-    let i = from;
-    while (i < text.length) {
-        const c = text.charCodeAt(i);
-        if (isSpace(c) || isOpener(c) || c === QUOTE)
-            break;
-        i++;
-    }
-    return i;
-}
-/** Where the string starting at `from` (its opening quote) ends, past its closing quote; -1 when it never closes. */
-function stringEnd(text, from) {
-    for (let i = from + 1; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === BACKSLASH)
-            i++;
-        else if (c === QUOTE)
-            return i + 1;
-    }
-    return -1;
-}
-/** Scans the object or array that starts at `from`, tracking where it could be closed early. */
-function scanContainer(text, from) {
-    const stack = [];
-    let safeEnd = from;
-    let safeDepth = 0;
-    let elements = 0;
-    let inElement = false;
-    let i = from;
-    while (i < text.length) {
-        const c = text.charCodeAt(i);
-        // A list's elements are counted here, so that a list of millions can be refused unparsed.
-        if (stack.length === 1 && !inElement && c !== COMMA && !isCloser(c) && !isSpace(c)) {
-            elements++;
-            inElement = true;
-        }
-        if (c === QUOTE) {
-            const end = stringEnd(text, i);
-            if (end === -1)
-                break;
-            i = end;
-            continue;
-        }
-        if (isOpener(c)) {
-            if (stack.push(c === OPEN_OBJECT ? '}' : ']') > MAX_DEPTH)
-                return { end: closingEnd(text, from), safeEnd, closers: '', elements, tooDeep: true };
-        }
-        else if (isCloser(c)) {
-            stack.pop();
-            if (stack.length === 0)
-                return { end: i + 1, safeEnd: i + 1, closers: '', elements };
-            // Closing a container completes a member of the one around it.
-            safeEnd = i + 1;
-            safeDepth = stack.length;
-        }
-        else if (c === COMMA) {
-            // Everything before a comma is complete members; the containers below
-            // this depth cannot change before the next safe point replaces this one.
-            safeEnd = i;
-            safeDepth = stack.length;
-            if (stack.length === 1)
-                inElement = false;
-        }
-        i++;
-    }
-    const closers = stack.slice(0, safeDepth).reverse().join('');
-    return { end: -1, safeEnd, closers, elements };
-}
-/** Past the bracket that closes the one at `from`, or the text's end: counts only, no stack. */
-function closingEnd(text, from) {
-    let depth = 0;
-    for (let i = from; i < text.length; i++) {
-        const c = text.charCodeAt(i);
-        if (c === QUOTE) {
-            const end = stringEnd(text, i);
-            if (end === -1)
-                return text.length;
-            i = end - 1;
-        }
-        else if (isOpener(c))
-            depth++;
-        else if (isCloser(c) && --depth === 0)
-            return i + 1;
-    }
-    return text.length;
-}
-/** The value the scan found, parsed. */
-function parseValue(text, found) {
-    const { offset } = found;
-    if (found.fault !== undefined)
-        return { ok: false, error: found.fault, offset };
-    try {
-        return { ok: true, value: JSON.parse(text.slice(offset, found.end)), offset };
-    }
-    catch (error) {
-        // The parser quotes the text around the fault: a key pasted there would go along.
-        return { ok: false, error: error.message.replace(/, ".*" is not valid JSON$/s, ''), offset };
-    }
-}
-function repair(text, from, scan) {
-    if (scan.safeEnd <= from)
-        return undefined;
-    try {
-        return JSON.parse(text.slice(from, scan.safeEnd) + scan.closers);
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * The whole values of `text` in order, found one at a time; the generator
- * returns the last value when the text ends inside it.
- */
-function* topValues(text) {
-    let i = 0;
-    while (i < text.length) {
-        const c = text.charCodeAt(i);
-        if (isSpace(c)) {
-            i++;
-            continue;
-        }
-        if (isOpener(c)) {
-            const scan = scanContainer(text, i);
-            if (scan.end === -1)
-                return { offset: i, text: text.slice(i), repaired: repair(text, i, scan) };
-            const fault = scan.tooDeep ? TOO_DEEP : undefined;
-            yield { offset: i, end: scan.end, elements: c === OPEN_LIST ? scan.elements : 1, fault };
-            i = scan.end;
-            continue;
-        }
-        // A closing bracket with nothing open is taken as a scalar, and refused as one.
-        const end = c === QUOTE ? stringEnd(text, i) : Math.max(scalarEnd(text, i), i + 1);
-        if (end === -1)
-            return { offset: i, text: text.slice(i), repaired: undefined };
-        yield { offset: i, end, elements: 1 };
-        i = end;
-    }
-    return undefined;
-}
-function isRecord(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** The kind of a parsed JSON value, for messages that must not quote it. */
-function describeJson(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    return typeof value === 'string' ? 'a string' : `a ${typeof value}`;
-}
-
-;// CONCATENATED MODULE: ./src/upload.ts
-
-// The rules for the three values that name one upload: a test's public ID,
-// the file's key and the upload ID.
-const PUBLIC_ID_SHAPE = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
-/**
- * Said only where wiring is likely: one of key / upload-id empty while the
- * other is set, or both empty while nothing else names an upload.
- */
-const upload_MISSING_OUTPUT_HINT = (/* unused pure expression or super */ null && ('If it comes from a step output, that output was never set: check the step id and output name, ' +
-    "or guard this step with `if: steps.<step id>.outputs.<output name> != ''`."));
-const SHAPE_WORDS = 'three groups of three lower-case letters or digits, like abc-def-123';
-/** The value, trimmed, when it is non-empty, one line and within its limit. */
-function upload_checkField(problems, field) {
-    const { label, value, max } = field;
-    if (value === '')
-        return problems.error(`${label} is empty.`);
-    if (hasControl(value))
-        return problems.error(`${label} contains control characters or line breaks; paste the value alone.`);
-    if (value.length > max)
-        return problems.error(`${label} is ${value.length} characters long; at most ${max} are accepted.`);
-    return value;
-}
-/**
- * A test's public ID, or a pasted test URL whose path holds one. Anything
- * else is refused before a request that could only come back 404; `key`,
- * when it names a test, is offered as the likely one.
- */
-function upload_parseTestId(problems, label, value, key = '') {
-    if (value === '')
-        return problems.error(`${label} is empty: give the public ID of the Synthetic test (like abc-def-123).`);
-    if (/^https?:\/\//i.test(value)) {
-        let segments = [];
-        try {
-            segments = new URL(value).pathname.split('/').filter(Boolean);
-        }
-        catch {
-            /* reported below */
-        }
-        const id = [...segments].reverse().find(s => PUBLIC_ID_SHAPE.test(s.toLowerCase()));
-        if (id === undefined)
-            return problems.error(`${label} is a URL with no test public ID (like abc-def-123) in its path.`);
-        return id.toLowerCase();
-    }
-    // Public IDs are lower case; one typed in capitals is the same test.
-    if (PUBLIC_ID_SHAPE.test(value.toLowerCase()))
-        return value.toLowerCase();
-    const owner = upload_testIdFromKey(key);
-    const guess = owner === undefined ? '' : ` The key names test ${owner}; did you mean that?`;
-    return problems.error(`${label} is ${text_quote(value, 64)}, which is not a test public ID: that is ${SHAPE_WORDS} (on the test's page).${guess}`);
-}
-/** Datadog's keys embed the test: `<org>/<prefix>/<public id>/<file>`. */
-function upload_testIdFromKey(key) {
-    const segment = key.split('/')[2];
-    return segment !== undefined && PUBLIC_ID_SHAPE.test(segment) ? segment : undefined;
-}
-// The start answer's bucketKey begins with its bucketKeyPrefix; the key the
-// abort takes is the full storage path, with the organisation in front.
-const BUCKET_KEY_PREFIXES = ['api-upload-file/', 'browser-upload-file-step/'];
-/**
- * Warns, before any request, about a key that cannot be right: one that
- * looks like the bucketKey, or one that names another test than the one the
- * abort goes to.
- */
-function upload_warnAboutKey(problems, prefix, upload) {
-    if (BUCKET_KEY_PREFIXES.some(p => upload.key.startsWith(p))) {
-        problems.warn(`${prefix}the key ${text_quote(upload.key, 80)} looks like the bucketKey of Datadog's presigned-URLs answer; the abort takes multipart_presigned_urls_params.key (the full storage path), and Datadog answers 404 for a bucketKey.`);
-    }
-    const owner = upload_testIdFromKey(upload.key);
-    if (owner !== undefined && owner !== upload.testId) {
-        problems.warn(`${prefix}the key belongs to test ${owner}, but the upload is aborted under test ${upload.testId}; Datadog answers 404 for an upload of another test.`);
-    }
-}
-/**
- * A key is a storage path (`<org>/<kind>/<public id>/<file>`) and an upload
- * ID has no slash: a pair the other way round was swapped when it was wired.
- */
-function upload_swapped(problems, names, upload) {
-    if (!upload.uploadId.includes('/') || upload.key.includes('/'))
-        return false;
-    problems.error(`${names} look swapped: the key is the storage path (with "/"), the upload ID has no "/". Check which answer field feeds which.`);
-    return true;
-}
-
-;// CONCATENATED MODULE: ./src/manifest-entry.ts
-
-
-
-
-function fieldsOf(where, record) {
-    const presigned = record['multipart_presigned_urls_params'];
-    if (isRecord(presigned)) {
-        return { record: presigned, path: `${where}.multipart_presigned_urls_params`, uploadIdField: 'upload_id' };
-    }
-    // The same answer as Datadog's TypeScript client hands it over, and as
-    // JSON.stringify of its result writes it.
-    const camel = record['multipartPresignedUrlsParams'];
-    if (isRecord(camel)) {
-        return { record: camel, path: `${where}.multipartPresignedUrlsParams`, uploadIdField: 'uploadId' };
-    }
-    // Datadog's own answers spell it upload_id.
-    const uploadIdField = 'uploadId' in record || !('upload_id' in record) ? 'uploadId' : 'upload_id';
-    return { record, path: where, uploadIdField };
-}
-function parseEntry(problems, input) {
-    const { where, entry } = input;
-    if (!isRecord(entry)) {
-        return problems.error(`${where} must be an object with "key" and "uploadId", not ${describeJson(entry)}.`);
-    }
-    if (Array.isArray(entry['errors']) && !('key' in entry) && !isRecord(entry['multipart_presigned_urls_params'])) {
-        // A refused start, appended as received: it opened no upload.
-        problems.warn(`${where} is an error answer from Datadog (${oneLine(entry['errors'].map(e => (typeof e === 'string' ? e : JSON.stringify(e))).join('; '), 120)}): it started no upload, so there is nothing to abort for it.`);
-        return undefined;
-    }
-    const mark = entry['completed'];
-    if (mark !== undefined) {
-        if (!isRecord(mark))
-            return problems.error(`${where}.completed must be an object with "key" and "uploadId", not ${describeJson(mark)}.`);
-        // A mark is matched by key and upload ID: it needs no test.
-        const upload = uploadOf(problems, {
-            where: `${where}.completed`,
-            entry: mark,
-            defaultTestId: input.defaultTestId ?? ''
-        });
-        return upload && { upload, completed: true };
-    }
-    const upload = uploadOf(problems, { ...input, entry });
-    return upload && { upload, completed: false };
-}
-function uploadOf(problems, input) {
-    const { where, entry } = input;
-    const fields = fieldsOf(where, entry);
-    const key = stringField(problems, fields, 'key', settings_LIMITS.keyChars);
-    const uploadId = stringField(problems, fields, fields.uploadIdField, settings_LIMITS.uploadIdChars);
-    const pair = key !== undefined && uploadId !== undefined ? { key, uploadId } : undefined;
-    if (pair && upload_swapped(problems, `${where}: "key" and "${fields.uploadIdField}"`, pair))
-        return undefined;
-    const testId = entryTestId(problems, input, entry, key);
-    if (testId === undefined || key === undefined || uploadId === undefined)
-        return undefined;
-    // A completion mark carries no test ('').
-    if (testId !== '')
-        upload_warnAboutKey(problems, `${where}: `, { testId, key });
-    return { testId, key, uploadId, entry: where };
-}
-function entryTestId(problems, input, entry, key) {
-    const own = entry['testId'];
-    if (own !== undefined) {
-        if (typeof own !== 'string')
-            return problems.error(`${input.where}.testId must be a string, not ${describeJson(own)}.`);
-        // Half of a UTF-16 pair cannot go into a URL.
-        if (!own.isWellFormed())
-            return problems.error(`${input.where}.testId holds a lone surrogate (half of a \\uD800-\\uDFFF pair), which no URL can carry.`);
-        return upload_parseTestId(problems, `${input.where}.testId`, own.trim(), key);
-    }
-    if (input.defaultTestId !== undefined)
-        return input.defaultTestId;
-    if (key === undefined)
-        return undefined;
-    return (upload_testIdFromKey(key) ??
-        problems.error(`${input.where} has no "testId", the "test-id" input is empty, and its key does not name a test: give "testId" or set "test-id".`));
-}
-function stringField(problems, fields, field, max) {
-    const value = fields.record[field];
-    const label = `${fields.path}.${field}`;
-    if (value === undefined || value === null)
-        return problems.error(`${label} is missing.`);
-    if (typeof value !== 'string')
-        return problems.error(`${label} must be a string, not ${describeJson(value)}.`);
-    return upload_checkField(problems, { label, value: value.trim(), max });
-}
-
-;// CONCATENATED MODULE: ./src/manifest-values.ts
-
-
-
-/**
- * The entries of the manifest's values, counted as they are read: past
- * LIMITS.uploads the reading stops, and the values after are never parsed.
- * Undefined when there is nothing to check (any problem is recorded).
- */
-function readValues(problems, manifest, text) {
-    const { name, label, appended } = manifest;
-    const entries = [];
-    // Text that does not even start like an object or a list (a log line, an
-    // HTML error page a script appended) cannot be an answer that started an
-    // upload: in a file, each run of it is skipped with one warning, unread.
-    const runs = new TextRuns(problems, label, text);
-    const scan = topValues(text);
-    let next = scan.next();
-    let counted = 0;
-    let n = 0;
-    while (!next.done) {
-        const value = next.value;
-        // One value ahead: a lone value names its entries without a number.
-        next = scan.next();
-        n++;
-        if (appended && runs.take(value.offset))
-            continue;
-        // What could name an upload counts: an object, each element of a list, a value that is not JSON.
-        counted += value.elements;
-        if (counted > settings_LIMITS.uploads) {
-            runs.end(value.offset);
-            problems.error(`${label} has more than ${settings_LIMITS.uploads} entries; at most ${settings_LIMITS.uploads} are accepted in one step.`);
-            return undefined;
-        }
-        const several = n > 1 || !next.done || next.value !== undefined;
-        take(problems, { ...manifest, n, several }, parseValue(text, value), entries);
-    }
-    const cut = next.value;
-    if (n === 0 && !cut) {
-        // A cleanup step whose manifest stayed empty has nothing to do: not an error.
-        problems.warn(`${label} is empty: there is nothing to abort.`);
-        return undefined;
-    }
-    if (cut && !appended)
-        return problems.error(`Input "${name}" is not valid JSON: it ends in the middle of a value.`);
-    runs.end(cut?.offset ?? text.length);
-    if (name === 'uploads-file' && runs.count > 0 && entries.length === 0 && !cut) {
-        return problems.error(`${label} holds no JSON value: is it the file the uploads were written to?`);
-    }
-    return { entries, cut, values: n };
-}
-/** The entries of one value: itself, or the elements of a list. */
-function take(problems, place, parsed, entries) {
-    const { label, n } = place;
-    const where = place.several ? `${place.name} value ${n}` : place.name;
-    if (!parsed.ok) {
-        const at = place.several ? ` (value ${n}, at character ${parsed.offset})` : '';
-        problems.error(`${label} is not valid JSON${at} (${oneLine(parsed.error, 120)}).`);
-    }
-    else if (Array.isArray(parsed.value)) {
-        const list = parsed.value;
-        if (list.length === 0 && !place.several)
-            problems.warn(`${label} is an empty list: there is nothing to abort.`);
-        list.forEach((entry, index) => entries.push({ where: `${where}[${index}]`, entry }));
-    }
-    else {
-        entries.push({ where, entry: parsed.value });
-    }
-}
-/** Runs of text that is not JSON, each reported once. */
-class TextRuns {
-    problems;
-    label;
-    text;
-    from;
-    count = 0;
-    constructor(problems, label, text) {
-        this.problems = problems;
-        this.label = label;
-        this.text = text;
-    }
-    /** Takes the value at `offset` into a run when it is text; false for an object or a list. */
-    take(offset) {
-        const c = this.text[offset];
-        if (c === '{' || c === '[') {
-            this.end(offset);
-            return false;
-        }
-        this.from ??= offset;
-        return true;
-    }
-    /** Ends the run in progress, if any, where the next value starts. */
-    end(offset) {
-        if (this.from === undefined)
-            return;
-        const piece = this.text.slice(this.from, offset).trim();
-        this.problems.warn(`${this.label} holds text that is not JSON at character ${this.from} (${text_quote(oneLine(piece, 30), 12)}), perhaps an error page or a log line written to it: skipped. An upload it might name cannot be aborted.`);
-        this.count++;
-        this.from = undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/manifest.ts
-
-
-
-
-/** Parses the manifest named `name`; undefined when any entry is wrong. */
-function manifest_parseManifest(problems, name, text, defaultTestId) {
-    const before = problems.count;
-    const { uploads } = readManifest(problems, name, text, defaultTestId);
-    return problems.count > before ? undefined : uploads;
-}
-/**
- * Every upload that can be identified, even when other entries are wrong
- * (they are recorded in `problems`): cleanup after a failed job aborts what
- * it can.
- */
-function readManifest(problems, name, text, defaultTestId) {
-    // Inputs are named as inputs; the guard's manifest by its variable.
-    const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name;
-    const manifest = { name, label, appended: name !== 'uploads' };
-    const read = readValues(problems, manifest, text);
-    if (!read)
-        return { uploads: [], completed: 0 };
-    const found = new Found();
-    const flagged = { errors: 0, warnings: 0 };
-    for (const { where, entry } of read.entries) {
-        const own = new problems_Problems();
-        found.add(parseEntry(own, { where, entry, defaultTestId }));
-        relay(own, problems, flagged);
-    }
-    const more = (n, what) => `${n - MAX_ENTRIES_LISTED} more entries of "${name}" ${what} (${n} in all), not listed one by one.`;
-    if (flagged.warnings > MAX_ENTRIES_LISTED)
-        problems.warn(more(flagged.warnings, 'have warnings'));
-    if (flagged.errors > MAX_ENTRIES_LISTED)
-        problems.error(more(flagged.errors, 'are invalid'));
-    const { cut } = read;
-    if (cut)
-        found.add(salvage(problems, { ...manifest, defaultTestId, cut, index: read.values + 1 }));
-    if (found.duplicates > 0) {
-        // A script that appends each answer may have written one twice: harmless, but worth knowing.
-        problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
-    }
-    return found.result();
-}
-// Ten thousand bad entries are one mistake repeated: the first few say
-// what it is, a count says how far it goes.
-const MAX_ENTRIES_LISTED = 20;
-/** Passes an entry's problems on, for the first MAX_ENTRIES_LISTED entries that have any. */
-function relay(own, to, flagged) {
-    if (own.errors.length > 0 && ++flagged.errors <= MAX_ENTRIES_LISTED)
-        for (const e of own.errors)
-            to.error(e);
-    if (own.warnings.length > 0 && ++flagged.warnings <= MAX_ENTRIES_LISTED)
-        for (const w of own.warnings)
-            to.warn(w);
-}
-/** Uploads in manifest order, each once, and the completion marks seen. */
-class Found {
-    uploads = new Map();
-    completed = new Set();
-    duplicates = 0;
-    add(parsed) {
-        if (!parsed)
-            return;
-        const { upload } = parsed;
-        const identity = JSON.stringify([upload.testId, upload.key, upload.uploadId]);
-        if (parsed.completed)
-            this.completed.add(JSON.stringify([upload.key, upload.uploadId]));
-        else if (this.uploads.has(identity))
-            this.duplicates++;
-        else
-            this.uploads.set(identity, upload);
-    }
-    result() {
-        const all = [...this.uploads.values()];
-        const uploads = all.filter(u => !this.completed.has(JSON.stringify([u.key, u.uploadId])));
-        return { uploads, completed: all.length - uploads.length };
-    }
-}
-/** The value a killed script left half written: used when it still names its upload, else skipped. */
-function salvage(problems, input) {
-    const { cut } = input;
-    // Presigned URLs carry their signature in the query: never quoted.
-    const tail = cut.text.slice(-40).replace(/([?&][^=&"]*=)[^&"]*/g, '$1...');
-    const stop = `${input.label}: value ${input.index} (from character ${cut.offset}) stops in the middle: it ends with ${text_quote('...' + tail, 48)}, as when a script is killed while writing it`;
-    const scratch = new problems_Problems();
-    const where = `${input.name} value ${input.index}`;
-    const parsed = cut.repaired === undefined
-        ? undefined
-        : parseEntry(scratch, { where, entry: cut.repaired, defaultTestId: input.defaultTestId });
-    if (parsed && scratch.count === 0) {
-        const what = parsed.completed ? 'a completion mark for upload' : 'upload';
-        problems.warn(`${stop}; what it holds still names ${what} ${parsed.upload.uploadId}, which is used.`);
-        return parsed;
-    }
-    problems.warn(`${stop}; it is skipped. If it was the answer that started an upload, that upload cannot be identified and stays open until it expires.`);
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/uploads.ts
-
-
-
-
-const FILE_ERRORS = {
-    ENOENT: 'no such file (paths are relative to the workspace)',
-    EACCES: 'permission denied',
-    EISDIR: 'a directory, not a file',
-    ENOTREG: 'not a regular file',
-    EFBIG: `larger than ${settings_LIMITS.uploadsFileBytes / 1024 / 1024} MiB`
-};
-/**
- * Decides between one upload (test-id, key, upload-id) and many (uploads or
- * uploads-file), and parses whichever was given.
- */
-function uploads_parseUploads(problems, inputs, readFile) {
-    const given = (pairs) => pairs.filter(([, value]) => value !== '').map(([name]) => name);
-    const single = given([
-        ['key', inputs.key],
-        ['upload-id', inputs.uploadId]
-    ]);
-    const manifests = given([
-        ['uploads', inputs.uploads],
-        ['uploads-file', inputs.uploadsFile]
-    ]);
-    const [manifest] = manifests;
-    if (manifests.length === 2)
-        return problems.error('Give either "uploads" or "uploads-file", not both.');
-    if (manifest && single.length > 0) {
-        const named = single.map(n => `"${n}"`).join(' and ');
-        return problems.error(`Give either the single upload ("key" and "upload-id") or the list ("${manifest}"), not both: ${named} ${single.length > 1 ? 'are' : 'is'} set too.`);
-    }
-    const testId = inputs.testId ? parseTestId(problems, 'Input "test-id"', inputs.testId, inputs.key) : undefined;
-    if (!manifest)
-        return singleUpload(problems, inputs, testId);
-    let text = inputs.uploads;
-    if (manifest === 'uploads-file') {
-        try {
-            text = readFile(inputs.uploadsFile);
-        }
-        catch (error) {
-            const code = error.code ?? 'unreadable';
-            const why = FILE_ERRORS[code] ?? 'unreadable';
-            return problems.error(`Input "uploads-file": cannot read ${quote(inputs.uploadsFile)}: ${why} (${code}).`);
-        }
-    }
-    const list = parseManifest(problems, manifest, text, testId);
-    return list && { list, batch: true };
-}
-function singleUpload(problems, inputs, testId) {
-    if (!inputs.key && !inputs.uploadId) {
-        return problems.error('Inputs "key" and "upload-id" are empty: give both, from the answer that started the upload, ' +
-            `or many uploads in "uploads" or "uploads-file". ${MISSING_OUTPUT_HINT}`);
-    }
-    const field = (name, value, other, max) => value === ''
-        ? problems.error(`Input "${name}" is empty while "${other}" is set. ${MISSING_OUTPUT_HINT}`)
-        : checkField(problems, { label: `Input "${name}"`, value, max });
-    const key = field('key', inputs.key, 'upload-id', LIMITS.keyChars);
-    const uploadId = field('upload-id', inputs.uploadId, 'key', LIMITS.uploadIdChars);
-    if (key === undefined || uploadId === undefined)
-        return undefined;
-    if (swapped(problems, 'Inputs "key" and "upload-id"', { key, uploadId }))
-        return undefined;
-    if (inputs.testId) {
-        if (testId === undefined)
-            return undefined;
-        warnAboutKey(problems, '', { testId, key });
-        return { list: [{ testId, key, uploadId }], batch: false };
-    }
-    const owner = testIdFromKey(key);
-    if (owner === undefined) {
-        warnAboutKey(problems, '', { testId: '', key });
-        return problems.error('Input "test-id" is empty and the key does not name a test (Datadog\'s keys hold it: <org>/<kind>/<public id>/<file>): ' +
-            'give the public ID of the Synthetic test, like abc-def-123.');
-    }
-    return { list: [{ testId: owner, key, uploadId }], batch: false };
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-
-
-
-
-
-/**
- * Turns the raw inputs into validated settings. Every problem is collected,
- * so one failed run lists everything that needs fixing; nothing here talks
- * to the network or prints.
- */
-function parseInputs(raw, env, readFile) {
-    const problems = new Problems();
-    const input = inputReader(raw);
-    const connection = parseConnection(problems, input, env);
-    const ignoreNotFound = parseBoolean(problems, 'ignore-not-found', input('ignore-not-found'));
-    const dryRun = parseBoolean(problems, 'dry-run', input('dry-run'));
-    const uploads = parseUploads(problems, {
-        testId: input('test-id'),
-        key: input('key'),
-        uploadId: input('upload-id'),
-        uploads: input('uploads'),
-        uploadsFile: input('uploads-file')
-    }, readFile);
-    const { errors, warnings } = problems;
-    if (errors.length > 0 || !connection || !uploads)
-        return { ok: false, errors, warnings };
-    return {
-        ok: true,
-        warnings,
-        settings: { ...connection, uploads: uploads.list, batch: uploads.batch, ignoreNotFound, dryRun }
-    };
-}
-/** An input's value, trimmed; '' when not given. */
-function inputReader(raw) {
-    return name => (raw[name] ?? '').trim();
-}
-/**
- * The inputs that say where and how to call Datadog, shared by the action
- * and the guard; undefined when any is wrong (recorded in `problems`).
- */
-function parseConnection(problems, input, env) {
-    const before = problems.count;
-    const credentials = parseCredentials(problems, input, env);
-    const destination = parseDestination(problems, { site: input('site'), datadogSite: input('datadog-site'), apiUrl: input('api-url') }, env);
-    const maxRetries = parseNumber(problems, 'max-retries', input('max-retries'), {
-        fallback: 5,
-        min: 0,
-        max: settings_LIMITS.maxRetries,
-        whole: true
-    });
-    const timeoutSeconds = parseNumber(problems, 'timeout', input('timeout'), {
-        fallback: 120,
-        min: 1,
-        max: settings_LIMITS.timeoutSeconds
-    });
-    const concurrency = parseNumber(problems, 'concurrency', input('concurrency'), {
-        fallback: 4,
-        min: 1,
-        max: settings_LIMITS.concurrency,
-        whole: true
-    });
-    if (problems.count > before || !destination || !credentials)
-        return undefined;
-    return {
-        credentials,
-        baseUrl: destination.baseUrl,
-        siteLabel: destination.label,
-        maxRetries,
-        timeoutMs: Math.round(timeoutSeconds * 1000),
-        concurrency
-    };
-}
-const SECRET_VARIABLES = {
-    'api-key': 'DD_API_KEY',
-    'app-key': 'DD_APP_KEY',
-    'access-token': 'DD_BEARER_TOKEN'
-};
-const KEY_INPUTS = ['api-key', 'app-key'];
-const NO_CREDENTIALS = 'No Datadog credentials: give "api-key" and "app-key" (an API key and an application key), ' +
-    'or "access-token" (a personal or service access token with the synthetics_write scope), from secrets, ' +
-    'for example `access-token: ${{ secrets.DD_BEARER_TOKEN }}`; ' +
-    'or set DD_API_KEY and DD_APP_KEY, or DD_BEARER_TOKEN, in the environment. ' +
-    'Secrets are empty in workflows triggered from forks.';
-/**
- * An access token when one is given (its input, else DD_BEARER_TOKEN), else
- * the key pair; undefined when what was chosen is missing or malformed
- * (recorded in `problems`).
- */
-function parseCredentials(problems, input, env) {
-    const given = (name) => {
-        if (input(name))
-            return { input: name };
-        return (env[SECRET_VARIABLES[name]] ?? '').trim() ? { env: SECRET_VARIABLES[name] } : undefined;
-    };
-    const tokenSource = given('access-token');
-    if (tokenSource) {
-        // Keys that only come from the environment may serve other tools of the job.
-        const unused = KEY_INPUTS.filter(name => input(name) !== '');
-        if (unused.length > 0) {
-            problems.warn(`${sourceName(tokenSource)} gives an access token, which is used instead of the keys: ` +
-                `${unused.map(name => `"${name}"`).join(' and ')} ${unused.length > 1 ? 'are' : 'is'} left unused. ` +
-                'Remove the key inputs from the step, or the token to use the keys.');
-        }
-        const token = secret(problems, 'access-token', input, env);
-        return token ? { kind: 'token', token } : undefined;
-    }
-    if (!given('api-key') && !given('app-key'))
-        return problems.error(NO_CREDENTIALS);
-    const apiKey = secret(problems, 'api-key', input, env);
-    const appKey = secret(problems, 'app-key', input, env);
-    if (!apiKey || !appKey || !keyPairHolds(problems, apiKey, appKey))
-        return undefined;
-    return { kind: 'keys', apiKey, appKey };
-}
-/** A key or token from its input, else from its environment variable; '' when missing or malformed. */
-function secret(problems, name, input, env) {
-    const variable = SECRET_VARIABLES[name];
-    const value = input(name);
-    const chosen = value || (env[variable] ?? '').trim();
-    const source = value ? { input: name } : { env: variable };
-    const token = name === 'access-token';
-    const what = token ? 'a Datadog access token' : 'a Datadog key';
-    const min = settings_LIMITS.secretMinChars;
-    const max = token ? settings_LIMITS.tokenChars : settings_LIMITS.secretChars;
-    if (!chosen) {
-        problems.error(`Input "${name}" is empty and ${variable} is not set. Pass it from a secret, ` +
-            `for example \`${name}: \${{ secrets.${variable} }}\`. ` +
-            'Secrets are empty in workflows triggered from forks.');
-    }
-    else if (!/^[\x21-\x7e]+$/.test(chosen)) {
-        // "Bearer " is what the header adds: a value copied from a curl command carries it.
-        const bearer = token && /^bearer\s/i.test(chosen) ? ' Give the token alone, without "Bearer ".' : '';
-        problems.error(`${sourceName(source)} contains white space, control or non-ASCII characters; ${what} has none.${bearer} Check the secret's value.`);
-    }
-    else if (chosen.length < min || chosen.length > max) {
-        const expected = token ? `is ${min} to ${max}` : 'is 32 or 40';
-        problems.error(`${sourceName(source)} is ${plural(chosen.length, 'character')} long; ${what} ${expected}. Check the secret's value.`);
-    }
-    else {
-        return chosen;
-    }
-    return '';
-}
-/** False, with the reason recorded, for a pair that cannot be right. */
-function keyPairHolds(problems, apiKey, appKey) {
-    if (apiKey === appKey) {
-        problems.error('"api-key" and "app-key" are the same value: the API key and the application key are two different keys.');
-        return false;
-    }
-    // API keys are 32 hex characters, application keys 40: a pair shaped the
-    // other way round was swapped when it was wired.
-    if (/^[0-9a-f]{40}$/i.test(apiKey) && /^[0-9a-f]{32}$/i.test(appKey)) {
-        problems.error('"api-key" looks like an application key (40 characters) and "app-key" like an API key (32): they seem swapped.');
-        return false;
-    }
-    return true;
-}
-// A key pasted into the wrong input is shown by no more than its first few
-// characters: too few to be a piece of it worth hiding.
-const SHORT_QUOTE = 7;
-function parseBoolean(problems, name, value) {
-    const lower = value.toLowerCase();
-    if (value === '' || lower === 'false')
-        return false;
-    if (lower === 'true')
-        return true;
-    problems.error(`Input "${name}" must be true or false, not ${quote(value, SHORT_QUOTE)}.`);
-    return false;
-}
-function parseNumber(problems, name, value, range) {
-    if (value === '')
-        return range.fallback;
-    const n = (range.whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(value) ? Number(value) : NaN;
-    if (!Number.isFinite(n) || n < range.min || n > range.max) {
-        const kind = range.whole ? 'a whole number' : 'a number';
-        problems.error(`Input "${name}" must be ${kind} from ${range.min} to ${range.max}, not ${text_quote(value, SHORT_QUOTE)}.`);
-        return range.fallback;
-    }
-    return n;
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/redact.ts
+;// CONCATENATED MODULE: ./src/text/redact.ts
 // The keys and the access token are the only secrets this action holds.
 // GitHub masks only the exact strings registered with it; every other form
 // of a secret that a server or an input could carry back (escaped, encoded,
@@ -34210,7 +34217,8 @@ function base64Forms(secret) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/abort.ts
+;// CONCATENATED MODULE: ./src/abort/upload.ts
+
 
 
 
@@ -34329,7 +34337,7 @@ function redactLocation(reply, secrets) {
     return { ...reply, headers: { ...reply.headers, location: redact(location, secrets) } };
 }
 
-;// CONCATENATED MODULE: ./src/ratelimit.ts
+;// CONCATENATED MODULE: ./src/abort/rate-gate.ts
 
 
 
@@ -34455,7 +34463,7 @@ class RateGate {
     }
 }
 
-;// CONCATENATED MODULE: ./src/run.ts
+;// CONCATENATED MODULE: ./src/abort/batch.ts
 
 
 
@@ -34507,7 +34515,7 @@ function dryRun(settings, upload, deps) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/shell.ts
+;// CONCATENATED MODULE: ./src/action/shell.ts
 
 
 
@@ -34661,7 +34669,7 @@ async function write(report, hide) {
         setFailed(hide(report.failure));
 }
 
-;// CONCATENATED MODULE: ./src/guard-step.ts
+;// CONCATENATED MODULE: ./src/action/guard.ts
 
 
 

@@ -1,6 +1,6 @@
-import { describeStatus } from '../status.js'
-import { oneLine } from '../text.js'
-import type { SendFailure } from './send.js'
+import { describeStatus } from './status.js'
+import { oneLine } from '../text/text.js'
+import type { SendFailure } from './sent.js'
 
 /** Why an attempt's signal fired: the step was cancelled, ran out of time, or the attempt did. */
 export type AbortReason = 'cancelled' | 'deadline' | 'attempt-timeout'

@@ -2,7 +2,7 @@ import { checkBypass } from '@actions/http-client/lib/proxy'
 import type { Socket } from 'node:net'
 import { buildConnector, Client, type Dispatcher } from 'undici'
 import { failureOf, fromSignal, proxyRefused, proxySilent } from './failures.js'
-import type { SendFailure, SendOptions } from './send.js'
+import type { SendFailure, SendOptions } from './sent.js'
 
 // The runner's proxy is reached by a CONNECT tunnel opened with undici's
 // connect() under the attempt's signal. undici's ProxyAgent opens its tunnel

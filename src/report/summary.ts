@@ -1,5 +1,5 @@
-import { countOutcomes, failsStep, type UploadResult } from './outcomes.js'
-import { markdownCell, markdownCellWithCode } from './text.js'
+import { countOutcomes, failsStep, type UploadResult } from '../abort/outcomes.js'
+import { markdownCell, markdownCellWithCode } from '../text/text.js'
 
 const MAX_ROWS = 500
 // GitHub drops a job summary over 1 MiB; rows stop well before.

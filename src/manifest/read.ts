@@ -1,9 +1,9 @@
 import type { CutValue } from './json-values.js'
-import { parseEntry, type Parsed } from './manifest-entry.js'
-import { readValues, type Manifest } from './manifest-values.js'
-import { Problems } from './problems.js'
-import type { Upload } from './settings.js'
-import { plural, quote } from './text.js'
+import { parseEntry, type Parsed } from './entry.js'
+import { readValues, type Manifest } from './values.js'
+import { Problems } from '../settings/problems.js'
+import type { Upload } from '../settings/settings.js'
+import { plural, quote } from '../text/text.js'
 
 // The uploads manifest: the `uploads` input, the `uploads-file` file or the
 // guard's manifest. It holds entries (`{testId?, key, uploadId}`), Datadog's

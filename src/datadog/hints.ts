@@ -1,8 +1,8 @@
-import type { Credentials } from './settings.js'
-import { oneLine, truncate } from './text.js'
+import type { Credentials } from '../settings/settings.js'
+import { oneLine, truncate } from '../text/text.js'
 
-// What an HTTP status means to the person reading the step: its name, and
-// what to check when it ends an upload's abort.
+// What to check when an HTTP status ends an upload's abort, in the words of
+// the person reading the step.
 
 /**
  * What the person reading the failed step should check, by status; `entry`
@@ -26,27 +26,6 @@ export function hintFor(status: number, entry?: string, auth: Credentials['kind'
   if (status >= 300 && status < 400)
     return `The API answered with a redirect, which this action never follows (the ${auth === 'token' ? 'token' : 'keys'} would go along): check "site" or "api-url".`
   return 'Unexpected answer from the API.'
-}
-
-const STATUS_NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  407: 'Proxy Authentication Required',
-  408: 'Request Timeout',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout'
-}
-
-export function describeStatus(status: number): string {
-  const name = STATUS_NAMES[status]
-  return name ? `${status} ${name}` : String(status)
 }
 
 export function shortLocation(location: string | undefined): string {

@@ -1,6 +1,6 @@
-import { header, type Headers } from './transport/send.js'
+import { header, type Headers } from '../transport/sent.js'
 import { parseSeconds, rateLimitName, rateLimitResetMs, retryAfterMs } from './retry.js'
-import { elapsed, quote } from './text.js'
+import { elapsed, quote } from '../text/text.js'
 
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<boolean>
 

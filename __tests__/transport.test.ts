@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { NOT_TLS } from '../src/transport/failures.js'
 import { routeTo } from '../src/transport/proxy.js'
-import { createTransport, type Sent } from '../src/transport/send.js'
+import { createTransport } from '../src/transport/send.js'
+import type { Sent } from '../src/transport/sent.js'
 import { withRawServer, writeLater } from './support/raw-server.ts'
 
 let server: Server

@@ -1,8 +1,8 @@
-import { abortUpload, type AbortContext, type AbortDeps } from './abort.js'
-import { abortRequest } from './datadog.js'
+import { abortUpload, type AbortContext, type AbortDeps } from './upload.js'
+import { abortRequest } from '../datadog/request.js'
 import type { UploadResult } from './outcomes.js'
-import { RateGate } from './ratelimit.js'
-import type { Settings, Upload } from './settings.js'
+import { RateGate } from './rate-gate.js'
+import type { Settings, Upload } from '../settings/settings.js'
 
 /** Aborts every upload of the settings: one directly, a batch through a shared rate gate. */
 export async function runAll(

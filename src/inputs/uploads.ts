@@ -1,8 +1,15 @@
-import { parseManifest } from './manifest.js'
-import type { Problems } from './problems.js'
-import { LIMITS, type Upload } from './settings.js'
-import { quote } from './text.js'
-import { checkField, MISSING_OUTPUT_HINT, parseTestId, swapped, testIdFromKey, warnAboutKey } from './upload.js'
+import { parseManifest } from '../manifest/read.js'
+import type { Problems } from '../settings/problems.js'
+import { LIMITS, type Upload } from '../settings/settings.js'
+import { quote } from '../text/text.js'
+import {
+  checkField,
+  MISSING_OUTPUT_HINT,
+  parseTestId,
+  swapped,
+  testIdFromKey,
+  warnAboutKey
+} from '../settings/upload.js'
 
 /** The upload inputs, trimmed. */
 export interface UploadInputs {

@@ -1,6 +1,6 @@
-import { countOutcomes, failsStep, type UploadResult } from './outcomes.js'
+import { countOutcomes, failsStep, type UploadResult } from '../abort/outcomes.js'
 import { renderInputErrors, renderSummary } from './summary.js'
-import { elapsed, oneLine } from './text.js'
+import { elapsed, oneLine } from '../text/text.js'
 
 // What the step says about a run, as plain values: the shell prints the
 // messages in order, sets the outputs, writes the summary and fails the step

@@ -1,10 +1,11 @@
-import { errorMessages } from './datadog.js'
-import { isTlsError, NOT_TLS } from './transport/failures.js'
-import { header, type Reply, type SendFailure, type Sent } from './transport/send.js'
-import type { Credentials, Upload } from './settings.js'
+import { errorMessages } from '../datadog/request.js'
+import { isTlsError, NOT_TLS } from '../transport/failures.js'
+import { header, type Reply, type SendFailure, type Sent } from '../transport/sent.js'
+import type { Credentials, Upload } from '../settings/settings.js'
 import { rateLimitName } from './retry.js'
-import { describeStatus, hintFor, shortLocation } from './status.js'
-import { elapsed, plural } from './text.js'
+import { hintFor, shortLocation } from '../datadog/hints.js'
+import { describeStatus } from '../transport/status.js'
+import { elapsed, plural } from '../text/text.js'
 
 // How each way an upload's abort can end is worded for the person reading
 // the step: the results, their messages and hints.

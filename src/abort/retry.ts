@@ -1,5 +1,5 @@
-import { isPermanentFailure } from './transport/failures.js'
-import { header, type Headers, type Sent } from './transport/send.js'
+import { isPermanentFailure } from '../transport/failures.js'
+import { header, type Headers, type Sent } from '../transport/sent.js'
 
 export interface RetryPolicy {
   /** First backoff ceiling; it doubles with each retry. */

@@ -1,5 +1,5 @@
 import type { Problems } from './problems.js'
-import { hasControl, quote } from './text.js'
+import { hasControl, quote } from '../text/text.js'
 
 // The rules for the three values that name one upload: a test's public ID,
 // the file's key and the upload ID.

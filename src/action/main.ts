@@ -1,8 +1,8 @@
 import * as core from '@actions/core'
-import { readBoundedFile } from './files.js'
-import { parseInputs } from './inputs.js'
-import { reportInvalidInputs, reportResults } from './report.js'
-import { INPUT_NAMES, LIMITS, type RawInputs } from './settings.js'
+import { readBoundedFile } from '../inputs/files.js'
+import { parseInputs } from '../inputs/parse.js'
+import { reportInvalidInputs, reportResults } from '../report/report.js'
+import { INPUT_NAMES, LIMITS, type RawInputs } from '../settings/settings.js'
 import { execute, holdingSignals, maskKeys, write, writeResultsFile } from './shell.js'
 
 /** The shell: reads inputs, runs the core, reports. Resolves when everything is written. */

@@ -1,7 +1,7 @@
 import { parseValue, topValues, type CutValue, type JsonValue } from './json-values.js'
-import type { Problems } from './problems.js'
-import { LIMITS } from './settings.js'
-import { oneLine, quote } from './text.js'
+import type { Problems } from '../settings/problems.js'
+import { LIMITS } from '../settings/settings.js'
+import { oneLine, quote } from '../text/text.js'
 
 // A manifest's text to its entries, before any is checked: the values one
 // at a time, each object or list element an entry, counted against the

@@ -1,6 +1,6 @@
-import type { UploadResult } from './outcomes.js'
-import { reportResults, type Report, type RunFacts } from './report.js'
-import { markdownCell } from './text.js'
+import type { UploadResult } from '../abort/outcomes.js'
+import { reportResults, type Report, type RunFacts } from '../report/report.js'
+import { markdownCell } from '../text/text.js'
 
 // What the guard's post step says: the batch report of its aborts, plus the
 // manifest values it could not read, each of which may have started an

@@ -1,8 +1,8 @@
 import { describeJson, isRecord } from './json-values.js'
-import type { Problems } from './problems.js'
-import { LIMITS, type Upload } from './settings.js'
-import { oneLine } from './text.js'
-import { checkField, parseTestId, swapped, testIdFromKey, warnAboutKey } from './upload.js'
+import type { Problems } from '../settings/problems.js'
+import { LIMITS, type Upload } from '../settings/settings.js'
+import { oneLine } from '../text/text.js'
+import { checkField, parseTestId, swapped, testIdFromKey, warnAboutKey } from '../settings/upload.js'
 
 // One value of a manifest: an entry (`{testId?, key, uploadId}`), Datadog's
 // presigned-URLs answer as received or as its TypeScript client serializes

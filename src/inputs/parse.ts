@@ -1,7 +1,14 @@
 import { parseDestination } from './destination.js'
-import { Problems, sourceName, type Source } from './problems.js'
-import { LIMITS, type Connection, type Credentials, type Env, type RawInputs, type Settings } from './settings.js'
-import { plural, quote } from './text.js'
+import { Problems, sourceName, type Source } from '../settings/problems.js'
+import {
+  LIMITS,
+  type Connection,
+  type Credentials,
+  type Env,
+  type RawInputs,
+  type Settings
+} from '../settings/settings.js'
+import { plural, quote } from '../text/text.js'
 import { parseUploads } from './uploads.js'
 
 export type ParseResult =

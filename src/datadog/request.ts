@@ -1,6 +1,6 @@
-import type { Credentials, Upload } from './settings.js'
-import type { Outgoing } from './transport/send.js'
-import { MAX_MESSAGE_CHARS, oneLine } from './text.js'
+import type { Credentials, Upload } from '../settings/settings.js'
+import type { Outgoing } from '../transport/sent.js'
+import { MAX_MESSAGE_CHARS, oneLine } from '../text/text.js'
 import { ACTION_NAME, ACTION_VERSION } from './version.js'
 
 export const MAX_ERRORS = 20

@@ -1,4 +1,4 @@
-import { editDistance, quote } from './text.js'
+import { editDistance, quote } from '../text/text.js'
 
 export interface Site {
   /** What Datadog calls the site: `datadoghq.com`, `datadoghq.eu`... */

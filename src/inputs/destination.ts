@@ -1,5 +1,5 @@
-import { sourceName, type Problems, type Source } from './problems.js'
-import type { Env } from './settings.js'
+import { sourceName, type Problems, type Source } from '../settings/problems.js'
+import type { Env } from '../settings/settings.js'
 import { DEFAULT_SITE, isDatadogApiHost, resolveSite } from './site.js'
 
 /** Where the requests go. */

@@ -1,6 +1,7 @@
-import { abortRequest, secretsIn } from './datadog.js'
-import type { AbortReason } from './transport/failures.js'
-import { header, MAX_BODY_BYTES, type Reply, type Send } from './transport/send.js'
+import { abortRequest, secretsIn } from '../datadog/request.js'
+import type { AbortReason } from '../transport/failures.js'
+import { MAX_BODY_BYTES } from '../transport/send.js'
+import { header, type Reply, type Send } from '../transport/sent.js'
 import {
   aborted,
   failed,
@@ -13,11 +14,11 @@ import {
   type UploadResult,
   type Wording
 } from './outcomes.js'
-import type { RateGate, Sleep } from './ratelimit.js'
-import { redact } from './redact.js'
+import type { RateGate, Sleep } from './rate-gate.js'
+import { redact } from '../text/redact.js'
 import { classify, retryDelay } from './retry.js'
-import type { Credentials, Upload } from './settings.js'
-import { elapsed, plural } from './text.js'
+import type { Credentials, Upload } from '../settings/settings.js'
+import { elapsed, plural } from '../text/text.js'
 
 export interface AbortContext {
   readonly baseUrl: string
