@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import type { IncomingHttpHeaders } from 'node:http'
+import { createRedactor } from '../src/text/redact.js'
 import { abortUpload, type AbortContext, type AbortDeps } from '../src/abort/upload.js'
 import { RateGate } from '../src/abort/rate-gate.js'
 import type { Outgoing, Sent, SendOptions } from '../src/transport/sent.js'
@@ -58,6 +59,8 @@ function harness(script: Step[], options: { random?: number } = {}) {
       t += 20
       return typeof step === 'function' ? step(request, sendOptions) : step
     },
+    // As the shell's: every secret the step holds.
+    redact: createRedactor([API_KEY, APP_KEY, TOKEN]).redact,
     log: line => log.push(line)
   }
   return { deps, requests, sleeps, log, remaining: () => steps.length }

@@ -131,14 +131,12 @@ describe('errorMessages', () => {
     expect(message).toMatch(/proxy or load balancer\) Access denied$/)
   })
 
-  // 64 KiB of these took seconds with backtracking patterns; one pass takes milliseconds.
+  // 64 KiB of these took seconds with backtracking patterns (jest's test timeout catches a return of that).
   test.each(['<', '<a', '<title', '<title>', '<script>', '<h1 ', '</'])(
     'an HTML page of 64 KiB of %j is read in one pass',
     unit => {
       const body = '<html>' + unit.repeat(Math.ceil(65_536 / unit.length))
-      const started = performance.now()
       const [message] = errorMessages(body, 'text/html')
-      expect(performance.now() - started).toBeLessThan(1500)
       expect(message).toMatch(/^\(an HTML page/)
     }
   )

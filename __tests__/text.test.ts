@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import { redact } from '../src/text/redact.js'
+import { createRedactor } from '../src/text/redact.js'
+
+const redact = (text: string, secrets: readonly string[]): string => createRedactor(secrets).redact(text)
 import {
   editDistance,
   hasControl,

@@ -31880,10 +31880,6 @@ function authHeaders(credentials) {
         return { Authorization: `Bearer ${credentials.token}` };
     return { 'DD-API-KEY': credentials.apiKey, 'DD-APPLICATION-KEY': credentials.appKey };
 }
-/** The values a request made with these credentials carries that must never be shown. */
-function secretsIn(credentials) {
-    return credentials.kind === 'token' ? [credentials.token] : [credentials.apiKey, credentials.appKey];
-}
 function abortRequest(baseUrl, upload, credentials) {
     return {
         method: 'POST',
@@ -33448,10 +33444,18 @@ class TextRuns {
 
 
 
-/** Parses the manifest named `name`; undefined when any entry is wrong. */
-function read_parseManifest(problems, name, text, defaultTestId) {
+/** A manifest given in an input of the action: written by hand in `uploads`, appended to by scripts in the file of `uploads-file`. */
+function read_inputSource(name) {
+    return { name, label: `Input "${name}"`, appended: name === 'uploads-file' };
+}
+/** The guard's manifest, a file appended to by scripts, named by the variable that holds its path. */
+function guardSource(variable) {
+    return { name: variable, label: variable, appended: true };
+}
+/** Parses the manifest; undefined when any entry is wrong. */
+function read_parseManifest(problems, source, text, defaultTestId) {
     const before = problems.count;
-    const { uploads } = readManifest(problems, name, text, defaultTestId);
+    const { uploads } = readManifest(problems, source, text, defaultTestId);
     return problems.count > before ? undefined : uploads;
 }
 /**
@@ -33459,10 +33463,8 @@ function read_parseManifest(problems, name, text, defaultTestId) {
  * (they are recorded in `problems`): cleanup after a failed job aborts what
  * it can.
  */
-function readManifest(problems, name, text, defaultTestId) {
-    // Inputs are named as inputs; the guard's manifest by its variable.
-    const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name;
-    const manifest = { name, label, appended: name !== 'uploads' };
+function readManifest(problems, manifest, text, defaultTestId) {
+    const { name } = manifest;
     const read = readValues(problems, manifest, text);
     if (!read)
         return { uploads: [], completed: 0 };
@@ -33483,7 +33485,7 @@ function readManifest(problems, name, text, defaultTestId) {
         found.add(salvage(problems, { ...manifest, defaultTestId, cut, index: read.values + 1 }));
     if (found.duplicates > 0) {
         // A script that appends each answer may have written one twice: harmless, but worth knowing.
-        problems.warn(`${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
+        problems.warn(`${manifest.label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`);
     }
     return found.result();
 }
@@ -33589,7 +33591,7 @@ function uploads_parseUploads(problems, inputs, readFile) {
             return problems.error(`Input "uploads-file": cannot read ${quote(inputs.uploadsFile)}: ${why} (${code}).`);
         }
     }
-    const list = parseManifest(problems, manifest, text, testId);
+    const list = parseManifest(problems, inputSource(manifest), text, testId);
     return list && { list, batch: true };
 }
 function singleUpload(problems, inputs, testId) {
@@ -33647,7 +33649,7 @@ function parseInputs(raw, env, readFile) {
     }, readFile);
     const { errors, warnings } = problems;
     if (errors.length > 0 || !connection || !uploads)
-        return { ok: false, errors, warnings };
+        return { ok: false, errors, warnings, dryRun };
     return {
         ok: true,
         warnings,
@@ -34044,48 +34046,40 @@ function secretsOf(values) {
     const set = new Set(values.map(v => (v ?? '').trim()).filter(v => v !== ''));
     return [...set].sort((a, b) => b.length - a.length);
 }
-/**
- * Replaces with `***` every stretch of the text that holds a piece of
- * SECRET_PIECE_CHARS or more characters of a secret, or of its base64 form.
- * The text is compared as a reader would decode it (JSON, percent and HTML
- * escapes decoded), case-folded, with everything but letters and digits
- * ignored (spaces, line breaks, NUL, invisible characters, HTML tags, ANSI
- * codes): a key split or encoded by a server is still found.
- */
-function redact(text, secrets) {
-    return redactPieces(redactWhole(text, secrets), secrets);
+/** A redactor of `secrets`: what they are compared by is worked out once, here. */
+function createRedactor(secrets) {
+    const ring = newRing();
+    const folder = newFolder();
+    const index = indexOf(secrets, ring, folder);
+    return { redact: text => hidePieces(hideWhole(text, index), index, ring, folder) };
 }
 /** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
-function redactWhole(text, secrets) {
+function hideWhole(text, index) {
     let out = text;
-    for (const form of indexOf(secrets).forms) {
+    for (const form of index.forms) {
         if (out.includes(form))
             out = out.split(form).join('***');
     }
     return out;
 }
-// The last SECRET_PIECE_CHARS folded characters, in a ring: a text is read
-// once, and nothing is allocated for it unless a piece of a key is in it.
-const ring = {
-    codes: new Uint32Array(SECRET_PIECE_CHARS),
-    starts: new Uint32Array(SECRET_PIECE_CHARS)
-};
-function redactPieces(text, secrets) {
-    const index = indexOf(secrets);
+function newRing() {
+    return { codes: new Uint32Array(SECRET_PIECE_CHARS), starts: new Uint32Array(SECRET_PIECE_CHARS) };
+}
+function hidePieces(text, index, ring, folder) {
     if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS)
         return text;
     // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
     const stretches = [];
     let seen = 0;
     let coveredTo = -1;
-    fold(text, (code, start, end) => {
+    fold(text, folder, (code, start, end) => {
         const slot = seen % SECRET_PIECE_CHARS;
         ring.codes[slot] = code;
         ring.starts[slot] = start;
         seen++;
-        if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(seen)))
+        if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(ring, seen)))
             return;
-        if (!index.pieces.has(pieceOfRing(seen)))
+        if (!index.pieces.has(pieceOfRing(ring, seen)))
             return;
         const first = seen - SECRET_PIECE_CHARS;
         if (stretches.length > 0 && first <= coveredTo)
@@ -34105,14 +34099,14 @@ function redactPieces(text, secrets) {
     return out + text.slice(from);
 }
 /** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
-function hashOfRing(seen) {
+function hashOfRing(ring, seen) {
     let hash = 0;
     for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
         hash = (Math.imul(hash, 31) + (ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)) | 0;
     }
     return hash;
 }
-function pieceOfRing(seen) {
+function pieceOfRing(ring, seen) {
     let piece = '';
     for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
         piece += String.fromCodePoint(ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0);
@@ -34122,9 +34116,9 @@ function pieceOfRing(seen) {
 // At a character that may open one, a token that is not read as it stands:
 // a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
 // or an escape that stands for one character.
-const TOKEN = 
+const TOKEN_SOURCE = 
 // eslint-disable-next-line no-control-regex
-/<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y;
+/<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/;
 // '<', ESC, '&', '\\', '%'
 const OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25]);
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
@@ -34132,7 +34126,15 @@ const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
  * Reads the text as a reader would decode it, and visits its letters and
  * digits lower-cased, with where each stands; everything else is skipped.
  */
-function fold(text, visit) {
+function fold(text, folder, visit) {
+    const { token: pattern, folds } = folder;
+    const visitFolded = (point, start, end) => {
+        const folded = foldPoint(point, folds);
+        if (typeof folded === 'number')
+            return visit(folded, start, end);
+        for (const unit of folded)
+            visit(unit.codePointAt(0) ?? 0, start, end);
+    };
     for (let at = 0; at < text.length;) {
         const code = text.charCodeAt(at);
         // The common case first: plain ASCII, no regular expression.
@@ -34143,15 +34145,15 @@ function fold(text, visit) {
             continue;
         }
         if (OPENERS.has(code)) {
-            TOKEN.lastIndex = at;
-            const match = TOKEN.exec(text);
+            pattern.lastIndex = at;
+            const match = pattern.exec(text);
             if (match) {
                 const [token, ...codes] = match;
                 const hex = codes.slice(0, 5).find(c => c !== undefined);
                 const decimal = codes[5];
                 const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined;
                 if (point !== undefined && point <= 0x10ffff)
-                    visitFolded(point, at, at + token.length, visit);
+                    visitFolded(point, at, at + token.length);
                 at += token.length;
                 continue;
             }
@@ -34159,34 +34161,31 @@ function fold(text, visit) {
         const point = text.codePointAt(at) ?? code;
         const size = point > 0xffff ? 2 : 1;
         if (code > 127)
-            visitFolded(point, at, at + size, visit);
+            visitFolded(point, at, at + size);
         at += size;
     }
 }
 // What each code point below this folds to, once looked up: -1 for not a
 // letter or digit, -2 for one that lower-cases to more than one.
 const CACHED_BELOW = 0x800;
-const folds = new Int32Array(CACHED_BELOW);
-/** A code point, if it is a letter or a digit, lower-cased (into one or more). */
-function visitFolded(point, start, end, visit) {
+function newFolder() {
+    return { folds: new Int32Array(CACHED_BELOW), token: new RegExp(TOKEN_SOURCE.source, 'y') };
+}
+/** A code point, if it is a letter or a digit, lower-cased: one code point, or the text of several; '' when neither. */
+function foldPoint(point, folds) {
     const cached = point < CACHED_BELOW ? (folds[point] ?? 0) : 0;
     if (cached === -1)
-        return;
+        return '';
     if (cached > 0)
-        return visit(cached, start, end);
+        return cached;
     const char = String.fromCodePoint(point);
     const lower = LETTER_OR_DIGIT.test(char) ? char.toLowerCase() : '';
     const single = lower.length > 0 && lower === String.fromCodePoint(lower.codePointAt(0) ?? 0);
     if (point < CACHED_BELOW)
         folds[point] = lower === '' ? -1 : single ? (lower.codePointAt(0) ?? 0) : -2;
-    for (const unit of lower)
-        visit(unit.codePointAt(0) ?? 0, start, end);
+    return lower;
 }
-let memo;
-function indexOf(secrets) {
-    const key = secrets.join('\u0000');
-    if (memo?.key === key)
-        return memo.index;
+function indexOf(secrets, ring, folder) {
     const forms = secretsOf(secrets)
         .filter(secret => secret.length >= SECRET_PIECE_CHARS)
         .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])]);
@@ -34195,17 +34194,16 @@ function indexOf(secrets) {
     for (const secret of secrets) {
         for (const form of [secret, ...base64Forms(secret)]) {
             let seen = 0;
-            fold(form, code => {
+            fold(form, folder, code => {
                 ring.codes[seen++ % SECRET_PIECE_CHARS] = code;
                 if (seen < SECRET_PIECE_CHARS)
                     return;
-                pieces.add(pieceOfRing(seen));
-                hashes.add(hashOfRing(seen));
+                pieces.add(pieceOfRing(ring, seen));
+                hashes.add(hashOfRing(ring, seen));
             });
         }
     }
-    memo = { key, index: { forms, pieces, hashes } };
-    return memo.index;
+    return { forms, pieces, hashes };
 }
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */
 function base64Forms(secret) {
@@ -34224,7 +34222,6 @@ function base64Forms(secret) {
 
 
 
-
 /** Idle limit for one attempt: well under the step's own timeout. */
 function idleTimeoutFor(timeoutMs) {
     return Math.min(30_000, Math.max(1_000, Math.floor(timeoutMs / 4)));
@@ -34234,7 +34231,6 @@ const DEADLINE_MARGIN_MS = 100;
 /** Aborts one upload, retrying what is worth retrying, within the deadline. */
 async function abortUpload(upload, ctx, deps) {
     const request = abortRequest(ctx.baseUrl, upload, ctx.credentials);
-    const secrets = secretsIn(ctx.credentials);
     const state = {
         upload,
         auth: ctx.credentials.kind,
@@ -34245,65 +34241,13 @@ async function abortUpload(upload, ctx, deps) {
         last: undefined,
         outcomeUnknown: false
     };
-    const idleTimeoutMs = idleTimeoutFor(ctx.deadline - state.started);
-    const finish = (wording) => ({
-        upload,
-        attempts: state.attempts,
-        ...wording,
-        errors: redactEach(wording.errors, secrets),
-        message: redact(wording.message, secrets),
-        ...(wording.warning === undefined ? {} : { warning: redact(wording.warning, secrets) })
-    });
-    const stop = () => finish(stopped(state, ctx.signal.reason === 'cancelled'));
+    const job = { request, state, idleTimeoutMs: idleTimeoutFor(ctx.deadline - state.started) };
+    const finish = (wording) => resultOf(upload, state.attempts, wording, deps.redact);
     for (;;) {
-        const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined;
-        if (turn?.kind === 'stopped')
-            return stop();
-        if (turn?.kind === 'held')
-            return finish(rateLimited(state, turn.reason));
-        const remaining = ctx.deadline - deps.now();
-        if (remaining <= DEADLINE_MARGIN_MS) {
-            if (turn)
-                ctx.gate?.settle(turn.ticket, undefined);
-            return stop();
-        }
-        state.attempts++;
-        const attempt = new AbortController();
-        const timer = setTimeout(() => attempt.abort('attempt-timeout'), Math.min(remaining, 2 * idleTimeoutMs));
-        const follow = () => attempt.abort(ctx.signal.reason);
-        ctx.signal.addEventListener('abort', follow, { once: true });
-        if (ctx.signal.aborted)
-            follow();
-        let sent = await deps
-            .send(request, { signal: attempt.signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES })
-            .finally(() => {
-            clearTimeout(timer);
-            ctx.signal.removeEventListener('abort', follow);
-        });
-        if (turn)
-            ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined);
-        // The body is not redacted here: every message made from it is, and
-        // redaction finds any piece of a key, so cutting first leaves none.
-        if (sent.kind === 'reply')
-            sent = redactLocation(sent, secrets);
-        if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
-            state.outcomeUnknown ||= sent.requestSent;
-            return stop();
-        }
-        state.last = sent;
-        if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
-            return finish(aborted(state, sent.status, deps.now()));
-        }
-        if (sent.kind === 'reply' && sent.status === 404) {
-            if (state.outcomeUnknown)
-                return finish(unconfirmed(state, sent, ctx.ignoreNotFound));
-            if (ctx.ignoreNotFound)
-                return finish(notFound(state, sent));
-        }
-        const verdict = classify(sent);
-        state.outcomeUnknown ||= verdict.outcomeUnknown;
-        if (!verdict.retry)
-            return finish(failed(state, sent));
+        const step = await attempt(job, ctx, deps);
+        if ('done' in step)
+            return finish(step.done);
+        const sent = step.retry;
         const tried = plural(state.attempts, 'attempt');
         if (state.attempts > ctx.maxRetries)
             return finish(failed(state, sent, `after ${tried}`));
@@ -34315,26 +34259,98 @@ async function abortUpload(upload, ctx, deps) {
             const next = `the next retry (in ${elapsed(delay.wantedMs)}, from ${delay.source}) would pass the step's timeout`;
             return finish(failed(state, sent, `after ${tried}; ${next}`));
         }
-        deps.log(redact(`Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`, secrets));
+        deps.log(deps.redact(`Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`));
         if (!(await deps.sleep(delay.ms, ctx.signal)))
-            return stop();
+            return finish(stoppedBy(state, ctx.signal));
     }
+}
+/** One attempt: a turn of the rate gate, one request, and what its answer means. */
+async function attempt({ request, state, idleTimeoutMs }, ctx, deps) {
+    const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined;
+    if (turn?.kind === 'stopped')
+        return { done: stoppedBy(state, ctx.signal) };
+    if (turn?.kind === 'held')
+        return { done: rateLimited(state, turn.reason) };
+    const remaining = ctx.deadline - deps.now();
+    if (remaining <= DEADLINE_MARGIN_MS) {
+        if (turn)
+            ctx.gate?.settle(turn.ticket, undefined);
+        return { done: stoppedBy(state, ctx.signal) };
+    }
+    state.attempts++;
+    let sent = await sendWithin(request, ctx.signal, deps.send, {
+        limitMs: Math.min(remaining, 2 * idleTimeoutMs),
+        idleTimeoutMs
+    });
+    if (turn)
+        ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined);
+    // The body is not redacted here: every message made from it is, and
+    // redaction finds any piece of a key, so cutting first leaves none.
+    if (sent.kind === 'reply')
+        sent = redactLocation(sent, deps.redact);
+    if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
+        state.outcomeUnknown ||= sent.requestSent;
+        return { done: stoppedBy(state, ctx.signal) };
+    }
+    state.last = sent;
+    if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
+        return { done: aborted(state, sent.status, deps.now()) };
+    }
+    if (sent.kind === 'reply' && sent.status === 404) {
+        if (state.outcomeUnknown)
+            return { done: unconfirmed(state, sent, ctx.ignoreNotFound) };
+        if (ctx.ignoreNotFound)
+            return { done: notFound(state, sent) };
+    }
+    const verdict = classify(sent);
+    state.outcomeUnknown ||= verdict.outcomeUnknown;
+    return verdict.retry ? { retry: sent } : { done: failed(state, sent) };
+}
+/** One request, stopped by the step's signal or after `limitMs`, whichever comes first. */
+async function sendWithin(request, step, send, { limitMs, idleTimeoutMs }) {
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort('attempt-timeout'), limitMs);
+    const follow = () => attempt.abort(step.reason);
+    step.addEventListener('abort', follow, { once: true });
+    if (step.aborted)
+        follow();
+    try {
+        return await send(request, { signal: attempt.signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES });
+    }
+    finally {
+        clearTimeout(timer);
+        step.removeEventListener('abort', follow);
+    }
+}
+function stoppedBy(state, signal) {
+    return stopped(state, signal.reason === 'cancelled');
+}
+/** The result of an upload: its wording with every message redacted. */
+function resultOf(upload, attempts, wording, redact) {
+    return {
+        upload,
+        attempts,
+        ...wording,
+        errors: redactEach(wording.errors, redact),
+        message: redact(wording.message),
+        ...(wording.warning === undefined ? {} : { warning: redact(wording.warning) })
+    };
 }
 /**
  * Each message redacted, unless the messages together hold a piece of a key
  * that none holds alone (a server splitting a key across messages printed on
  * lines of their own): then one redacted message stands for them all.
  */
-function redactEach(messages, secrets) {
-    const each = messages.map(m => redact(m, secrets));
-    const whole = redact(messages.join('; '), secrets);
+function redactEach(messages, redact) {
+    const each = messages.map(redact);
+    const whole = redact(messages.join('; '));
     return whole === each.join('; ') ? each : [whole];
 }
-function redactLocation(reply, secrets) {
+function redactLocation(reply, redact) {
     const location = header(reply.headers, 'location');
     if (location === undefined)
         return reply;
-    return { ...reply, headers: { ...reply.headers, location: redact(location, secrets) } };
+    return { ...reply, headers: { ...reply.headers, location: redact(location) } };
 }
 
 ;// CONCATENATED MODULE: ./src/abort/rate-gate.ts
@@ -34576,7 +34592,7 @@ function exitFallback() {
  * every printed text goes through: whatever a server or an input carried in,
  * no piece of a secret leaves through a line, an output or the summary.
  */
-function maskKeys() {
+function maskSecrets() {
     const secrets = secretsOf([
         getInput('api-key'),
         getInput('app-key'),
@@ -34587,7 +34603,7 @@ function maskKeys() {
     ]);
     for (const secret of secrets)
         setSecret(secret);
-    return text => redact(text, secrets);
+    return createRedactor(secrets).redact;
 }
 /** Aborts the uploads of the settings within their deadline, stopping when `stop` fires. */
 async function execute(settings, execution) {
@@ -34600,7 +34616,7 @@ async function execute(settings, execution) {
     deadlineTimer.unref();
     const transport = createTransport();
     try {
-        return await runAll(settings, { send: transport.send, log: execution.log, now: Date.now, random: Math.random, sleep }, stop.signal, deadline);
+        return await runAll(settings, { send: transport.send, log: execution.log, redact: execution.redact, now: Date.now, random: Math.random, sleep }, stop.signal, deadline);
     }
     finally {
         try {
@@ -34628,13 +34644,13 @@ async function sleep(ms, signal) {
  * Written one entry at a time, so a large batch is never one large string.
  * Returns its path, or '' when it could not be written.
  */
-function writeResultsFile(results, hide) {
+function writeResultsFile(results, redact) {
     try {
         const dir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'datadog-abort-upload-'));
         const path = (0,external_node_path_namespaceObject.join)(dir, 'results.json');
         const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'w');
         try {
-            results.forEach((r, i) => (0,external_node_fs_namespaceObject.writeSync)(fd, `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`));
+            results.forEach((r, i) => (0,external_node_fs_namespaceObject.writeSync)(fd, `${i === 0 ? '[' : ','}\n${redact(JSON.stringify(resultEntry(r)))}`));
             (0,external_node_fs_namespaceObject.writeSync)(fd, results.length === 0 ? '[]\n' : '\n]\n');
         }
         finally {
@@ -34648,25 +34664,25 @@ function writeResultsFile(results, hide) {
     }
 }
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
-async function write(report, hide) {
+async function writeReport(report, redact) {
     for (const m of report.messages) {
         if (m.level === 'info')
-            info(hide(m.text));
+            info(redact(m.text));
         else
-            core_namespaceObject[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) });
+            core_namespaceObject[m.level](redact(m.text), { title: m.title === undefined ? undefined : redact(m.title) });
     }
     for (const [name, value] of Object.entries(report.outputs))
-        setOutput(name, hide(value));
+        setOutput(name, redact(value));
     if (process.env.GITHUB_STEP_SUMMARY) {
         try {
-            await summary.addRaw(hide(report.summary)).write();
+            await summary.addRaw(redact(report.summary)).write();
         }
         catch (error) {
             core_warning(`Could not write the job summary: ${oneLine(error.message, 200)}`);
         }
     }
     if (report.failure !== undefined)
-        setFailed(hide(report.failure));
+        setFailed(redact(report.failure));
 }
 
 ;// CONCATENATED MODULE: ./src/action/guard.ts
@@ -34699,23 +34715,23 @@ async function runGuard() {
         await main();
 }
 /** The connection inputs, validated; undefined once the failure is written. */
-async function connection(hide) {
+async function readConnectionInputs(redact) {
     const raw = Object.fromEntries(GUARD_INPUT_NAMES.map(name => [name, getInput(name)]));
     const problems = new problems_Problems();
     const parsed = parseConnection(problems, inputReader(raw), process.env);
     for (const warning of problems.warnings)
-        core_warning(hide(warning));
+        core_warning(redact(warning));
     if (parsed)
         return parsed;
-    await write({ ...reportInvalidInputs(problems.errors, false), outputs: {} }, hide);
+    await writeReport({ ...reportInvalidInputs(problems.errors, false), outputs: {} }, redact);
     return undefined;
 }
 async function main() {
     // Saved first: the post step runs after a failed main step too.
     saveState(STATE.isPost, 'true');
-    const hide = maskKeys();
+    const redact = maskSecrets();
     // A wrong site or a missing key fails here, before anything is uploaded.
-    if (!(await connection(hide)))
+    if (!(await readConnectionInputs(redact)))
         return;
     const path = (0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `dd-synthetics-uploads-${(0,external_node_crypto_.randomUUID)()}.jsonl`);
     try {
@@ -34758,14 +34774,14 @@ async function post(held) {
     const text = readManifestFile();
     if (text === undefined)
         return;
-    const hide = maskKeys();
-    const settings = await connection(hide);
+    const redact = maskSecrets();
+    const settings = await readConnectionInputs(redact);
     if (!settings)
         return;
     const problems = new problems_Problems();
-    const found = readManifest(problems, MANIFEST_VARIABLE, text, undefined);
+    const found = readManifest(problems, guardSource(MANIFEST_VARIABLE), text, undefined);
     for (const warning of problems.warnings)
-        core_warning(hide(warning));
+        core_warning(redact(warning));
     const errors = problems.errors;
     if (found.completed > 0)
         info(`${plural(found.completed, 'upload')} marked completed: left alone.`);
@@ -34776,10 +34792,10 @@ async function post(held) {
     info(`Aborting ${plural(found.uploads.length, 'upload')} left open by the failed or cancelled job.`);
     // A 404 means the upload is gone already: what cleanup wants, never a failure.
     const settingsForCleanup = { ...settings, uploads: found.uploads, batch: true, ignoreNotFound: true, dryRun: false };
-    const results = await execute(settingsForCleanup, { ...held, started, log: line => info(hide(line)) });
-    const resultsFile = writeResultsFile(results, hide);
+    const results = await execute(settingsForCleanup, { ...held, started, log: line => info(redact(line)), redact });
+    const resultsFile = writeResultsFile(results, redact);
     const facts = { batch: true, dryRun: false, siteLabel: settings.siteLabel, tookMs: Date.now() - started, resultsFile };
-    await write(reportCleanup(results, facts, errors), hide);
+    await writeReport(reportCleanup(results, facts, errors), redact);
 }
 
 ;// CONCATENATED MODULE: ./src/guard.ts

@@ -1,7 +1,7 @@
-import { abortRequest, secretsIn } from '../datadog/request.js'
+import { abortRequest } from '../datadog/request.js'
 import type { AbortReason } from '../transport/failures.js'
 import { MAX_BODY_BYTES } from '../transport/send.js'
-import { header, type Reply, type Send } from '../transport/sent.js'
+import { header, type Outgoing, type Reply, type Send, type Sent } from '../transport/sent.js'
 import {
   aborted,
   failed,
@@ -15,9 +15,9 @@ import {
   type Wording
 } from './outcomes.js'
 import type { RateGate, Sleep } from './rate-gate.js'
-import { redact } from '../text/redact.js'
 import { classify, retryDelay } from './retry.js'
 import type { Credentials, Upload } from '../settings/settings.js'
+import type { Redact } from '../text/redact.js'
 import { elapsed, plural } from '../text/text.js'
 
 export interface AbortContext {
@@ -40,6 +40,8 @@ export interface AbortDeps {
   readonly random: () => number
   readonly send: Send
   readonly log: (line: string) => void
+  /** Hides every piece of a secret in a text (the shell's redactor). */
+  readonly redact: Redact
 }
 
 /** Idle limit for one attempt: well under the step's own timeout. */
@@ -53,7 +55,6 @@ const DEADLINE_MARGIN_MS = 100
 /** Aborts one upload, retrying what is worth retrying, within the deadline. */
 export async function abortUpload(upload: Upload, ctx: AbortContext, deps: AbortDeps): Promise<UploadResult> {
   const request = abortRequest(ctx.baseUrl, upload, ctx.credentials)
-  const secrets = secretsIn(ctx.credentials)
   const state: AttemptState = {
     upload,
     auth: ctx.credentials.kind,
@@ -64,66 +65,14 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
     last: undefined,
     outcomeUnknown: false
   }
-  const idleTimeoutMs = idleTimeoutFor(ctx.deadline - state.started)
-  const finish = (wording: Wording): UploadResult => ({
-    upload,
-    attempts: state.attempts,
-    ...wording,
-    errors: redactEach(wording.errors, secrets),
-    message: redact(wording.message, secrets),
-    ...(wording.warning === undefined ? {} : { warning: redact(wording.warning, secrets) })
-  })
-  const stop = (): UploadResult => finish(stopped(state, ctx.signal.reason === ('cancelled' satisfies AbortReason)))
-
+  const job: Job = { request, state, idleTimeoutMs: idleTimeoutFor(ctx.deadline - state.started) }
+  const finish = (wording: Wording): UploadResult => resultOf(upload, state.attempts, wording, deps.redact)
   for (;;) {
-    const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined
-    if (turn?.kind === 'stopped') return stop()
-    if (turn?.kind === 'held') return finish(rateLimited(state, turn.reason))
-    const remaining = ctx.deadline - deps.now()
-    if (remaining <= DEADLINE_MARGIN_MS) {
-      if (turn) ctx.gate?.settle(turn.ticket, undefined)
-      return stop()
-    }
-
-    state.attempts++
-    const attempt = new AbortController()
-    const timer = setTimeout(
-      () => attempt.abort('attempt-timeout' satisfies AbortReason),
-      Math.min(remaining, 2 * idleTimeoutMs)
-    )
-    const follow = (): void => attempt.abort(ctx.signal.reason)
-    ctx.signal.addEventListener('abort', follow, { once: true })
-    if (ctx.signal.aborted) follow()
-    let sent = await deps
-      .send(request, { signal: attempt.signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES })
-      .finally(() => {
-        clearTimeout(timer)
-        ctx.signal.removeEventListener('abort', follow)
-      })
-    if (turn) ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined)
-    // The body is not redacted here: every message made from it is, and
-    // redaction finds any piece of a key, so cutting first leaves none.
-    if (sent.kind === 'reply') sent = redactLocation(sent, secrets)
-    if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
-      state.outcomeUnknown ||= sent.requestSent
-      return stop()
-    }
-    state.last = sent
-
-    if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
-      return finish(aborted(state, sent.status, deps.now()))
-    }
-    if (sent.kind === 'reply' && sent.status === 404) {
-      if (state.outcomeUnknown) return finish(unconfirmed(state, sent, ctx.ignoreNotFound))
-      if (ctx.ignoreNotFound) return finish(notFound(state, sent))
-    }
-
-    const verdict = classify(sent)
-    state.outcomeUnknown ||= verdict.outcomeUnknown
-    if (!verdict.retry) return finish(failed(state, sent))
+    const step = await attempt(job, ctx, deps)
+    if ('done' in step) return finish(step.done)
+    const sent = step.retry
     const tried = plural(state.attempts, 'attempt')
     if (state.attempts > ctx.maxRetries) return finish(failed(state, sent, `after ${tried}`))
-
     const delay = retryDelay(state.attempts, sent.kind === 'reply' ? sent : undefined, {
       nowMs: deps.now(),
       random: deps.random
@@ -133,12 +82,93 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
       return finish(failed(state, sent, `after ${tried}; ${next}`))
     }
     deps.log(
-      redact(
-        `Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`,
-        secrets
+      deps.redact(
+        `Attempt ${state.attempts} of ${ctx.maxRetries + 1} for upload ${upload.uploadId}: ${reasonOf(sent)}; retrying in ${elapsed(delay.ms)} (${delay.source}).`
       )
     )
-    if (!(await deps.sleep(delay.ms, ctx.signal))) return stop()
+    if (!(await deps.sleep(delay.ms, ctx.signal))) return finish(stoppedBy(state, ctx.signal))
+  }
+}
+
+/** What one attempt settles: how the upload's abort ends, or an answer worth another try. */
+type Step = { readonly done: Wording } | { readonly retry: Sent }
+
+/** One upload's request, its attempts so far, and the idle limit of each. */
+interface Job {
+  readonly request: Outgoing
+  readonly state: AttemptState
+  readonly idleTimeoutMs: number
+}
+
+/** One attempt: a turn of the rate gate, one request, and what its answer means. */
+async function attempt({ request, state, idleTimeoutMs }: Job, ctx: AbortContext, deps: AbortDeps): Promise<Step> {
+  const turn = ctx.gate ? await ctx.gate.acquire(ctx.signal) : undefined
+  if (turn?.kind === 'stopped') return { done: stoppedBy(state, ctx.signal) }
+  if (turn?.kind === 'held') return { done: rateLimited(state, turn.reason) }
+  const remaining = ctx.deadline - deps.now()
+  if (remaining <= DEADLINE_MARGIN_MS) {
+    if (turn) ctx.gate?.settle(turn.ticket, undefined)
+    return { done: stoppedBy(state, ctx.signal) }
+  }
+  state.attempts++
+  let sent = await sendWithin(request, ctx.signal, deps.send, {
+    limitMs: Math.min(remaining, 2 * idleTimeoutMs),
+    idleTimeoutMs
+  })
+  if (turn) ctx.gate?.settle(turn.ticket, sent.kind === 'reply' ? sent : undefined)
+  // The body is not redacted here: every message made from it is, and
+  // redaction finds any piece of a key, so cutting first leaves none.
+  if (sent.kind === 'reply') sent = redactLocation(sent, deps.redact)
+  if (sent.kind === 'cancelled' || (sent.kind === 'timeout' && ctx.signal.aborted)) {
+    state.outcomeUnknown ||= sent.requestSent
+    return { done: stoppedBy(state, ctx.signal) }
+  }
+  state.last = sent
+  if (sent.kind === 'reply' && sent.status >= 200 && sent.status < 300) {
+    return { done: aborted(state, sent.status, deps.now()) }
+  }
+  if (sent.kind === 'reply' && sent.status === 404) {
+    if (state.outcomeUnknown) return { done: unconfirmed(state, sent, ctx.ignoreNotFound) }
+    if (ctx.ignoreNotFound) return { done: notFound(state, sent) }
+  }
+  const verdict = classify(sent)
+  state.outcomeUnknown ||= verdict.outcomeUnknown
+  return verdict.retry ? { retry: sent } : { done: failed(state, sent) }
+}
+
+/** One request, stopped by the step's signal or after `limitMs`, whichever comes first. */
+async function sendWithin(
+  request: Outgoing,
+  step: AbortSignal,
+  send: Send,
+  { limitMs, idleTimeoutMs }: { readonly limitMs: number; readonly idleTimeoutMs: number }
+): Promise<Sent> {
+  const attempt = new AbortController()
+  const timer = setTimeout(() => attempt.abort('attempt-timeout' satisfies AbortReason), limitMs)
+  const follow = (): void => attempt.abort(step.reason)
+  step.addEventListener('abort', follow, { once: true })
+  if (step.aborted) follow()
+  try {
+    return await send(request, { signal: attempt.signal, idleTimeoutMs, maxBodyBytes: MAX_BODY_BYTES })
+  } finally {
+    clearTimeout(timer)
+    step.removeEventListener('abort', follow)
+  }
+}
+
+function stoppedBy(state: AttemptState, signal: AbortSignal): Wording {
+  return stopped(state, signal.reason === ('cancelled' satisfies AbortReason))
+}
+
+/** The result of an upload: its wording with every message redacted. */
+function resultOf(upload: Upload, attempts: number, wording: Wording, redact: Redact): UploadResult {
+  return {
+    upload,
+    attempts,
+    ...wording,
+    errors: redactEach(wording.errors, redact),
+    message: redact(wording.message),
+    ...(wording.warning === undefined ? {} : { warning: redact(wording.warning) })
   }
 }
 
@@ -147,14 +177,14 @@ export async function abortUpload(upload: Upload, ctx: AbortContext, deps: Abort
  * that none holds alone (a server splitting a key across messages printed on
  * lines of their own): then one redacted message stands for them all.
  */
-function redactEach(messages: readonly string[], secrets: readonly string[]): string[] {
-  const each = messages.map(m => redact(m, secrets))
-  const whole = redact(messages.join('; '), secrets)
+function redactEach(messages: readonly string[], redact: Redact): string[] {
+  const each = messages.map(redact)
+  const whole = redact(messages.join('; '))
   return whole === each.join('; ') ? each : [whole]
 }
 
-function redactLocation(reply: Reply, secrets: readonly string[]): Reply {
+function redactLocation(reply: Reply, redact: Redact): Reply {
   const location = header(reply.headers, 'location')
   if (location === undefined) return reply
-  return { ...reply, headers: { ...reply.headers, location: redact(location, secrets) } }
+  return { ...reply, headers: { ...reply.headers, location: redact(location) } }
 }

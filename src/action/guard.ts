@@ -1,3 +1,4 @@
+import type { Redact } from '../text/redact.js'
 import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,11 +7,11 @@ import * as core from '@actions/core'
 import { readBoundedFile } from '../inputs/files.js'
 import { reportCleanup } from './guard-report.js'
 import { inputReader, parseConnection } from '../inputs/parse.js'
-import { readManifest } from '../manifest/read.js'
+import { guardSource, readManifest } from '../manifest/read.js'
 import { Problems } from '../settings/problems.js'
 import { reportInvalidInputs } from '../report/report.js'
 import { GUARD_INPUT_NAMES, LIMITS, type Connection, type RawInputs } from '../settings/settings.js'
-import { execute, holdingSignals, maskKeys, write, writeResultsFile, type Held } from './shell.js'
+import { execute, holdingSignals, maskSecrets, writeReport, writeResultsFile, type Held } from './shell.js'
 import { oneLine, plural } from '../text/text.js'
 
 // The guard (guard/action.yml): its main step creates the manifest that
@@ -29,22 +30,22 @@ export async function runGuard(): Promise<void> {
 }
 
 /** The connection inputs, validated; undefined once the failure is written. */
-async function connection(hide: (text: string) => string): Promise<Connection | undefined> {
+async function readConnectionInputs(redact: Redact): Promise<Connection | undefined> {
   const raw: RawInputs = Object.fromEntries(GUARD_INPUT_NAMES.map(name => [name, core.getInput(name)]))
   const problems = new Problems()
   const parsed = parseConnection(problems, inputReader(raw), process.env)
-  for (const warning of problems.warnings) core.warning(hide(warning))
+  for (const warning of problems.warnings) core.warning(redact(warning))
   if (parsed) return parsed
-  await write({ ...reportInvalidInputs(problems.errors, false), outputs: {} }, hide)
+  await writeReport({ ...reportInvalidInputs(problems.errors, false), outputs: {} }, redact)
   return undefined
 }
 
 async function main(): Promise<void> {
   // Saved first: the post step runs after a failed main step too.
   core.saveState(STATE.isPost, 'true')
-  const hide = maskKeys()
+  const redact = maskSecrets()
   // A wrong site or a missing key fails here, before anything is uploaded.
-  if (!(await connection(hide))) return
+  if (!(await readConnectionInputs(redact))) return
   const path = join(process.env.RUNNER_TEMP || tmpdir(), `dd-synthetics-uploads-${randomUUID()}.jsonl`)
   try {
     writeFileSync(path, '', { flag: 'wx' })
@@ -84,12 +85,12 @@ async function post(held: Held): Promise<void> {
   const started = Date.now()
   const text = readManifestFile()
   if (text === undefined) return
-  const hide = maskKeys()
-  const settings = await connection(hide)
+  const redact = maskSecrets()
+  const settings = await readConnectionInputs(redact)
   if (!settings) return
   const problems = new Problems()
-  const found = readManifest(problems, MANIFEST_VARIABLE, text, undefined)
-  for (const warning of problems.warnings) core.warning(hide(warning))
+  const found = readManifest(problems, guardSource(MANIFEST_VARIABLE), text, undefined)
+  for (const warning of problems.warnings) core.warning(redact(warning))
   const errors = problems.errors
   if (found.completed > 0) core.info(`${plural(found.completed, 'upload')} marked completed: left alone.`)
   if (found.uploads.length === 0 && errors.length === 0) {
@@ -99,8 +100,8 @@ async function post(held: Held): Promise<void> {
   core.info(`Aborting ${plural(found.uploads.length, 'upload')} left open by the failed or cancelled job.`)
   // A 404 means the upload is gone already: what cleanup wants, never a failure.
   const settingsForCleanup = { ...settings, uploads: found.uploads, batch: true, ignoreNotFound: true, dryRun: false }
-  const results = await execute(settingsForCleanup, { ...held, started, log: line => core.info(hide(line)) })
-  const resultsFile = writeResultsFile(results, hide)
+  const results = await execute(settingsForCleanup, { ...held, started, log: line => core.info(redact(line)), redact })
+  const resultsFile = writeResultsFile(results, redact)
   const facts = { batch: true, dryRun: false, siteLabel: settings.siteLabel, tookMs: Date.now() - started, resultsFile }
-  await write(reportCleanup(results, facts, errors), hide)
+  await writeReport(reportCleanup(results, facts, errors), redact)
 }

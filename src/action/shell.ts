@@ -6,7 +6,7 @@ import * as core from '@actions/core'
 import type { AbortReason } from '../transport/failures.js'
 import { createTransport } from '../transport/send.js'
 import type { UploadResult } from '../abort/outcomes.js'
-import { redact, secretsOf } from '../text/redact.js'
+import { createRedactor, secretsOf, type Redact } from '../text/redact.js'
 import { resultEntry, type Report } from '../report/report.js'
 import { runAll } from '../abort/batch.js'
 import type { Settings } from '../settings/settings.js'
@@ -76,7 +76,7 @@ function exitFallback(): Fallback {
  * every printed text goes through: whatever a server or an input carried in,
  * no piece of a secret leaves through a line, an output or the summary.
  */
-export function maskKeys(): (text: string) => string {
+export function maskSecrets(): Redact {
   const secrets = secretsOf([
     core.getInput('api-key'),
     core.getInput('app-key'),
@@ -86,13 +86,14 @@ export function maskKeys(): (text: string) => string {
     process.env.DD_BEARER_TOKEN
   ])
   for (const secret of secrets) core.setSecret(secret)
-  return text => redact(text, secrets)
+  return createRedactor(secrets).redact
 }
 
 export interface Execution extends Held {
   /** When the step began: the deadline is `timeout` after it. */
   readonly started: number
   readonly log: (line: string) => void
+  readonly redact: Redact
 }
 
 /** Aborts the uploads of the settings within their deadline, stopping when `stop` fires. */
@@ -112,7 +113,7 @@ export async function execute(settings: Settings, execution: Execution): Promise
   try {
     return await runAll(
       settings,
-      { send: transport.send, log: execution.log, now: Date.now, random: Math.random, sleep },
+      { send: transport.send, log: execution.log, redact: execution.redact, now: Date.now, random: Math.random, sleep },
       stop.signal,
       deadline
     )
@@ -142,13 +143,13 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
  * Written one entry at a time, so a large batch is never one large string.
  * Returns its path, or '' when it could not be written.
  */
-export function writeResultsFile(results: readonly UploadResult[], hide: (text: string) => string): string {
+export function writeResultsFile(results: readonly UploadResult[], redact: Redact): string {
   try {
     const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'datadog-abort-upload-'))
     const path = join(dir, 'results.json')
     const fd = openSync(path, 'w')
     try {
-      results.forEach((r, i) => writeSync(fd, `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`))
+      results.forEach((r, i) => writeSync(fd, `${i === 0 ? '[' : ','}\n${redact(JSON.stringify(resultEntry(r)))}`))
       writeSync(fd, results.length === 0 ? '[]\n' : '\n]\n')
     } finally {
       closeSync(fd)
@@ -161,18 +162,18 @@ export function writeResultsFile(results: readonly UploadResult[], hide: (text: 
 }
 
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
-export async function write(report: Report, hide: (text: string) => string): Promise<void> {
+export async function writeReport(report: Report, redact: Redact): Promise<void> {
   for (const m of report.messages) {
-    if (m.level === 'info') core.info(hide(m.text))
-    else core[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) })
+    if (m.level === 'info') core.info(redact(m.text))
+    else core[m.level](redact(m.text), { title: m.title === undefined ? undefined : redact(m.title) })
   }
-  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, hide(value))
+  for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, redact(value))
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
-      await core.summary.addRaw(hide(report.summary)).write()
+      await core.summary.addRaw(redact(report.summary)).write()
     } catch (error) {
       core.warning(`Could not write the job summary: ${oneLine((error as Error).message, 200)}`)
     }
   }
-  if (report.failure !== undefined) core.setFailed(hide(report.failure))
+  if (report.failure !== undefined) core.setFailed(redact(report.failure))
 }

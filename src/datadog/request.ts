@@ -23,11 +23,6 @@ function authHeaders(credentials: Credentials): Record<string, string> {
   return { 'DD-API-KEY': credentials.apiKey, 'DD-APPLICATION-KEY': credentials.appKey }
 }
 
-/** The values a request made with these credentials carries that must never be shown. */
-export function secretsIn(credentials: Credentials): string[] {
-  return credentials.kind === 'token' ? [credentials.token] : [credentials.apiKey, credentials.appKey]
-}
-
 export function abortRequest(baseUrl: string, upload: Upload, credentials: Credentials): Outgoing {
   return {
     method: 'POST',

@@ -12,7 +12,9 @@ import { plural, quote } from '../text/text.js'
 import { parseUploads } from './uploads.js'
 
 export type ParseResult =
-  { ok: true; settings: Settings; warnings: string[] } | { ok: false; errors: string[]; warnings: string[] }
+  | { ok: true; settings: Settings; warnings: string[] }
+  // A dry run that stops at its inputs still says it was one.
+  | { ok: false; errors: string[]; warnings: string[]; dryRun: boolean }
 
 /**
  * Turns the raw inputs into validated settings. Every problem is collected,
@@ -38,7 +40,7 @@ export function parseInputs(raw: RawInputs, env: Env, readFile: (path: string) =
   )
 
   const { errors, warnings } = problems
-  if (errors.length > 0 || !connection || !uploads) return { ok: false, errors, warnings }
+  if (errors.length > 0 || !connection || !uploads) return { ok: false, errors, warnings, dryRun }
   return {
     ok: true,
     warnings,

@@ -1,4 +1,4 @@
-import { parseManifest } from '../manifest/read.js'
+import { inputSource, parseManifest } from '../manifest/read.js'
 import type { Problems } from '../settings/problems.js'
 import { LIMITS, type Upload } from '../settings/settings.js'
 import { quote } from '../text/text.js'
@@ -43,12 +43,13 @@ export function parseUploads(
   inputs: UploadInputs,
   readFile: (path: string) => string
 ): Uploads | undefined {
-  const given = (pairs: [string, string][]): string[] => pairs.filter(([, value]) => value !== '').map(([name]) => name)
+  const given = <Name extends string>(pairs: [Name, string][]): Name[] =>
+    pairs.filter(([, value]) => value !== '').map(([name]) => name)
   const single = given([
     ['key', inputs.key],
     ['upload-id', inputs.uploadId]
   ])
-  const manifests = given([
+  const manifests = given<'uploads' | 'uploads-file'>([
     ['uploads', inputs.uploads],
     ['uploads-file', inputs.uploadsFile]
   ])
@@ -74,7 +75,7 @@ export function parseUploads(
       return problems.error(`Input "uploads-file": cannot read ${quote(inputs.uploadsFile)}: ${why} (${code}).`)
     }
   }
-  const list = parseManifest(problems, manifest, text, testId)
+  const list = parseManifest(problems, inputSource(manifest), text, testId)
   return list && { list, batch: true }
 }
 

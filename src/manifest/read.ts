@@ -1,6 +1,6 @@
 import type { CutValue } from './json-values.js'
 import { parseEntry, type Parsed } from './entry.js'
-import { readValues, type Manifest } from './values.js'
+import { readValues, type ManifestSource } from './values.js'
 import { Problems } from '../settings/problems.js'
 import type { Upload } from '../settings/settings.js'
 import { plural, quote } from '../text/text.js'
@@ -22,15 +22,25 @@ export interface ManifestUploads {
   readonly completed: number
 }
 
-/** Parses the manifest named `name`; undefined when any entry is wrong. */
+/** A manifest given in an input of the action: written by hand in `uploads`, appended to by scripts in the file of `uploads-file`. */
+export function inputSource(name: 'uploads' | 'uploads-file'): ManifestSource {
+  return { name, label: `Input "${name}"`, appended: name === 'uploads-file' }
+}
+
+/** The guard's manifest, a file appended to by scripts, named by the variable that holds its path. */
+export function guardSource(variable: string): ManifestSource {
+  return { name: variable, label: variable, appended: true }
+}
+
+/** Parses the manifest; undefined when any entry is wrong. */
 export function parseManifest(
   problems: Problems,
-  name: string,
+  source: ManifestSource,
   text: string,
   defaultTestId: string | undefined
 ): Upload[] | undefined {
   const before = problems.count
-  const { uploads } = readManifest(problems, name, text, defaultTestId)
+  const { uploads } = readManifest(problems, source, text, defaultTestId)
   return problems.count > before ? undefined : uploads
 }
 
@@ -41,13 +51,11 @@ export function parseManifest(
  */
 export function readManifest(
   problems: Problems,
-  name: string,
+  manifest: ManifestSource,
   text: string,
   defaultTestId: string | undefined
 ): ManifestUploads {
-  // Inputs are named as inputs; the guard's manifest by its variable.
-  const label = /^[a-z-]+$/.test(name) ? `Input "${name}"` : name
-  const manifest = { name, label, appended: name !== 'uploads' }
+  const { name } = manifest
   const read = readValues(problems, manifest, text)
   if (!read) return { uploads: [], completed: 0 }
   const found = new Found()
@@ -66,7 +74,7 @@ export function readManifest(
   if (found.duplicates > 0) {
     // A script that appends each answer may have written one twice: harmless, but worth knowing.
     problems.warn(
-      `${label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`
+      `${manifest.label} has ${plural(found.duplicates, 'duplicate')} (same test, key and upload ID as an earlier entry); each upload is aborted once.`
     )
   }
   return found.result()
@@ -104,7 +112,7 @@ class Found {
   }
 }
 
-interface CutInput extends Manifest {
+interface CutInput extends ManifestSource {
   readonly defaultTestId: string | undefined
   readonly cut: CutValue
   readonly index: number

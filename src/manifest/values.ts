@@ -8,8 +8,8 @@ import { oneLine, quote } from '../text/text.js'
 // limit as it is read; in a file, text that is not JSON skipped with a
 // warning.
 
-/** Which manifest is read, and how it is written. */
-export interface Manifest {
+/** Where a manifest's text came from, and so how it was written and how messages name it. */
+export interface ManifestSource {
   readonly name: string
   /** `Input "uploads-file"`, or the guard's variable. */
   readonly label: string
@@ -36,7 +36,7 @@ interface Values {
  * LIMITS.uploads the reading stops, and the values after are never parsed.
  * Undefined when there is nothing to check (any problem is recorded).
  */
-export function readValues(problems: Problems, manifest: Manifest, text: string): Values | undefined {
+export function readValues(problems: Problems, manifest: ManifestSource, text: string): Values | undefined {
   const { name, label, appended } = manifest
   const entries: Located[] = []
   // Text that does not even start like an object or a list (a log line, an
@@ -80,7 +80,7 @@ export function readValues(problems: Problems, manifest: Manifest, text: string)
 }
 
 /** A value of the manifest: its number, and whether it is the only one. */
-interface Place extends Manifest {
+interface Place extends ManifestSource {
   readonly n: number
   readonly several: boolean
 }

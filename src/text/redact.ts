@@ -12,22 +12,34 @@ export function secretsOf(values: readonly (string | undefined)[]): string[] {
   return [...set].sort((a, b) => b.length - a.length)
 }
 
-/**
- * Replaces with `***` every stretch of the text that holds a piece of
- * SECRET_PIECE_CHARS or more characters of a secret, or of its base64 form.
- * The text is compared as a reader would decode it (JSON, percent and HTML
- * escapes decoded), case-folded, with everything but letters and digits
- * ignored (spaces, line breaks, NUL, invisible characters, HTML tags, ANSI
- * codes): a key split or encoded by a server is still found.
- */
-export function redact(text: string, secrets: readonly string[]): string {
-  return redactPieces(redactWhole(text, secrets), secrets)
+/** Hides every piece of the secrets in a text. */
+export type Redact = (text: string) => string
+
+/** Hides the secrets it was made for in any text. */
+export interface Redactor {
+  /**
+   * Replaces with `***` every stretch of the text that holds a piece of
+   * SECRET_PIECE_CHARS or more characters of a secret, or of its base64 form.
+   * The text is compared as a reader would decode it (JSON, percent and HTML
+   * escapes decoded), case-folded, with everything but letters and digits
+   * ignored (spaces, line breaks, NUL, invisible characters, HTML tags, ANSI
+   * codes): a key split or encoded by a server is still found.
+   */
+  readonly redact: Redact
+}
+
+/** A redactor of `secrets`: what they are compared by is worked out once, here. */
+export function createRedactor(secrets: readonly string[]): Redactor {
+  const ring = newRing()
+  const folder = newFolder()
+  const index = indexOf(secrets, ring, folder)
+  return { redact: text => hidePieces(hideWhole(text, index), index, ring, folder) }
 }
 
 /** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
-function redactWhole(text: string, secrets: readonly string[]): string {
+function hideWhole(text: string, index: SecretIndex): string {
   let out = text
-  for (const form of indexOf(secrets).forms) {
+  for (const form of index.forms) {
     if (out.includes(form)) out = out.split(form).join('***')
   }
   return out
@@ -38,25 +50,28 @@ type Visit = (code: number, start: number, end: number) => void
 
 // The last SECRET_PIECE_CHARS folded characters, in a ring: a text is read
 // once, and nothing is allocated for it unless a piece of a key is in it.
-const ring = {
-  codes: new Uint32Array(SECRET_PIECE_CHARS),
-  starts: new Uint32Array(SECRET_PIECE_CHARS)
+interface Ring {
+  readonly codes: Uint32Array
+  readonly starts: Uint32Array
 }
 
-function redactPieces(text: string, secrets: readonly string[]): string {
-  const index = indexOf(secrets)
+function newRing(): Ring {
+  return { codes: new Uint32Array(SECRET_PIECE_CHARS), starts: new Uint32Array(SECRET_PIECE_CHARS) }
+}
+
+function hidePieces(text: string, index: SecretIndex, ring: Ring, folder: Folder): string {
   if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS) return text
   // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
   const stretches: number[] = []
   let seen = 0
   let coveredTo = -1
-  fold(text, (code, start, end) => {
+  fold(text, folder, (code, start, end) => {
     const slot = seen % SECRET_PIECE_CHARS
     ring.codes[slot] = code
     ring.starts[slot] = start
     seen++
-    if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(seen))) return
-    if (!index.pieces.has(pieceOfRing(seen))) return
+    if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(ring, seen))) return
+    if (!index.pieces.has(pieceOfRing(ring, seen))) return
     const first = seen - SECRET_PIECE_CHARS
     if (stretches.length > 0 && first <= coveredTo) stretches[stretches.length - 1] = end
     else stretches.push(ring.starts[seen % SECRET_PIECE_CHARS] ?? start, end)
@@ -73,7 +88,7 @@ function redactPieces(text: string, secrets: readonly string[]): string {
 }
 
 /** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
-function hashOfRing(seen: number): number {
+function hashOfRing(ring: Ring, seen: number): number {
   let hash = 0
   for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
     hash = (Math.imul(hash, 31) + (ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)) | 0
@@ -81,7 +96,7 @@ function hashOfRing(seen: number): number {
   return hash
 }
 
-function pieceOfRing(seen: number): string {
+function pieceOfRing(ring: Ring, seen: number): string {
   let piece = ''
   for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
     piece += String.fromCodePoint(ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)
@@ -92,9 +107,9 @@ function pieceOfRing(seen: number): string {
 // At a character that may open one, a token that is not read as it stands:
 // a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
 // or an escape that stands for one character.
-const TOKEN =
+const TOKEN_SOURCE =
   // eslint-disable-next-line no-control-regex
-  /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/y
+  /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/
 // '<', ESC, '&', '\\', '%'
 const OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25])
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
@@ -103,7 +118,13 @@ const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
  * Reads the text as a reader would decode it, and visits its letters and
  * digits lower-cased, with where each stands; everything else is skipped.
  */
-function fold(text: string, visit: Visit): void {
+function fold(text: string, folder: Folder, visit: Visit): void {
+  const { token: pattern, folds } = folder
+  const visitFolded = (point: number, start: number, end: number): void => {
+    const folded = foldPoint(point, folds)
+    if (typeof folded === 'number') return visit(folded, start, end)
+    for (const unit of folded) visit(unit.codePointAt(0) ?? 0, start, end)
+  }
   for (let at = 0; at < text.length;) {
     const code = text.charCodeAt(at)
     // The common case first: plain ASCII, no regular expression.
@@ -114,21 +135,21 @@ function fold(text: string, visit: Visit): void {
       continue
     }
     if (OPENERS.has(code)) {
-      TOKEN.lastIndex = at
-      const match = TOKEN.exec(text)
+      pattern.lastIndex = at
+      const match = pattern.exec(text)
       if (match) {
         const [token, ...codes] = match
         const hex = codes.slice(0, 5).find(c => c !== undefined)
         const decimal = codes[5]
         const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined
-        if (point !== undefined && point <= 0x10ffff) visitFolded(point, at, at + token.length, visit)
+        if (point !== undefined && point <= 0x10ffff) visitFolded(point, at, at + token.length)
         at += token.length
         continue
       }
     }
     const point = text.codePointAt(at) ?? code
     const size = point > 0xffff ? 2 : 1
-    if (code > 127) visitFolded(point, at, at + size, visit)
+    if (code > 127) visitFolded(point, at, at + size)
     at += size
   }
 }
@@ -136,18 +157,26 @@ function fold(text: string, visit: Visit): void {
 // What each code point below this folds to, once looked up: -1 for not a
 // letter or digit, -2 for one that lower-cases to more than one.
 const CACHED_BELOW = 0x800
-const folds = new Int32Array(CACHED_BELOW)
+/** What folding a text keeps between characters: its cache of folded code points, its sticky token pattern. */
+interface Folder {
+  readonly folds: Int32Array
+  readonly token: RegExp
+}
 
-/** A code point, if it is a letter or a digit, lower-cased (into one or more). */
-function visitFolded(point: number, start: number, end: number, visit: Visit): void {
+function newFolder(): Folder {
+  return { folds: new Int32Array(CACHED_BELOW), token: new RegExp(TOKEN_SOURCE.source, 'y') }
+}
+
+/** A code point, if it is a letter or a digit, lower-cased: one code point, or the text of several; '' when neither. */
+function foldPoint(point: number, folds: Int32Array): number | string {
   const cached = point < CACHED_BELOW ? (folds[point] ?? 0) : 0
-  if (cached === -1) return
-  if (cached > 0) return visit(cached, start, end)
+  if (cached === -1) return ''
+  if (cached > 0) return cached
   const char = String.fromCodePoint(point)
   const lower = LETTER_OR_DIGIT.test(char) ? char.toLowerCase() : ''
   const single = lower.length > 0 && lower === String.fromCodePoint(lower.codePointAt(0) ?? 0)
   if (point < CACHED_BELOW) folds[point] = lower === '' ? -1 : single ? (lower.codePointAt(0) ?? 0) : -2
-  for (const unit of lower) visit(unit.codePointAt(0) ?? 0, start, end)
+  return lower
 }
 
 /** What the secrets are compared by, worked out once for a set of secrets. */
@@ -160,11 +189,7 @@ interface SecretIndex {
   readonly hashes: Set<number>
 }
 
-let memo: { key: string; index: SecretIndex } | undefined
-
-function indexOf(secrets: readonly string[]): SecretIndex {
-  const key = secrets.join('\u0000')
-  if (memo?.key === key) return memo.index
+function indexOf(secrets: readonly string[], ring: Ring, folder: Folder): SecretIndex {
   const forms = secretsOf(secrets)
     .filter(secret => secret.length >= SECRET_PIECE_CHARS)
     .flatMap(secret => [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])])
@@ -173,16 +198,15 @@ function indexOf(secrets: readonly string[]): SecretIndex {
   for (const secret of secrets) {
     for (const form of [secret, ...base64Forms(secret)]) {
       let seen = 0
-      fold(form, code => {
+      fold(form, folder, code => {
         ring.codes[seen++ % SECRET_PIECE_CHARS] = code
         if (seen < SECRET_PIECE_CHARS) return
-        pieces.add(pieceOfRing(seen))
-        hashes.add(hashOfRing(seen))
+        pieces.add(pieceOfRing(ring, seen))
+        hashes.add(hashOfRing(ring, seen))
       })
     }
   }
-  memo = { key, index: { forms, pieces, hashes } }
-  return memo.index
+  return { forms, pieces, hashes }
 }
 
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */
