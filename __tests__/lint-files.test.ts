@@ -205,12 +205,6 @@ describe('README.md', () => {
     }).toEqual({ inputs: { missing: [], unknown: [] }, outputs: { missing: [], unknown: [] } })
   })
 
-  readmeTest('shows the upload script of guard mode as it is in examples/, which the tests run', () => {
-    const script = readFileSync(join(ROOT, 'examples', 'upload-test-file.sh'), 'utf8')
-    const shown = /```bash\n([\s\S]*?)```/.exec(README ?? '')?.[1]
-    expect(shown).toBe(script)
-  })
-
   readmeTest.each([
     ['action.yml', 'Inputs', ACTION],
     ['guard/action.yml', 'Guard inputs', GUARD]
