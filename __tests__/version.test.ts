@@ -25,9 +25,9 @@ test('the inputs the action reads are exactly the inputs action.yml declares', (
   expect([...INPUT_NAMES].sort()).toEqual(Object.keys(action.inputs).sort())
 })
 
-test('the Node version the README asks developers for is the floor of package.json engines', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  const development = readme.slice(readme.indexOf('## Development'))
+test('the Node version CONTRIBUTING.md asks developers for is the floor of package.json engines', () => {
+  const guide = readFileSync(new URL('../CONTRIBUTING.md', import.meta.url), 'utf8')
+  const development = guide.slice(guide.indexOf('## Development'))
   const asked = /with Node (\d+(?:\.\d+){0,2}) or later/.exec(development)?.[1]
   expect(asked).toBeDefined()
   expect(pkg.engines?.node).toBe(`>=${asked}`)

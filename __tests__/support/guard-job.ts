@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { DEFAULT_KEYS } from '../../emulator/server.ts'
 import { GUARD_ACTION, ROOT, runAction, testedGuardBundle, type RunOptions, type RunResult } from './runner.ts'
 
-/** The upload script the README shows and the tests run. */
+/** The upload script the README links to and the guard ships. */
 export const UPLOAD_SCRIPT = join(ROOT, 'examples', 'upload-test-file.sh')
 
 export interface GuardStep {
