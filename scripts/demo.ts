@@ -8,14 +8,7 @@ import { DEFAULT_KEYS, startEmulator, type Emulator } from '../emulator/server.t
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import {
-  guardInputs,
-  guardMain,
-  guardPost,
-  KILLED_UPLOAD_STEP,
-  runStep,
-  UPLOAD_SCRIPT
-} from '../__tests__/support/guard-job.ts'
+import { guardInputs, guardMain, guardPost, KILLED_UPLOAD_STEP, runStep } from '../__tests__/support/guard-job.ts'
 import { COMMITTED_BUNDLE, runAction, type RunResult } from '../__tests__/support/runner.ts'
 
 const TEST_ID = 'abc-def-123'
@@ -76,8 +69,7 @@ async function guardDemo(): Promise<boolean> {
         ...main.exported,
         DD_API_KEY: DEFAULT_KEYS.apiKey,
         DD_APP_KEY: DEFAULT_KEYS.appKey,
-        DD_API_URL: emulator.url,
-        UPLOAD_SCRIPT
+        DD_API_URL: emulator.url
       }
     })
     const manifest = readFileSync(main.outputs['uploads-file'] ?? '', 'utf8')

@@ -2,19 +2,11 @@
 // environment it exported, then the post step of a failed or cancelled job.
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { EmulatorClient } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, DEFAULT_TOKEN, startEmulator, STORAGE_KINDS, type Emulator } from '../../emulator/server.ts'
-import {
-  guardInputs,
-  guardMain,
-  guardPost,
-  KILLED_UPLOAD_STEP,
-  runStep,
-  UPLOAD_SCRIPT,
-  type GuardStep
-} from '../support/guard-job.ts'
-import { annotations, leakedSecrets, tokenInputs, type RunResult } from '../support/runner.ts'
+import { guardInputs, guardMain, guardPost, KILLED_UPLOAD_STEP, runStep, type GuardStep } from '../support/guard-job.ts'
+import { annotations, leakedSecrets, ROOT, testedGuardBundle, tokenInputs, type RunResult } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
 let emulator: Emulator
@@ -36,8 +28,7 @@ const stepEnv = (main: RunResult): Record<string, string> => ({
   ...main.exported,
   DD_API_KEY: DEFAULT_KEYS.apiKey,
   DD_APP_KEY: DEFAULT_KEYS.appKey,
-  DD_API_URL: emulator.url,
-  UPLOAD_SCRIPT
+  DD_API_URL: emulator.url
 })
 
 function uploadIdsOf(manifest: string): string[] {
@@ -51,7 +42,13 @@ test.each(STORAGE_KINDS)('%s: one completed, two open, one cut off by SIGKILL: p
   expect(main.code).toBe(0)
   const manifest = main.outputs['uploads-file'] ?? ''
   expect(manifest.startsWith(dir)).toBe(true)
-  expect(main.exported).toEqual({ DD_SYNTHETICS_UPLOADS_FILE: manifest })
+  // The script shipped with the action, in the action's folder wherever it is kept: here a copy outside the workspace.
+  const actionDir = resolve(dirname(testedGuardBundle()), '..', '..')
+  expect(main.exported).toEqual({
+    DD_SYNTHETICS_UPLOADS_FILE: manifest,
+    DD_SYNTHETICS_UPLOAD_SCRIPT: join(actionDir, 'examples', 'upload-test-file.sh')
+  })
+  expect(relative(ROOT, actionDir).startsWith('..')).toBe(true)
   expect(readFileSync(manifest, 'utf8')).toBe('')
 
   const upload = await runStep(KILLED_UPLOAD_STEP, [], {
@@ -119,10 +116,14 @@ test.each(STORAGE_KINDS)('%s: a manifest made only of completion marks: nothing 
   emulator.setStorage(storage)
   const main = await guardMain(step)
   writeFileSync(join(dir, 'file.bin'), 'content')
-  const run = await runStep('"$UPLOAD_SCRIPT" abc-def-123 file.bin; "$UPLOAD_SCRIPT" abc-def-123 file.bin', [], {
-    cwd: dir,
-    env: stepEnv(main)
-  })
+  const run = await runStep(
+    '"$DD_SYNTHETICS_UPLOAD_SCRIPT" abc-def-123 file.bin; "$DD_SYNTHETICS_UPLOAD_SCRIPT" abc-def-123 file.bin',
+    [],
+    {
+      cwd: dir,
+      env: stepEnv(main)
+    }
+  )
   expect(run.code).toBe(0)
   const seen = storage === 's3' ? 'S3-style' : 'Azure-style'
   expect(run.stderr.match(new RegExp(`^Completed upload \\S+ on ${seen} storage`, 'gm'))).toHaveLength(2)

@@ -1,9 +1,11 @@
 // Jest globalSetup of the e2e project: bundles src/ as it is in the working
-// tree, with the flags of `npm run build` but into a temporary folder, so the
-// end-to-end tests never run a dist/ that predates the code being edited.
+// tree, with the flags of `npm run build` but into a copy of the action in a
+// temporary folder (its action.yml files, dist/ and examples/, as a runner
+// keeps it), so the end-to-end tests never run a dist/ that predates the code
+// being edited, and run it from outside the workspace.
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,8 +55,13 @@ function ncc(args) {
   )
 }
 
+// What of the repository a runner needs beside dist/ to run both actions.
+const ACTION_FILES = ['action.yml', 'guard/action.yml', 'examples/upload-test-file.sh']
+
 export default async function buildBundle() {
-  const dir = mkdtempSync(join(tmpdir(), 'abort-action-bundle-'))
+  const copy = mkdtempSync(join(tmpdir(), 'abort-action-copy-'))
+  for (const file of ACTION_FILES) cpSync(join(ROOT, file), join(copy, file))
+  const dir = join(copy, 'dist')
   const sources = sourcesHash(ROOT)
   try {
     // The two bundles build side by side: they share nothing but the sources.

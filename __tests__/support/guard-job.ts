@@ -100,7 +100,7 @@ export function runStep(script: string, args: readonly string[], options: Script
 export const KILLED_UPLOAD_STEP = `
 set -euo pipefail
 printf 'a test file' > file.bin
-"$UPLOAD_SCRIPT" abc-def-123 file.bin
+"$DD_SYNTHETICS_UPLOAD_SCRIPT" abc-def-123 file.bin
 start() {
   curl -sS -X POST -H @<(printf 'DD-API-KEY: %s\\nDD-APPLICATION-KEY: %s\\n' "$DD_API_KEY" "$DD_APP_KEY") \\
     -H 'Content-Type: application/json' \\

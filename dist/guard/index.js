@@ -31664,6 +31664,8 @@ const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/inputs/files.ts
 
 /**
@@ -34700,12 +34702,15 @@ async function writeReport(report, redact) {
 
 
 
+
 // The guard (guard/action.yml): its main step creates the manifest that
 // upload scripts append to and hands its path to later steps; its post step,
 // run when the job failed or was cancelled, aborts every upload the
 // manifest names that was not marked completed.
 /** The variable later steps find the manifest's path in. */
 const MANIFEST_VARIABLE = 'DD_SYNTHETICS_UPLOADS_FILE';
+const SCRIPT_VARIABLE = 'DD_SYNTHETICS_UPLOAD_SCRIPT';
+const SCRIPT_PATH = ['examples', 'upload-test-file.sh'];
 // What main leaves for post: never a key.
 const STATE = { isPost: 'isPost', manifest: 'manifest' };
 async function runGuard() {
@@ -34744,7 +34749,25 @@ async function main() {
     exportVariable(MANIFEST_VARIABLE, path);
     setOutput('uploads-file', path);
     saveState(STATE.manifest, path);
+    exportUploadScript();
     info(`Uploads manifest: ${path}, in $${MANIFEST_VARIABLE} for the steps that follow. Append to it what Datadog answers when an upload starts, and {"completed": {"key": ..., "uploadId": ...}} once it is complete: if the job fails or is cancelled, every upload it names that was not completed is aborted.`);
+}
+/**
+ * Hands later steps the upload script shipped with the action, so a workflow
+ * calls it wherever the runner keeps the action. This bundle is
+ * dist/guard/index.js of the action's folder; the script is in examples/.
+ */
+function exportUploadScript() {
+    const bundleDir = (0,external_node_path_namespaceObject.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    const script = (0,external_node_path_namespaceObject.resolve)(bundleDir, '..', '..', ...SCRIPT_PATH);
+    try {
+        (0,external_node_fs_namespaceObject.accessSync)(script, external_node_fs_namespaceObject.constants.X_OK);
+    }
+    catch {
+        core_warning(`The upload script is not in the action's folder (${script}): ${SCRIPT_VARIABLE} is not set.`);
+        return;
+    }
+    exportVariable(SCRIPT_VARIABLE, script);
 }
 /** The manifest's text; undefined when there is nothing to clean up or it could not be read (reported). */
 function readManifestFile() {

@@ -1,8 +1,9 @@
 import type { Redact } from '../text/redact.js'
 import { randomUUID } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { accessSync, constants, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import * as core from '@actions/core'
 import { readBoundedFile } from '../inputs/files.js'
 import { reportCleanup } from './guard-report.js'
@@ -21,6 +22,8 @@ import { oneLine, plural } from '../text/text.js'
 
 /** The variable later steps find the manifest's path in. */
 const MANIFEST_VARIABLE = 'DD_SYNTHETICS_UPLOADS_FILE'
+const SCRIPT_VARIABLE = 'DD_SYNTHETICS_UPLOAD_SCRIPT'
+const SCRIPT_PATH = ['examples', 'upload-test-file.sh']
 // What main leaves for post: never a key.
 const STATE = { isPost: 'isPost', manifest: 'manifest' } as const
 
@@ -56,9 +59,27 @@ async function main(): Promise<void> {
   core.exportVariable(MANIFEST_VARIABLE, path)
   core.setOutput('uploads-file', path)
   core.saveState(STATE.manifest, path)
+  exportUploadScript()
   core.info(
     `Uploads manifest: ${path}, in $${MANIFEST_VARIABLE} for the steps that follow. Append to it what Datadog answers when an upload starts, and {"completed": {"key": ..., "uploadId": ...}} once it is complete: if the job fails or is cancelled, every upload it names that was not completed is aborted.`
   )
+}
+
+/**
+ * Hands later steps the upload script shipped with the action, so a workflow
+ * calls it wherever the runner keeps the action. This bundle is
+ * dist/guard/index.js of the action's folder; the script is in examples/.
+ */
+function exportUploadScript(): void {
+  const bundleDir = dirname(fileURLToPath(import.meta.url))
+  const script = resolve(bundleDir, '..', '..', ...SCRIPT_PATH)
+  try {
+    accessSync(script, constants.X_OK)
+  } catch {
+    core.warning(`The upload script is not in the action's folder (${script}): ${SCRIPT_VARIABLE} is not set.`)
+    return
+  }
+  core.exportVariable(SCRIPT_VARIABLE, script)
 }
 
 /** The manifest's text; undefined when there is nothing to clean up or it could not be read (reported). */
