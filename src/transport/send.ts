@@ -1,4 +1,5 @@
 import { Agent, util, type Dispatcher } from 'undici'
+import { decodeBody } from './decode.js'
 import { failureOf, fromSignal, type Phase } from './failures.js'
 import { routeTo, tunnelClient } from './proxy.js'
 
@@ -104,7 +105,7 @@ function exchange(dispatcher: Dispatcher, request: Outgoing, options: SendOption
     let answer: Answer | undefined
     let abort: ((error: Error) => void) | undefined
     let settled = false
-    const settle = (sent: Sent): void => {
+    const settle = (sent: Sent | Promise<Sent>): void => {
       if (settled) return
       settled = true
       signal.removeEventListener('abort', onAbort)
@@ -163,20 +164,17 @@ function exchange(dispatcher: Dispatcher, request: Outgoing, options: SendOption
   })
 }
 
-function replyOf(answer: Answer, maxBodyBytes: number, incomplete: boolean): Reply {
-  const truncated = answer.size >= maxBodyBytes
-  const bytes = Buffer.concat(answer.chunks).subarray(
-    0,
-    truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : answer.size
-  )
-  return {
-    kind: 'reply',
-    status: answer.status,
-    headers: answer.headers,
-    body: bytes.toString('utf8'),
-    truncated,
-    incomplete
-  }
+async function replyOf(answer: Answer, maxBodyBytes: number, incomplete: boolean): Promise<Reply> {
+  const cut = answer.size >= maxBodyBytes
+  const decoded = await decodeBody(Buffer.concat(answer.chunks), answer.headers, {
+    max: maxBodyBytes,
+    partial: cut || incomplete
+  })
+  const reply = { kind: 'reply', status: answer.status, headers: answer.headers, incomplete } as const
+  if (decoded.kind === 'unread') return { ...reply, body: decoded.text, truncated: cut }
+  const truncated = cut || decoded.overCap
+  const bytes = decoded.bytes.subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : maxBodyBytes)
+  return { ...reply, body: bytes.toString('utf8'), truncated }
 }
 
 /** One header's value; the first, when the header came more than once. */
