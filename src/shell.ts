@@ -1,5 +1,5 @@
 import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { EOL, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import * as core from '@actions/core'
@@ -136,10 +136,14 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   }
 }
 
+// A batch's lines and results are written this much at a time.
+const WRITE_CHUNK_CHARS = 64 * 1024
+
 /**
  * Every result, as the `results` output lists them, in a JSON file under
  * RUNNER_TEMP: the outputs and the summary carry only what GitHub keeps.
- * Written one entry at a time, so a large batch is never one large string.
+ * Written 64 KiB at a time: a large batch is neither one large string nor ten
+ * thousand writes.
  * Returns its path, or '' when it could not be written.
  */
 export function writeResultsFile(results: readonly UploadResult[], hide: (text: string) => string): string {
@@ -148,8 +152,14 @@ export function writeResultsFile(results: readonly UploadResult[], hide: (text: 
     const path = join(dir, 'results.json')
     const fd = openSync(path, 'w')
     try {
-      results.forEach((r, i) => writeSync(fd, `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`))
-      writeSync(fd, results.length === 0 ? '[]\n' : '\n]\n')
+      let chunk = ''
+      results.forEach((r, i) => {
+        chunk += `${i === 0 ? '[' : ','}\n${hide(JSON.stringify(resultEntry(r)))}`
+        if (chunk.length < WRITE_CHUNK_CHARS) return
+        writeSync(fd, chunk)
+        chunk = ''
+      })
+      writeSync(fd, chunk + (results.length === 0 ? '[]\n' : '\n]\n'))
     } finally {
       closeSync(fd)
     }
@@ -162,10 +172,24 @@ export function writeResultsFile(results: readonly UploadResult[], hide: (text: 
 
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
 export async function write(report: Report, hide: (text: string) => string): Promise<void> {
-  for (const m of report.messages) {
-    if (m.level === 'info') core.info(hide(m.text))
-    else core[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) })
+  // Plain lines go out a chunk at a time: ten thousand of them are a few writes, not ten thousand.
+  let lines: string[] = []
+  let chars = 0
+  const flush = (): void => {
+    if (lines.length > 0) core.info(lines.join(EOL))
+    lines = []
+    chars = 0
   }
+  for (const m of report.messages) {
+    if (m.level === 'info') {
+      lines.push(hide(m.text))
+      if ((chars += m.text.length) >= WRITE_CHUNK_CHARS) flush()
+      continue
+    }
+    flush()
+    core[m.level](hide(m.text), { title: m.title === undefined ? undefined : hide(m.title) })
+  }
+  flush()
   for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, hide(value))
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
