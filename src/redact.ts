@@ -45,7 +45,7 @@ const ring = {
 
 function redactPieces(text: string, secrets: readonly string[]): string {
   const index = indexOf(secrets)
-  if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS) return text
+  if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS || plainAndClear(text, index)) return text
   // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
   const stretches: number[] = []
   let seen = 0
@@ -70,6 +70,41 @@ function redactPieces(text: string, secrets: readonly string[]): string {
     from = stretches[i + 1] ?? text.length
   }
   return out + text.slice(from)
+}
+
+// The weight of a window's oldest character in its hash (31^7): what a
+// rolling hash takes off as the window moves on.
+const OLDEST_WEIGHT = Math.imul(Math.imul(31 * 31 * 31, 31 * 31 * 31), 31)
+
+/**
+ * The common case in one tight pass: a text of plain ASCII, with no escape,
+ * entity, tag or ANSI code, whose letters and digits make no window a piece
+ * of a secret hashes to. fold() would visit the same characters, so such a
+ * text holds no piece; any other text takes the full reading.
+ */
+function plainAndClear(text: string, index: SecretIndex): boolean {
+  let seen = 0
+  let hash = 0
+  for (let at = 0; at < text.length; at++) {
+    const code = text.charCodeAt(at)
+    if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
+      const slot = seen % SECRET_PIECE_CHARS
+      const gone = seen < SECRET_PIECE_CHARS ? 0 : (ring.codes[slot] ?? 0)
+      hash = (Math.imul(hash - Math.imul(gone, OLDEST_WEIGHT), 31) + (code | 0x20)) | 0
+      ring.codes[slot] = code | 0x20
+      if (++seen >= SECRET_PIECE_CHARS && mayBePiece(index, hash) && index.hashes.has(hash)) return false
+    } else if (code > 127 || mayOpenToken(text, at, code)) {
+      return false
+    }
+  }
+  return true
+}
+
+/** Whether the ASCII character at `at` may open a token fold() reads as something else; a backslash does only before u or x (a JSON `\\"` is plain). */
+function mayOpenToken(text: string, at: number, code: number): boolean {
+  if (code !== 0x5c) return OPENERS.has(code)
+  const next = text.charCodeAt(at + 1)
+  return next === 0x75 || next === 0x78
 }
 
 /** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
@@ -158,11 +193,21 @@ interface SecretIndex {
   readonly pieces: Set<string>
   /** Their hashes, to pass over a window without making a string of it. */
   readonly hashes: Set<number>
+  /** The same hashes as bits, for the tight pass: a bit not set is a hash not there, without a look-up. */
+  readonly filter: Uint8Array
 }
 
-let memo: { key: string; index: SecretIndex } | undefined
+const FILTER_BYTES = 1 << 13
+
+function mayBePiece(index: SecretIndex, hash: number): boolean {
+  return ((index.filter[(hash >>> 3) & (FILTER_BYTES - 1)] ?? 0) & (1 << (hash & 7))) !== 0
+}
+
+let memo: { secrets: readonly string[]; key: string; index: SecretIndex } | undefined
 
 function indexOf(secrets: readonly string[]): SecretIndex {
+  // The shell's last net passes the same list each time: known without joining it.
+  if (memo?.secrets === secrets) return memo.index
   const key = secrets.join('\u0000')
   if (memo?.key === key) return memo.index
   const forms = secretsOf(secrets)
@@ -181,7 +226,12 @@ function indexOf(secrets: readonly string[]): SecretIndex {
       })
     }
   }
-  memo = { key, index: { forms, pieces, hashes } }
+  const filter = new Uint8Array(FILTER_BYTES)
+  for (const hash of hashes) {
+    const at = (hash >>> 3) & (FILTER_BYTES - 1)
+    filter[at] = (filter[at] ?? 0) | (1 << (hash & 7))
+  }
+  memo = { secrets, key, index: { forms, pieces, hashes, filter } }
   return memo.index
 }
 
