@@ -145,6 +145,13 @@ describe('redact', () => {
     expect(redact(`<p>Your key ${key.toUpperCase()} expired</p>`, [key])).toBe('<p>Your key *** expired</p>')
   })
 
+  test('a key in JSON text between escaped quotes, or after a stretch of plain text, is replaced', () => {
+    expect(redact(`{"errors":["bad key \\"${key}\\""]}`, [key])).toBe('{"errors":["bad key \\"***\\""]}')
+    expect(redact(`${'plain words '.repeat(5000)}${key.slice(5, 15)}.`, [key])).toBe(
+      `${'plain words '.repeat(5000)}***.`
+    )
+  })
+
   test('text without secrets is unchanged', () => {
     expect(redact('nothing to hide', [key])).toBe('nothing to hide')
   })

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { NOT_TLS } from '../src/transport/failures.js'
 import { routeTo } from '../src/transport/proxy.js'
@@ -81,6 +83,69 @@ test('a body under the cap in several chunks is whole, a character split between
   const outcome = await send(undefined, 1024)
   expect(outcome).toMatchObject({ kind: 'reply', status: 400, truncated: false })
   expect(outcome.kind === 'reply' && outcome.body).toBe('{"errors":["é' + 'x'.repeat(100) + '"]}')
+})
+
+describe('a compressed answer (a proxy may compress what Datadog does not) is read as it decodes, never as bytes', () => {
+  const DATADOG_403 = '{"errors":["Forbidden: the application key lacks the synthetics_write permission"]}'
+  const answering = (encoding: string, body: Buffer): void => {
+    handler = (_req, res) =>
+      res.writeHead(403, { 'Content-Type': 'application/json', 'Content-Encoding': encoding }).end(body)
+  }
+  const bodyOf = (sent: Sent): string => (sent.kind === 'reply' ? sent.body : `no reply: ${sent.message}`)
+
+  test.each([
+    ['gzip', 'gzip', gzipSync],
+    ['x-gzip', 'gzip', gzipSync],
+    ['deflate', 'zlib', deflateSync],
+    ['deflate', 'raw deflate, as some servers send it', deflateRawSync],
+    ['br', 'brotli', brotliCompressSync],
+    [' GZIP, identity', 'gzip', gzipSync]
+  ])('Content-Encoding: %s (%s) decodes', async (encoding, _format, compress) => {
+    answering(encoding, compress(DATADOG_403))
+    const sent = await send(undefined, 64 * 1024)
+    expect(sent).toMatchObject({ kind: 'reply', status: 403, truncated: false })
+    expect(bodyOf(sent)).toBe(DATADOG_403)
+  })
+
+  test.each([
+    ['gzip', gzipSync],
+    ['br', brotliCompressSync]
+  ])('a 10 MB %s bomb stops at the cap: cut there, its start kept, quickly', async (encoding, compress) => {
+    const bomb = compress(Buffer.alloc(10 * 1024 * 1024, 'a'))
+    expect(bomb.length).toBeLessThan(64 * 1024)
+    answering(encoding, bomb)
+    const started = Date.now()
+    const sent = await send(undefined, 64 * 1024)
+    expect(Date.now() - started).toBeLessThan(1000)
+    expect(sent).toMatchObject({ kind: 'reply', status: 403, truncated: true })
+    expect(bodyOf(sent)).toBe('a'.repeat(16 * 1024))
+  })
+
+  test('a compressed body longer than the cap: what its start decodes to, cut', async () => {
+    // Random text hardly compresses: the gzip stream goes well past the cap.
+    const text = randomBytes(150 * 1024).toString('hex')
+    answering('gzip', gzipSync(text))
+    const sent = await send(undefined, 64 * 1024)
+    expect(sent).toMatchObject({ kind: 'reply', status: 403, truncated: true })
+    expect(bodyOf(sent)).toBe(text.slice(0, 16 * 1024))
+  })
+
+  test.each([
+    ['zstd', 'zstd', '(a body in "zstd" encoding, not shown)'],
+    ['compress', 'compress', '(a body in "compress" encoding, not shown)'],
+    ['two stacked', 'gzip, br', '(a body in "gzip, br" encoding, not shown)'],
+    ['a name of 200 characters', `x-${'a'.repeat(198)}`, `(a body in "x-${'a'.repeat(37)}…" encoding, not shown)`]
+  ])('an encoding it does not read (%s) is named, the bytes not shown', async (_name, encoding, named) => {
+    answering(encoding, gzipSync(DATADOG_403))
+    expect(bodyOf(await send(undefined, 64 * 1024))).toBe(named)
+  })
+
+  test('a gzip body that does not decode is named, not printed', async () => {
+    const corrupt = Buffer.concat([gzipSync(DATADOG_403).subarray(0, 10), Buffer.from([0xff, 0xfe, 0x00, 0x81, 0x9c])])
+    answering('gzip', corrupt)
+    const body = bodyOf(await send(undefined, 64 * 1024))
+    expect(body).toBe('(a body in "gzip" encoding that does not decode, not shown)')
+  })
 })
 
 test('the signal stops a stalled request and its reason says why', async () => {

@@ -1,10 +1,11 @@
 // Many uploads in one step, through the real bundle.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { EmulatorClient, type PresignedUrlsAnswer } from '../../emulator/client.ts'
 import { DEFAULT_KEYS, startEmulator, type Emulator, type EmulatorOptions } from '../../emulator/server.ts'
+import { withRawServer } from '../support/raw-server.ts'
 import { annotations, leakedSecrets, runAction } from '../support/runner.ts'
 
 const KEYS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey]
@@ -295,6 +296,47 @@ test.each([
   expect(result.stderr).not.toMatch(/TimeoutOverflowWarning/)
   expect(result.killed).toBe(false)
   expect(result.durationMs).toBeLessThan(7000)
+})
+
+// The one bound the README promises whatever the server does: the step ends
+// within 1.5 s of its timeout. The heaviest batch, every upload left waiting
+// on a server that never answers, is the most there is to stop and report.
+test('10,000 uploads against a server that never answers: ended within 1.5 s of the timeout, every upload reported', async () => {
+  const file = join(dir, 'ten-thousand.json')
+  const uploads = Array.from({ length: 10_000 }, (_, i) => ({
+    key: `org-1/api-upload-file/abc-def-123/2024-01-01T00:00:00_${i}.json`,
+    uploadId: `upload-${i}`
+  }))
+  writeFileSync(file, JSON.stringify(uploads))
+  await withRawServer(
+    () => undefined,
+    async url => {
+      const result = await runAction({
+        inputs: {
+          ...base(),
+          'api-url': url.replace(/\/$/, ''),
+          'test-id': 'abc-def-123',
+          'uploads-file': file,
+          timeout: '3',
+          concurrency: '32'
+        },
+        killAfterMs: 20_000
+      })
+      expect(result.killed).toBe(false)
+      expect(result.runMs).toBeLessThan(3000 + 1500)
+      expect(result.code).toBe(1)
+      expect(result.stdout + result.stderr).not.toMatch(/Unexpected error/)
+      expect(result.outputs['failed-count']).toBe('10000')
+      const listed = JSON.parse(readFileSync(result.outputs['results-file'] ?? '', 'utf8')) as ResultEntry[]
+      rmSync(dirname(result.outputs['results-file'] ?? ''), { recursive: true, force: true })
+      expect(listed.map(r => r.uploadId)).toEqual(uploads.map(u => u.uploadId))
+      expect(listed.at(-1)).toMatchObject({
+        outcome: 'failed',
+        attempts: 0,
+        errors: ['the step ran out of time (see "timeout")']
+      })
+    }
+  )
 })
 
 test('an empty list is nothing to do: success with a warning, no request', async () => {

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { DEFAULT_KEYS, DEFAULT_TOKEN } from '../../emulator/server.ts'
 import { annotations, emulatorInputs, runAction, tokenInputs, type RunResult } from '../support/runner.ts'
 
@@ -15,7 +16,13 @@ const SECRETS = [DEFAULT_KEYS.apiKey, DEFAULT_KEYS.appKey, DEFAULT_TOKEN.token]
 
 let server: Server
 let url: string
-let answer: (apiKey: string, appKey: string) => { type: string; body: string } = () => ({
+interface Answer {
+  readonly type: string
+  readonly body: string | Buffer
+  /** The Content-Encoding a proxy put on the body. */
+  readonly encoding?: string
+}
+let answer: (apiKey: string, appKey: string) => Answer = () => ({
   type: 'text/plain',
   body: ''
 })
@@ -25,10 +32,10 @@ beforeAll(async () => {
     req.resume()
     // A token is echoed in both places a key would be, whole and from its 8th character.
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
-    const { type, body } = bearer
+    const { type, body, encoding } = bearer
       ? answer(bearer, bearer.slice(7))
       : answer(String(req.headers['dd-api-key']), String(req.headers['dd-application-key']))
-    res.writeHead(403, { 'Content-Type': type }).end(body)
+    res.writeHead(403, { 'Content-Type': type, ...(encoding ? { 'Content-Encoding': encoding } : {}) }).end(body)
   })
   await new Promise<void>(done => server.listen(0, '127.0.0.1', done))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -70,7 +77,7 @@ function leaks(result: RunResult): string[] {
 const each = (key: string, f: (c: string) => string): string => Array.from(key, f).join('')
 const nearCut = (form: string): string => `${'x'.repeat(480)} ${form}`
 
-const disguises: Record<string, (apiKey: string, appKey: string) => { type: string; body: string }> = {
+const disguises: Record<string, (apiKey: string, appKey: string) => Answer> = {
   'JSON \\u escapes near the 500-character cut': k => ({
     type: 'application/json',
     body: `{"errors": ["${'y'.repeat(485)} ${each(k, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"]}`
@@ -113,6 +120,18 @@ test.each(
   expect(leaks(result)).toEqual([])
   // The answer is still reported: the step says what the server said, key aside.
   expect(annotations(result, 'error').at(-1)).toMatch(/403 Forbidden/)
+})
+
+test("Datadog's 403 gzipped by a proxy: the step shows the message, decoded, and no byte of the gzip", async () => {
+  const message = 'Forbidden: the application key lacks the synthetics_write permission'
+  answer = () => ({ type: 'application/json', encoding: 'gzip', body: gzipSync(JSON.stringify({ errors: [message] })) })
+  const result = await runAction({ inputs: emulatorInputs(url, { key: 'k', uploadId: 'u1' }) })
+  expect(result.code).toBe(1)
+  expect(JSON.parse(result.outputs['errors'] ?? '[]')).toEqual([message])
+  expect(annotations(result, 'error').at(-1)).toContain(`403 Forbidden`)
+  expect(annotations(result, 'error').at(-1)).toContain(message)
+  for (const text of [result.stdout, result.summary, JSON.stringify(result.outputs)])
+    expect(text).not.toContain('\ufffd')
 })
 
 test('server text in the summary stays literal: no link, image, mention or math', async () => {

@@ -33809,6 +33809,77 @@ function parseNumber(problems, name, value, range) {
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/transport/decode.ts
+
+
+/**
+ * Undoes the body's Content-Encoding (gzip, deflate or br) into at most
+ * `max` bytes: a decompression bomb stops there and comes back over the cap.
+ * A `partial` body (cut at the cap, or by the connection) gives what its
+ * start decodes to. Another encoding, several stacked, or a body that does
+ * not decode come back as words naming the encoding, never as the bytes.
+ */
+async function decodeBody(bytes, headers, limits) {
+    const codings = codingsOf(headers);
+    if (codings.length === 0 || bytes.length === 0)
+        return { kind: 'bytes', bytes, overCap: false };
+    const name = text_quote(codings.join(', '));
+    const decoder = codings.length === 1 ? decoderFor(codings[0] ?? '', bytes, limits.partial) : undefined;
+    if (!decoder)
+        return { kind: 'unread', text: `(a body in ${name} encoding, not shown)` };
+    const out = await drain(decoder, bytes, limits.max);
+    if (out === 'failed')
+        return { kind: 'unread', text: `(a body in ${name} encoding that does not decode, not shown)` };
+    return { kind: 'bytes', bytes: out.subarray(0, limits.max), overCap: out.length > limits.max };
+}
+/** The content codings in the order they were applied, `identity` left out. */
+function codingsOf(headers) {
+    const value = headers['content-encoding'];
+    const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    return values
+        .flatMap(v => v.split(','))
+        .map(coding => coding.trim().toLowerCase())
+        .filter(coding => coding !== '' && coding !== 'identity');
+}
+function decoderFor(coding, bytes, partial) {
+    // A cut body flushes what it holds instead of failing at its end.
+    const zlib = partial ? { finishFlush: external_node_zlib_.constants.Z_SYNC_FLUSH } : {};
+    const brotli = partial ? { finishFlush: external_node_zlib_.constants.BROTLI_OPERATION_FLUSH } : {};
+    if (coding === 'gzip' || coding === 'x-gzip')
+        return (0,external_node_zlib_.createGunzip)(zlib);
+    // "deflate" is zlib-wrapped by the standard, raw from some servers: the first two bytes tell.
+    if (coding === 'deflate')
+        return hasZlibHeader(bytes) ? (0,external_node_zlib_.createInflate)(zlib) : (0,external_node_zlib_.createInflateRaw)(zlib);
+    if (coding === 'br')
+        return (0,external_node_zlib_.createBrotliDecompress)(brotli);
+    return undefined;
+}
+function hasZlibHeader(bytes) {
+    const [method = 0, flags = 0] = bytes;
+    return (method & 0x0f) === 8 && ((method << 8) | flags) % 31 === 0;
+}
+/** What `input` decodes to, stopped once past `max` bytes; 'failed' when it does not decode. */
+function drain(decoder, input, max) {
+    return new Promise(resolve => {
+        const chunks = [];
+        let size = 0;
+        const done = () => resolve(Buffer.concat(chunks));
+        decoder.on('data', (chunk) => {
+            chunks.push(chunk);
+            size += chunk.length;
+            if (size <= max)
+                return;
+            decoder.destroy();
+            done();
+        });
+        decoder.on('end', done);
+        decoder.on('error', () => resolve('failed'));
+        decoder.end(input);
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/transport/proxy.ts
 
 
@@ -33917,6 +33988,7 @@ function race(signal, idleMs, work) {
 
 
 
+
 const MAX_BODY_BYTES = 64 * 1024;
 // A body past the cap is never parsed, and no message shows more than its
 // start: only that much of it becomes text.
@@ -33954,167 +34026,121 @@ function createTransport(env = process.env) {
  * whatever the body does.
  */
 function exchange(dispatcher, request, options, phase) {
-    const { signal, idleTimeoutMs, maxBodyBytes } = options;
-    return new Promise(resolve => {
-        let requestSent = false;
-        let answer;
-        let abort;
-        let settled = false;
-        const settle = (sent) => {
-            if (settled)
-                return;
-            settled = true;
-            signal.removeEventListener('abort', onAbort);
-            resolve(sent);
-        };
-        const reply = (incomplete) => {
-            if (answer)
-                settle(replyOf(answer, maxBodyBytes, incomplete));
-        };
-        const fail = (failure) => answer ? reply(true) : settle({ ...failure, requestSent });
-        // Settles at once, even while undici still waits for a connection, which its own abort would not stop.
-        const onAbort = () => {
-            fail(fromSignal(signal.reason, phase));
-            abort?.(new Error('aborted'));
-        };
-        if (signal.aborted)
-            return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        const url = new URL(request.url);
-        dispatcher.dispatch({
-            origin: url.origin,
-            path: url.pathname + url.search,
-            method: request.method,
-            headers: request.headers,
-            body: request.body,
-            headersTimeout: idleTimeoutMs,
-            bodyTimeout: idleTimeoutMs
-        }, {
-            onConnect: abortWith => {
-                if (settled)
-                    abortWith(new Error('settled'));
-                else
-                    abort = abortWith;
-            },
-            onBodySent: () => {
-                requestSent = true;
-            },
-            onHeaders: (status, raw) => {
-                if (status >= 200)
-                    answer = { status, headers: undici/* util */.ZS.parseHeaders(raw), chunks: [], size: 0, dropped: 0 };
-                return true;
-            },
-            onData: chunk => {
-                if (!answer)
-                    return true;
-                if (answer.size < maxBodyBytes) {
-                    answer.chunks.push(chunk);
-                    answer.size += chunk.length;
-                    // Answered at the cap; the rest is read through only to keep the connection.
-                    if (answer.size >= maxBodyBytes)
-                        reply(false);
-                }
-                else if ((answer.dropped += chunk.length) > MAX_DROPPED_BYTES)
-                    abort?.(new Error('body too long'));
-                return true;
-            },
-            onComplete: () => reply(false),
-            onError: error => fail(failureOf(error, phase, idleTimeoutMs))
-        });
-    });
+    const handler = new ExchangeHandler(options, phase);
+    if (!handler.listen())
+        return handler.done;
+    const url = new URL(request.url);
+    dispatcher.dispatch({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        headersTimeout: options.idleTimeoutMs,
+        bodyTimeout: options.idleTimeoutMs
+    }, handler);
+    return handler.done;
 }
-function replyOf(answer, maxBodyBytes, incomplete) {
-    const truncated = answer.size >= maxBodyBytes;
-    const bytes = Buffer.concat(answer.chunks).subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : answer.size);
-    return {
-        kind: 'reply',
-        status: answer.status,
-        headers: answer.headers,
-        body: bytes.toString('utf8'),
-        truncated,
-        incomplete
+/** What undici tells of one request, turned into what it came to: settled once, the body read under the cap. */
+class ExchangeHandler {
+    done;
+    settle = () => undefined;
+    settled = false;
+    requestSent = false;
+    answer;
+    abort;
+    options;
+    phase;
+    constructor(options, phase) {
+        this.options = options;
+        this.phase = phase;
+        this.done = new Promise(resolve => {
+            this.settle = sent => {
+                if (this.settled)
+                    return;
+                this.settled = true;
+                options.signal.removeEventListener('abort', this.onSignal);
+                resolve(sent);
+            };
+        });
+    }
+    /** Follows the signal; false when it had fired already, and the request is not to be made. */
+    listen() {
+        if (this.options.signal.aborted)
+            this.onSignal();
+        else
+            this.options.signal.addEventListener('abort', this.onSignal, { once: true });
+        return !this.settled;
+    }
+    // Settles at once, even while undici still waits for a connection, which its own abort would not stop.
+    onSignal = () => {
+        this.fail(fromSignal(this.options.signal.reason, this.phase));
+        this.abort?.(new Error('aborted'));
     };
+    onConnect(abort) {
+        if (this.settled)
+            abort(new Error('settled'));
+        else
+            this.abort = abort;
+    }
+    onBodySent() {
+        this.requestSent = true;
+    }
+    onHeaders(status, raw) {
+        if (status >= 200)
+            this.answer = { status, headers: undici/* util */.ZS.parseHeaders(raw), chunks: [], size: 0, dropped: 0 };
+        return true;
+    }
+    onData(chunk) {
+        const { answer } = this;
+        if (!answer)
+            return true;
+        if (answer.size < this.options.maxBodyBytes) {
+            answer.chunks.push(chunk);
+            answer.size += chunk.length;
+            // Answered at the cap; the rest is read through only to keep the connection.
+            if (answer.size >= this.options.maxBodyBytes)
+                this.reply(false);
+        }
+        else if ((answer.dropped += chunk.length) > MAX_DROPPED_BYTES)
+            this.abort?.(new Error('body too long'));
+        return true;
+    }
+    onComplete() {
+        this.reply(false);
+    }
+    onError(error) {
+        this.fail(failureOf(error, this.phase, this.options.idleTimeoutMs));
+    }
+    reply(incomplete) {
+        if (this.answer)
+            this.settle(replyOf(this.answer, this.options.maxBodyBytes, incomplete));
+    }
+    fail(failure) {
+        if (this.answer)
+            this.reply(true);
+        else
+            this.settle({ ...failure, requestSent: this.requestSent });
+    }
+}
+async function replyOf(answer, maxBodyBytes, incomplete) {
+    const cut = answer.size >= maxBodyBytes;
+    const decoded = await decodeBody(Buffer.concat(answer.chunks), answer.headers, {
+        max: maxBodyBytes,
+        partial: cut || incomplete
+    });
+    const reply = { kind: 'reply', status: answer.status, headers: answer.headers, incomplete };
+    if (decoded.kind === 'unread')
+        return { ...reply, body: decoded.text, truncated: cut };
+    const truncated = cut || decoded.overCap;
+    const bytes = decoded.bytes.subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : maxBodyBytes);
+    return { ...reply, body: bytes.toString('utf8'), truncated };
 }
 
-;// CONCATENATED MODULE: ./src/text/redact.ts
-// The keys and the access token are the only secrets this action holds.
-// GitHub masks only the exact strings registered with it; every other form
-// of a secret that a server or an input could carry back (escaped, encoded,
-// split, cut, upper-cased) is ours to catch.
-/** The shortest piece of a key that must never be shown. */
-const SECRET_PIECE_CHARS = 8;
-/** The secrets to mask and redact, from whatever values may hold a key: trimmed, non-empty, longest first. */
-function secretsOf(values) {
-    const set = new Set(values.map(v => (v ?? '').trim()).filter(v => v !== ''));
-    return [...set].sort((a, b) => b.length - a.length);
-}
-/** A redactor of `secrets`: what they are compared by is worked out once, here. */
-function createRedactor(secrets) {
-    const ring = newRing();
-    const folder = newFolder();
-    const index = indexOf(secrets, ring, folder);
-    return { redact: text => hidePieces(hideWhole(text, index), index, ring, folder) };
-}
-/** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
-function hideWhole(text, index) {
-    let out = text;
-    for (const form of index.forms) {
-        if (out.includes(form))
-            out = out.split(form).join('***');
-    }
-    return out;
-}
-function newRing() {
-    return { codes: new Uint32Array(SECRET_PIECE_CHARS), starts: new Uint32Array(SECRET_PIECE_CHARS) };
-}
-function hidePieces(text, index, ring, folder) {
-    if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS)
-        return text;
-    // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
-    const stretches = [];
-    let seen = 0;
-    let coveredTo = -1;
-    fold(text, folder, (code, start, end) => {
-        const slot = seen % SECRET_PIECE_CHARS;
-        ring.codes[slot] = code;
-        ring.starts[slot] = start;
-        seen++;
-        if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(ring, seen)))
-            return;
-        if (!index.pieces.has(pieceOfRing(ring, seen)))
-            return;
-        const first = seen - SECRET_PIECE_CHARS;
-        if (stretches.length > 0 && first <= coveredTo)
-            stretches[stretches.length - 1] = end;
-        else
-            stretches.push(ring.starts[seen % SECRET_PIECE_CHARS] ?? start, end);
-        coveredTo = seen;
-    });
-    if (stretches.length === 0)
-        return text;
-    let out = '';
-    let from = 0;
-    for (let i = 0; i < stretches.length; i += 2) {
-        out += text.slice(from, stretches[i]) + '***';
-        from = stretches[i + 1] ?? text.length;
-    }
-    return out + text.slice(from);
-}
-/** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
-function hashOfRing(ring, seen) {
-    let hash = 0;
-    for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
-        hash = (Math.imul(hash, 31) + (ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)) | 0;
-    }
-    return hash;
-}
-function pieceOfRing(ring, seen) {
-    let piece = '';
-    for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
-        piece += String.fromCodePoint(ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0);
-    }
-    return piece;
-}
+;// CONCATENATED MODULE: ./src/text/fold.ts
+// A text as a reader would decode it (JSON, percent and HTML escapes
+// decoded), with only its letters and digits, lower-cased: how the redaction
+// compares a text with the secrets.
 // At a character that may open one, a token that is not read as it stands:
 // a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
 // or an escape that stands for one character.
@@ -34187,6 +34213,126 @@ function foldPoint(point, folds) {
         folds[point] = lower === '' ? -1 : single ? (lower.codePointAt(0) ?? 0) : -2;
     return lower;
 }
+/** Whether the ASCII character at `at` may open a token fold() reads as something else; a backslash does only before u or x (a JSON `\\"` is plain). */
+function mayOpenToken(text, at, code) {
+    if (code !== 0x5c)
+        return OPENERS.has(code);
+    const next = text.charCodeAt(at + 1);
+    return next === 0x75 || next === 0x78;
+}
+
+;// CONCATENATED MODULE: ./src/text/redact.ts
+// The keys and the access token are the only secrets this action holds.
+// GitHub masks only the exact strings registered with it; every other form
+// of a secret that a server or an input could carry back (escaped, encoded,
+// split, cut, upper-cased) is ours to catch.
+
+/** The shortest piece of a key that must never be shown. */
+const SECRET_PIECE_CHARS = 8;
+/** The secrets to mask and redact, from whatever values may hold a key: trimmed, non-empty, longest first. */
+function secretsOf(values) {
+    const set = new Set(values.map(v => (v ?? '').trim()).filter(v => v !== ''));
+    return [...set].sort((a, b) => b.length - a.length);
+}
+/** A redactor of `secrets`: what they are compared by is worked out once, here. */
+function createRedactor(secrets) {
+    const ring = newRing();
+    const folder = newFolder();
+    const index = indexOf(secrets, ring, folder);
+    return { redact: text => hidePieces(hideWhole(text, index), index, ring, folder) };
+}
+/** A key of mostly punctuation has few letters and digits to compare: its exact forms go first. */
+function hideWhole(text, index) {
+    let out = text;
+    for (const form of index.forms) {
+        if (out.includes(form))
+            out = out.split(form).join('***');
+    }
+    return out;
+}
+function newRing() {
+    return { codes: new Uint32Array(SECRET_PIECE_CHARS), starts: new Uint32Array(SECRET_PIECE_CHARS) };
+}
+function hidePieces(text, index, ring, folder) {
+    if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS || plainAndClear(text, index, ring))
+        return text;
+    // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
+    const stretches = [];
+    let seen = 0;
+    let coveredTo = -1;
+    fold(text, folder, (code, start, end) => {
+        const slot = seen % SECRET_PIECE_CHARS;
+        ring.codes[slot] = code;
+        ring.starts[slot] = start;
+        seen++;
+        if (seen < SECRET_PIECE_CHARS || !index.hashes.has(hashOfRing(ring, seen)))
+            return;
+        if (!index.pieces.has(pieceOfRing(ring, seen)))
+            return;
+        const first = seen - SECRET_PIECE_CHARS;
+        if (stretches.length > 0 && first <= coveredTo)
+            stretches[stretches.length - 1] = end;
+        else
+            stretches.push(ring.starts[seen % SECRET_PIECE_CHARS] ?? start, end);
+        coveredTo = seen;
+    });
+    if (stretches.length === 0)
+        return text;
+    let out = '';
+    let from = 0;
+    for (let i = 0; i < stretches.length; i += 2) {
+        out += text.slice(from, stretches[i]) + '***';
+        from = stretches[i + 1] ?? text.length;
+    }
+    return out + text.slice(from);
+}
+// The weight of a window's oldest character in its hash (31^7): what a
+// rolling hash takes off as the window moves on.
+const OLDEST_WEIGHT = Math.imul(Math.imul(31 * 31 * 31, 31 * 31 * 31), 31);
+/**
+ * The common case in one tight pass: a text of plain ASCII, with no escape,
+ * entity, tag or ANSI code, whose letters and digits make no window a piece
+ * of a secret hashes to. fold() would visit the same characters, so such a
+ * text holds no piece; any other text takes the full reading.
+ */
+function plainAndClear(text, index, ring) {
+    let seen = 0;
+    let hash = 0;
+    for (let at = 0; at < text.length; at++) {
+        const code = text.charCodeAt(at);
+        if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
+            const slot = seen % SECRET_PIECE_CHARS;
+            const gone = seen < SECRET_PIECE_CHARS ? 0 : (ring.codes[slot] ?? 0);
+            hash = (Math.imul(hash - Math.imul(gone, OLDEST_WEIGHT), 31) + (code | 0x20)) | 0;
+            ring.codes[slot] = code | 0x20;
+            if (++seen >= SECRET_PIECE_CHARS && mayBePiece(index, hash) && index.hashes.has(hash))
+                return false;
+        }
+        else if (code > 127 || mayOpenToken(text, at, code)) {
+            return false;
+        }
+    }
+    return true;
+}
+/** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
+function hashOfRing(ring, seen) {
+    let hash = 0;
+    for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
+        hash = (Math.imul(hash, 31) + (ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0)) | 0;
+    }
+    return hash;
+}
+function pieceOfRing(ring, seen) {
+    let piece = '';
+    for (let k = 0; k < SECRET_PIECE_CHARS; k++) {
+        piece += String.fromCodePoint(ring.codes[(seen + k) % SECRET_PIECE_CHARS] ?? 0);
+    }
+    return piece;
+}
+const FILTER_BYTES = 1 << 13;
+function mayBePiece(index, hash) {
+    return ((index.filter[(hash >>> 3) & (FILTER_BYTES - 1)] ?? 0) & (1 << (hash & 7))) !== 0;
+}
 function indexOf(secrets, ring, folder) {
     const forms = secretsOf(secrets)
         .filter(secret => secret.length >= SECRET_PIECE_CHARS)
@@ -34205,7 +34351,12 @@ function indexOf(secrets, ring, folder) {
             });
         }
     }
-    return { forms, pieces, hashes };
+    const filter = new Uint8Array(FILTER_BYTES);
+    for (const hash of hashes) {
+        const at = (hash >>> 3) & (FILTER_BYTES - 1);
+        filter[at] = (filter[at] ?? 0) | (1 << (hash & 7));
+    }
+    return { forms, pieces, hashes, filter };
 }
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */
 function base64Forms(secret) {
@@ -34230,19 +34381,37 @@ function idleTimeoutFor(timeoutMs) {
 }
 // Time kept back at the deadline for reporting.
 const DEADLINE_MARGIN_MS = 100;
-/** Aborts one upload, retrying what is worth retrying, within the deadline. */
-async function abortUpload(upload, ctx, deps) {
-    const request = abortRequest(ctx.baseUrl, upload, ctx.credentials);
-    const state = {
+/** Whether an upload not yet begun is left untried: the step is stopped, or too close to its deadline to send. */
+function tooLateToBegin(ctx, now) {
+    return ctx.signal.aborted || ctx.deadline - now <= DEADLINE_MARGIN_MS;
+}
+/**
+ * The uploads left untried (see tooLateToBegin), worded as abortUpload words
+ * a stop before the first attempt, in one pass: ten thousand of them cost next
+ * to nothing at the deadline. Their words hold only the inputs' own values,
+ * and every text the step prints goes through the shell's redaction.
+ */
+function notAttempted(uploads, ctx, now) {
+    const host = new URL(ctx.baseUrl).host;
+    const cancelled = ctx.signal.reason === 'cancelled';
+    return uploads.map(upload => ({ upload, attempts: 0, ...stopped(firstState(upload, ctx, host, now), cancelled) }));
+}
+function firstState(upload, ctx, host, now) {
+    return {
         upload,
         auth: ctx.credentials.kind,
         siteLabel: ctx.siteLabel,
-        host: new URL(ctx.baseUrl).host,
-        started: deps.now(),
+        host,
+        started: now,
         attempts: 0,
         last: undefined,
         outcomeUnknown: false
     };
+}
+/** Aborts one upload, retrying what is worth retrying, within the deadline. */
+async function abortUpload(upload, ctx, deps) {
+    const request = abortRequest(ctx.baseUrl, upload, ctx.credentials);
+    const state = firstState(upload, ctx, new URL(ctx.baseUrl).host, deps.now());
     const job = { request, state, idleTimeoutMs: idleTimeoutFor(ctx.deadline - state.started) };
     const finish = (wording) => resultOf(upload, state.attempts, wording, deps.redact);
     for (;;) {
@@ -34510,7 +34679,7 @@ async function runAll(settings, deps, signal, deadline) {
     if (first)
         results[next++] = await abortUpload(first, ctx, deps);
     const worker = async () => {
-        while (next < uploads.length) {
+        while (next < uploads.length && !tooLateToBegin(ctx, deps.now())) {
             const index = next++;
             const upload = uploads[index];
             if (upload)
@@ -34518,6 +34687,7 @@ async function runAll(settings, deps, signal, deadline) {
         }
     };
     await Promise.all(Array.from({ length: Math.min(settings.concurrency, uploads.length) }, worker));
+    notAttempted(uploads.slice(next), ctx, deps.now()).forEach((result, offset) => (results[next + offset] = result));
     return results;
 }
 function dryRun(settings, upload, deps) {
@@ -34607,10 +34777,18 @@ function maskSecrets() {
         setSecret(secret);
     return createRedactor(secrets).redact;
 }
+// Each result costs a little to report once the work stops (its log line,
+// its entry in the results file and outputs): a batch of thousands keeps
+// that time back from its timeout, so that the step still ends within its
+// bound on a busy runner.
+const REPORT_MS_PER_UPLOAD = 0.05;
+function reportReserveMs(uploads) {
+    return Math.round(uploads * REPORT_MS_PER_UPLOAD);
+}
 /** Aborts the uploads of the settings within their deadline, stopping when `stop` fires. */
 async function execute(settings, execution) {
     const { stop, fallback } = execution;
-    const deadline = execution.started + settings.timeoutMs;
+    const deadline = execution.started + settings.timeoutMs - reportReserveMs(settings.uploads.length);
     const deadlineTimer = setTimeout(() => {
         stop.abort('deadline');
         fallback.arm();
@@ -34640,10 +34818,13 @@ async function sleep(ms, signal) {
         return false;
     }
 }
+// A batch's lines and results are written this much at a time.
+const WRITE_CHUNK_CHARS = 64 * 1024;
 /**
  * Every result, as the `results` output lists them, in a JSON file under
  * RUNNER_TEMP: the outputs and the summary carry only what GitHub keeps.
- * Written one entry at a time, so a large batch is never one large string.
+ * Written 64 KiB at a time: a large batch is neither one large string nor ten
+ * thousand writes.
  * Returns its path, or '' when it could not be written.
  */
 function writeResultsFile(results, redact) {
@@ -34652,8 +34833,15 @@ function writeResultsFile(results, redact) {
         const path = (0,external_node_path_namespaceObject.join)(dir, 'results.json');
         const fd = (0,external_node_fs_namespaceObject.openSync)(path, 'w');
         try {
-            results.forEach((r, i) => (0,external_node_fs_namespaceObject.writeSync)(fd, `${i === 0 ? '[' : ','}\n${redact(JSON.stringify(resultEntry(r)))}`));
-            (0,external_node_fs_namespaceObject.writeSync)(fd, results.length === 0 ? '[]\n' : '\n]\n');
+            let chunk = '';
+            results.forEach((r, i) => {
+                chunk += `${i === 0 ? '[' : ','}\n${redact(JSON.stringify(resultEntry(r)))}`;
+                if (chunk.length < WRITE_CHUNK_CHARS)
+                    return;
+                (0,external_node_fs_namespaceObject.writeSync)(fd, chunk);
+                chunk = '';
+            });
+            (0,external_node_fs_namespaceObject.writeSync)(fd, chunk + (results.length === 0 ? '[]\n' : '\n]\n'));
         }
         finally {
             (0,external_node_fs_namespaceObject.closeSync)(fd);
@@ -34667,12 +34855,26 @@ function writeResultsFile(results, redact) {
 }
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
 async function writeReport(report, redact) {
+    // Plain lines go out a chunk at a time: ten thousand of them are a few writes, not ten thousand.
+    let lines = [];
+    let chars = 0;
+    const flush = () => {
+        if (lines.length > 0)
+            info(lines.join(external_node_os_namespaceObject.EOL));
+        lines = [];
+        chars = 0;
+    };
     for (const m of report.messages) {
-        if (m.level === 'info')
-            info(redact(m.text));
-        else
-            core_namespaceObject[m.level](redact(m.text), { title: m.title === undefined ? undefined : redact(m.title) });
+        if (m.level === 'info') {
+            lines.push(redact(m.text));
+            if ((chars += m.text.length) >= WRITE_CHUNK_CHARS)
+                flush();
+            continue;
+        }
+        flush();
+        core_namespaceObject[m.level](redact(m.text), { title: m.title === undefined ? undefined : redact(m.title) });
     }
+    flush();
     for (const [name, value] of Object.entries(report.outputs))
         setOutput(name, redact(value));
     if (process.env.GITHUB_STEP_SUMMARY) {

@@ -1,4 +1,4 @@
-import { abortUpload, type AbortContext, type AbortDeps } from './upload.js'
+import { abortUpload, notAttempted, tooLateToBegin, type AbortContext, type AbortDeps } from './upload.js'
 import { abortRequest } from '../datadog/request.js'
 import type { UploadResult } from './outcomes.js'
 import { RateGate } from './rate-gate.js'
@@ -32,13 +32,14 @@ export async function runAll(
   const first = uploads[0]
   if (first) results[next++] = await abortUpload(first, ctx, deps)
   const worker = async (): Promise<void> => {
-    while (next < uploads.length) {
+    while (next < uploads.length && !tooLateToBegin(ctx, deps.now())) {
       const index = next++
       const upload = uploads[index]
       if (upload) results[index] = await abortUpload(upload, ctx, deps)
     }
   }
   await Promise.all(Array.from({ length: Math.min(settings.concurrency, uploads.length) }, worker))
+  notAttempted(uploads.slice(next), ctx, deps.now()).forEach((result, offset) => (results[next + offset] = result))
   return results
 }
 

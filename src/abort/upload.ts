@@ -52,19 +52,40 @@ function idleTimeoutFor(timeoutMs: number): number {
 // Time kept back at the deadline for reporting.
 const DEADLINE_MARGIN_MS = 100
 
-/** Aborts one upload, retrying what is worth retrying, within the deadline. */
-export async function abortUpload(upload: Upload, ctx: AbortContext, deps: AbortDeps): Promise<UploadResult> {
-  const request = abortRequest(ctx.baseUrl, upload, ctx.credentials)
-  const state: AttemptState = {
+/** Whether an upload not yet begun is left untried: the step is stopped, or too close to its deadline to send. */
+export function tooLateToBegin(ctx: AbortContext, now: number): boolean {
+  return ctx.signal.aborted || ctx.deadline - now <= DEADLINE_MARGIN_MS
+}
+
+/**
+ * The uploads left untried (see tooLateToBegin), worded as abortUpload words
+ * a stop before the first attempt, in one pass: ten thousand of them cost next
+ * to nothing at the deadline. Their words hold only the inputs' own values,
+ * and every text the step prints goes through the shell's redaction.
+ */
+export function notAttempted(uploads: readonly Upload[], ctx: AbortContext, now: number): UploadResult[] {
+  const host = new URL(ctx.baseUrl).host
+  const cancelled = ctx.signal.reason === ('cancelled' satisfies AbortReason)
+  return uploads.map(upload => ({ upload, attempts: 0, ...stopped(firstState(upload, ctx, host, now), cancelled) }))
+}
+
+function firstState(upload: Upload, ctx: AbortContext, host: string, now: number): AttemptState {
+  return {
     upload,
     auth: ctx.credentials.kind,
     siteLabel: ctx.siteLabel,
-    host: new URL(ctx.baseUrl).host,
-    started: deps.now(),
+    host,
+    started: now,
     attempts: 0,
     last: undefined,
     outcomeUnknown: false
   }
+}
+
+/** Aborts one upload, retrying what is worth retrying, within the deadline. */
+export async function abortUpload(upload: Upload, ctx: AbortContext, deps: AbortDeps): Promise<UploadResult> {
+  const request = abortRequest(ctx.baseUrl, upload, ctx.credentials)
+  const state = firstState(upload, ctx, new URL(ctx.baseUrl).host, deps.now())
   const job: Job = { request, state, idleTimeoutMs: idleTimeoutFor(ctx.deadline - state.started) }
   const finish = (wording: Wording): UploadResult => resultOf(upload, state.attempts, wording, deps.redact)
   for (;;) {

@@ -1,5 +1,5 @@
 import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { EOL, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import * as core from '@actions/core'
@@ -96,10 +96,20 @@ export interface Execution extends Held {
   readonly redact: Redact
 }
 
+// Each result costs a little to report once the work stops (its log line,
+// its entry in the results file and outputs): a batch of thousands keeps
+// that time back from its timeout, so that the step still ends within its
+// bound on a busy runner.
+const REPORT_MS_PER_UPLOAD = 0.05
+
+function reportReserveMs(uploads: number): number {
+  return Math.round(uploads * REPORT_MS_PER_UPLOAD)
+}
+
 /** Aborts the uploads of the settings within their deadline, stopping when `stop` fires. */
 export async function execute(settings: Settings, execution: Execution): Promise<UploadResult[]> {
   const { stop, fallback } = execution
-  const deadline = execution.started + settings.timeoutMs
+  const deadline = execution.started + settings.timeoutMs - reportReserveMs(settings.uploads.length)
   const deadlineTimer = setTimeout(
     () => {
       stop.abort('deadline' satisfies AbortReason)
@@ -137,10 +147,14 @@ async function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   }
 }
 
+// A batch's lines and results are written this much at a time.
+const WRITE_CHUNK_CHARS = 64 * 1024
+
 /**
  * Every result, as the `results` output lists them, in a JSON file under
  * RUNNER_TEMP: the outputs and the summary carry only what GitHub keeps.
- * Written one entry at a time, so a large batch is never one large string.
+ * Written 64 KiB at a time: a large batch is neither one large string nor ten
+ * thousand writes.
  * Returns its path, or '' when it could not be written.
  */
 export function writeResultsFile(results: readonly UploadResult[], redact: Redact): string {
@@ -149,8 +163,14 @@ export function writeResultsFile(results: readonly UploadResult[], redact: Redac
     const path = join(dir, 'results.json')
     const fd = openSync(path, 'w')
     try {
-      results.forEach((r, i) => writeSync(fd, `${i === 0 ? '[' : ','}\n${redact(JSON.stringify(resultEntry(r)))}`))
-      writeSync(fd, results.length === 0 ? '[]\n' : '\n]\n')
+      let chunk = ''
+      results.forEach((r, i) => {
+        chunk += `${i === 0 ? '[' : ','}\n${redact(JSON.stringify(resultEntry(r)))}`
+        if (chunk.length < WRITE_CHUNK_CHARS) return
+        writeSync(fd, chunk)
+        chunk = ''
+      })
+      writeSync(fd, chunk + (results.length === 0 ? '[]\n' : '\n]\n'))
     } finally {
       closeSync(fd)
     }
@@ -163,10 +183,24 @@ export function writeResultsFile(results: readonly UploadResult[], redact: Redac
 
 /** Writes what the report says: log lines and annotations, outputs, summary, and the failure. */
 export async function writeReport(report: Report, redact: Redact): Promise<void> {
-  for (const m of report.messages) {
-    if (m.level === 'info') core.info(redact(m.text))
-    else core[m.level](redact(m.text), { title: m.title === undefined ? undefined : redact(m.title) })
+  // Plain lines go out a chunk at a time: ten thousand of them are a few writes, not ten thousand.
+  let lines: string[] = []
+  let chars = 0
+  const flush = (): void => {
+    if (lines.length > 0) core.info(lines.join(EOL))
+    lines = []
+    chars = 0
   }
+  for (const m of report.messages) {
+    if (m.level === 'info') {
+      lines.push(redact(m.text))
+      if ((chars += m.text.length) >= WRITE_CHUNK_CHARS) flush()
+      continue
+    }
+    flush()
+    core[m.level](redact(m.text), { title: m.title === undefined ? undefined : redact(m.title) })
+  }
+  flush()
   for (const [name, value] of Object.entries(report.outputs)) core.setOutput(name, redact(value))
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {

@@ -2,6 +2,7 @@
 // GitHub masks only the exact strings registered with it; every other form
 // of a secret that a server or an input could carry back (escaped, encoded,
 // split, cut, upper-cased) is ours to catch.
+import { fold, mayOpenToken, newFolder, type Folder } from './fold.js'
 
 /** The shortest piece of a key that must never be shown. */
 const SECRET_PIECE_CHARS = 8
@@ -45,9 +46,6 @@ function hideWhole(text: string, index: SecretIndex): string {
   return out
 }
 
-/** One folded character: its code point and where it stands in the text. */
-type Visit = (code: number, start: number, end: number) => void
-
 // The last SECRET_PIECE_CHARS folded characters, in a ring: a text is read
 // once, and nothing is allocated for it unless a piece of a key is in it.
 interface Ring {
@@ -60,7 +58,7 @@ function newRing(): Ring {
 }
 
 function hidePieces(text: string, index: SecretIndex, ring: Ring, folder: Folder): string {
-  if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS) return text
+  if (index.hashes.size === 0 || text.length < SECRET_PIECE_CHARS || plainAndClear(text, index, ring)) return text
   // Stretches to replace, as [start, end) pairs of the text; touching ones are one.
   const stretches: number[] = []
   let seen = 0
@@ -87,6 +85,34 @@ function hidePieces(text: string, index: SecretIndex, ring: Ring, folder: Folder
   return out + text.slice(from)
 }
 
+// The weight of a window's oldest character in its hash (31^7): what a
+// rolling hash takes off as the window moves on.
+const OLDEST_WEIGHT = Math.imul(Math.imul(31 * 31 * 31, 31 * 31 * 31), 31)
+
+/**
+ * The common case in one tight pass: a text of plain ASCII, with no escape,
+ * entity, tag or ANSI code, whose letters and digits make no window a piece
+ * of a secret hashes to. fold() would visit the same characters, so such a
+ * text holds no piece; any other text takes the full reading.
+ */
+function plainAndClear(text: string, index: SecretIndex, ring: Ring): boolean {
+  let seen = 0
+  let hash = 0
+  for (let at = 0; at < text.length; at++) {
+    const code = text.charCodeAt(at)
+    if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
+      const slot = seen % SECRET_PIECE_CHARS
+      const gone = seen < SECRET_PIECE_CHARS ? 0 : (ring.codes[slot] ?? 0)
+      hash = (Math.imul(hash - Math.imul(gone, OLDEST_WEIGHT), 31) + (code | 0x20)) | 0
+      ring.codes[slot] = code | 0x20
+      if (++seen >= SECRET_PIECE_CHARS && mayBePiece(index, hash) && index.hashes.has(hash)) return false
+    } else if (code > 127 || mayOpenToken(text, at, code)) {
+      return false
+    }
+  }
+  return true
+}
+
 /** The hash of the ring's window, oldest first, once `seen` characters have gone in. */
 function hashOfRing(ring: Ring, seen: number): number {
   let hash = 0
@@ -104,81 +130,6 @@ function pieceOfRing(ring: Ring, seen: number): string {
   return piece
 }
 
-// At a character that may open one, a token that is not read as it stands:
-// a separator that hides nothing (an HTML tag, an ANSI code, a named entity)
-// or an escape that stands for one character.
-const TOKEN_SOURCE =
-  // eslint-disable-next-line no-control-regex
-  /<\/?[A-Za-z][^<>]{0,200}>|\u001b\[[0-?]*[ -/]*[@-~]|&[A-Za-z]{2,8};|\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|%([0-9A-Fa-f]{2})|&#[xX]([0-9A-Fa-f]{1,6});|&#(\d{1,7});/
-// '<', ESC, '&', '\\', '%'
-const OPENERS = new Set([0x3c, 0x1b, 0x26, 0x5c, 0x25])
-const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
-
-/**
- * Reads the text as a reader would decode it, and visits its letters and
- * digits lower-cased, with where each stands; everything else is skipped.
- */
-function fold(text: string, folder: Folder, visit: Visit): void {
-  const { token: pattern, folds } = folder
-  const visitFolded = (point: number, start: number, end: number): void => {
-    const folded = foldPoint(point, folds)
-    if (typeof folded === 'number') return visit(folded, start, end)
-    for (const unit of folded) visit(unit.codePointAt(0) ?? 0, start, end)
-  }
-  for (let at = 0; at < text.length;) {
-    const code = text.charCodeAt(at)
-    // The common case first: plain ASCII, no regular expression.
-    if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90)) {
-      // ASCII letters fold by one bit; digits already have it set.
-      visit(code | 0x20, at, at + 1)
-      at++
-      continue
-    }
-    if (OPENERS.has(code)) {
-      pattern.lastIndex = at
-      const match = pattern.exec(text)
-      if (match) {
-        const [token, ...codes] = match
-        const hex = codes.slice(0, 5).find(c => c !== undefined)
-        const decimal = codes[5]
-        const point = hex !== undefined ? parseInt(hex, 16) : decimal !== undefined ? Number(decimal) : undefined
-        if (point !== undefined && point <= 0x10ffff) visitFolded(point, at, at + token.length)
-        at += token.length
-        continue
-      }
-    }
-    const point = text.codePointAt(at) ?? code
-    const size = point > 0xffff ? 2 : 1
-    if (code > 127) visitFolded(point, at, at + size)
-    at += size
-  }
-}
-
-// What each code point below this folds to, once looked up: -1 for not a
-// letter or digit, -2 for one that lower-cases to more than one.
-const CACHED_BELOW = 0x800
-/** What folding a text keeps between characters: its cache of folded code points, its sticky token pattern. */
-interface Folder {
-  readonly folds: Int32Array
-  readonly token: RegExp
-}
-
-function newFolder(): Folder {
-  return { folds: new Int32Array(CACHED_BELOW), token: new RegExp(TOKEN_SOURCE.source, 'y') }
-}
-
-/** A code point, if it is a letter or a digit, lower-cased: one code point, or the text of several; '' when neither. */
-function foldPoint(point: number, folds: Int32Array): number | string {
-  const cached = point < CACHED_BELOW ? (folds[point] ?? 0) : 0
-  if (cached === -1) return ''
-  if (cached > 0) return cached
-  const char = String.fromCodePoint(point)
-  const lower = LETTER_OR_DIGIT.test(char) ? char.toLowerCase() : ''
-  const single = lower.length > 0 && lower === String.fromCodePoint(lower.codePointAt(0) ?? 0)
-  if (point < CACHED_BELOW) folds[point] = lower === '' ? -1 : single ? (lower.codePointAt(0) ?? 0) : -2
-  return lower
-}
-
 /** What the secrets are compared by, worked out once for a set of secrets. */
 interface SecretIndex {
   /** Each secret as it stands, URL-encoded and JSON-escaped: longest secret first. */
@@ -187,6 +138,14 @@ interface SecretIndex {
   readonly pieces: Set<string>
   /** Their hashes, to pass over a window without making a string of it. */
   readonly hashes: Set<number>
+  /** The same hashes as bits, for the tight pass: a bit not set is a hash not there, without a look-up. */
+  readonly filter: Uint8Array
+}
+
+const FILTER_BYTES = 1 << 13
+
+function mayBePiece(index: SecretIndex, hash: number): boolean {
+  return ((index.filter[(hash >>> 3) & (FILTER_BYTES - 1)] ?? 0) & (1 << (hash & 7))) !== 0
 }
 
 function indexOf(secrets: readonly string[], ring: Ring, folder: Folder): SecretIndex {
@@ -206,7 +165,12 @@ function indexOf(secrets: readonly string[], ring: Ring, folder: Folder): Secret
       })
     }
   }
-  return { forms, pieces, hashes }
+  const filter = new Uint8Array(FILTER_BYTES)
+  for (const hash of hashes) {
+    const at = (hash >>> 3) & (FILTER_BYTES - 1)
+    filter[at] = (filter[at] ?? 0) | (1 << (hash & 7))
+  }
+  return { forms, pieces, hashes, filter }
 }
 
 /** The key's base64 as it reads wherever it starts in the encoded stream, without the edge characters that depend on its neighbours. */

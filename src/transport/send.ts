@@ -1,4 +1,5 @@
 import { Agent, util, type Dispatcher } from 'undici'
+import { decodeBody } from './decode.js'
 import { failureOf, fromSignal, type Phase } from './failures.js'
 import { routeTo, tunnelClient } from './proxy.js'
 import type { Headers, Outgoing, Reply, SendFailure, SendOptions, Sent, Transport } from './sent.js'
@@ -48,83 +49,115 @@ interface Answer {
  * whatever the body does.
  */
 function exchange(dispatcher: Dispatcher, request: Outgoing, options: SendOptions, phase: Phase): Promise<Sent> {
-  const { signal, idleTimeoutMs, maxBodyBytes } = options
-  return new Promise<Sent>(resolve => {
-    let requestSent = false
-    let answer: Answer | undefined
-    let abort: ((error: Error) => void) | undefined
-    let settled = false
-    const settle = (sent: Sent): void => {
-      if (settled) return
-      settled = true
-      signal.removeEventListener('abort', onAbort)
-      resolve(sent)
-    }
-    const reply = (incomplete: boolean): void => {
-      if (answer) settle(replyOf(answer, maxBodyBytes, incomplete))
-    }
-    const fail = (failure: Omit<SendFailure, 'requestSent'>): void =>
-      answer ? reply(true) : settle({ ...failure, requestSent })
-    // Settles at once, even while undici still waits for a connection, which its own abort would not stop.
-    const onAbort = (): void => {
-      fail(fromSignal(signal.reason, phase))
-      abort?.(new Error('aborted'))
-    }
-    if (signal.aborted) return onAbort()
-    signal.addEventListener('abort', onAbort, { once: true })
-
-    const url = new URL(request.url)
-    dispatcher.dispatch(
-      {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: request.method,
-        headers: request.headers,
-        body: request.body,
-        headersTimeout: idleTimeoutMs,
-        bodyTimeout: idleTimeoutMs
-      },
-      {
-        onConnect: abortWith => {
-          if (settled) abortWith(new Error('settled'))
-          else abort = abortWith
-        },
-        onBodySent: () => {
-          requestSent = true
-        },
-        onHeaders: (status, raw) => {
-          if (status >= 200) answer = { status, headers: util.parseHeaders(raw), chunks: [], size: 0, dropped: 0 }
-          return true
-        },
-        onData: chunk => {
-          if (!answer) return true
-          if (answer.size < maxBodyBytes) {
-            answer.chunks.push(chunk)
-            answer.size += chunk.length
-            // Answered at the cap; the rest is read through only to keep the connection.
-            if (answer.size >= maxBodyBytes) reply(false)
-          } else if ((answer.dropped += chunk.length) > MAX_DROPPED_BYTES) abort?.(new Error('body too long'))
-          return true
-        },
-        onComplete: () => reply(false),
-        onError: error => fail(failureOf(error, phase, idleTimeoutMs))
-      }
-    )
-  })
+  const handler = new ExchangeHandler(options, phase)
+  if (!handler.listen()) return handler.done
+  const url = new URL(request.url)
+  dispatcher.dispatch(
+    {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      headersTimeout: options.idleTimeoutMs,
+      bodyTimeout: options.idleTimeoutMs
+    },
+    handler
+  )
+  return handler.done
 }
 
-function replyOf(answer: Answer, maxBodyBytes: number, incomplete: boolean): Reply {
-  const truncated = answer.size >= maxBodyBytes
-  const bytes = Buffer.concat(answer.chunks).subarray(
-    0,
-    truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : answer.size
-  )
-  return {
-    kind: 'reply',
-    status: answer.status,
-    headers: answer.headers,
-    body: bytes.toString('utf8'),
-    truncated,
-    incomplete
+/** What undici tells of one request, turned into what it came to: settled once, the body read under the cap. */
+class ExchangeHandler implements Dispatcher.DispatchHandlers {
+  readonly done: Promise<Sent>
+  private settle: (sent: Sent | Promise<Sent>) => void = () => undefined
+  private settled = false
+  private requestSent = false
+  private answer: Answer | undefined
+  private abort: ((error: Error) => void) | undefined
+
+  private readonly options: SendOptions
+  private readonly phase: Phase
+
+  constructor(options: SendOptions, phase: Phase) {
+    this.options = options
+    this.phase = phase
+    this.done = new Promise<Sent>(resolve => {
+      this.settle = sent => {
+        if (this.settled) return
+        this.settled = true
+        options.signal.removeEventListener('abort', this.onSignal)
+        resolve(sent)
+      }
+    })
   }
+
+  /** Follows the signal; false when it had fired already, and the request is not to be made. */
+  listen(): boolean {
+    if (this.options.signal.aborted) this.onSignal()
+    else this.options.signal.addEventListener('abort', this.onSignal, { once: true })
+    return !this.settled
+  }
+
+  // Settles at once, even while undici still waits for a connection, which its own abort would not stop.
+  private readonly onSignal = (): void => {
+    this.fail(fromSignal(this.options.signal.reason, this.phase))
+    this.abort?.(new Error('aborted'))
+  }
+
+  onConnect(abort: (error: Error) => void): void {
+    if (this.settled) abort(new Error('settled'))
+    else this.abort = abort
+  }
+
+  onBodySent(): void {
+    this.requestSent = true
+  }
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    if (status >= 200) this.answer = { status, headers: util.parseHeaders(raw), chunks: [], size: 0, dropped: 0 }
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    const { answer } = this
+    if (!answer) return true
+    if (answer.size < this.options.maxBodyBytes) {
+      answer.chunks.push(chunk)
+      answer.size += chunk.length
+      // Answered at the cap; the rest is read through only to keep the connection.
+      if (answer.size >= this.options.maxBodyBytes) this.reply(false)
+    } else if ((answer.dropped += chunk.length) > MAX_DROPPED_BYTES) this.abort?.(new Error('body too long'))
+    return true
+  }
+
+  onComplete(): void {
+    this.reply(false)
+  }
+
+  onError(error: Error): void {
+    this.fail(failureOf(error, this.phase, this.options.idleTimeoutMs))
+  }
+
+  private reply(incomplete: boolean): void {
+    if (this.answer) this.settle(replyOf(this.answer, this.options.maxBodyBytes, incomplete))
+  }
+
+  private fail(failure: Omit<SendFailure, 'requestSent'>): void {
+    if (this.answer) this.reply(true)
+    else this.settle({ ...failure, requestSent: this.requestSent })
+  }
+}
+
+async function replyOf(answer: Answer, maxBodyBytes: number, incomplete: boolean): Promise<Reply> {
+  const cut = answer.size >= maxBodyBytes
+  const decoded = await decodeBody(Buffer.concat(answer.chunks), answer.headers, {
+    max: maxBodyBytes,
+    partial: cut || incomplete
+  })
+  const reply = { kind: 'reply', status: answer.status, headers: answer.headers, incomplete } as const
+  if (decoded.kind === 'unread') return { ...reply, body: decoded.text, truncated: cut }
+  const truncated = cut || decoded.overCap
+  const bytes = decoded.bytes.subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : maxBodyBytes)
+  return { ...reply, body: bytes.toString('utf8'), truncated }
 }
