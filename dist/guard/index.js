@@ -31861,7 +31861,7 @@ function escapeMarkdown(text) {
 // Kept equal to package.json's version by a test; importing package.json
 // would put the whole manifest into the bundle.
 const ACTION_NAME = 'datadog-synthetics-abort-upload-action';
-const ACTION_VERSION = '1.0.1';
+const ACTION_VERSION = '1.1.0';
 
 ;// CONCATENATED MODULE: ./src/datadog/request.ts
 
