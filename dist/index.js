@@ -32065,37 +32065,23 @@ function parseApiUrl(problems, text) {
 }
 
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
+// Where and how to call Datadog, and how long to try: inputs of both actions.
+const CONNECTION_INPUTS = ['api-key', 'app-key', 'access-token', 'site', 'datadog-site', 'api-url'];
+const LIMIT_INPUTS = ['max-retries', 'timeout', 'concurrency'];
 /** Every input of action.yml (a test keeps the two lists equal). */
 const INPUT_NAMES = [
-    'api-key',
-    'app-key',
-    'access-token',
-    'site',
-    'datadog-site',
-    'api-url',
+    ...CONNECTION_INPUTS,
     'test-id',
     'key',
     'upload-id',
     'uploads',
     'uploads-file',
     'ignore-not-found',
-    'max-retries',
-    'timeout',
-    'concurrency',
+    ...LIMIT_INPUTS,
     'dry-run'
 ];
 /** Every input of guard/action.yml: the connection inputs of the action. */
-const GUARD_INPUT_NAMES = (/* unused pure expression or super */ null && ([
-    'api-key',
-    'app-key',
-    'access-token',
-    'site',
-    'datadog-site',
-    'api-url',
-    'max-retries',
-    'timeout',
-    'concurrency'
-]));
+const GUARD_INPUT_NAMES = [...CONNECTION_INPUTS, ...LIMIT_INPUTS];
 const LIMITS = {
     keyChars: 1024,
     uploadIdChars: 1024,

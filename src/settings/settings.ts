@@ -41,38 +41,25 @@ export interface Settings extends Connection {
   readonly dryRun: boolean
 }
 
+// Where and how to call Datadog, and how long to try: inputs of both actions.
+const CONNECTION_INPUTS = ['api-key', 'app-key', 'access-token', 'site', 'datadog-site', 'api-url'] as const
+const LIMIT_INPUTS = ['max-retries', 'timeout', 'concurrency'] as const
+
 /** Every input of action.yml (a test keeps the two lists equal). */
 export const INPUT_NAMES = [
-  'api-key',
-  'app-key',
-  'access-token',
-  'site',
-  'datadog-site',
-  'api-url',
+  ...CONNECTION_INPUTS,
   'test-id',
   'key',
   'upload-id',
   'uploads',
   'uploads-file',
   'ignore-not-found',
-  'max-retries',
-  'timeout',
-  'concurrency',
+  ...LIMIT_INPUTS,
   'dry-run'
 ] as const
 
 /** Every input of guard/action.yml: the connection inputs of the action. */
-export const GUARD_INPUT_NAMES = [
-  'api-key',
-  'app-key',
-  'access-token',
-  'site',
-  'datadog-site',
-  'api-url',
-  'max-retries',
-  'timeout',
-  'concurrency'
-] as const
+export const GUARD_INPUT_NAMES = [...CONNECTION_INPUTS, ...LIMIT_INPUTS] as const
 
 export const LIMITS = {
   keyChars: 1024,
