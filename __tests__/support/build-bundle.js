@@ -1,4 +1,4 @@
-// Jest globalSetup of the e2e project: bundles src/ as it is in the working
+// Jest globalSetup of the e2e project, and the benchmark's "after" build: bundles src/ as it is in the working
 // tree, with the flags of `npm run build` but into a temporary folder, so the
 // end-to-end tests never run a dist/ that predates the code being edited.
 import { execFile } from 'node:child_process'
