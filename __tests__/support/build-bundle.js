@@ -1,8 +1,9 @@
-// Jest globalSetup of the e2e project: bundles src/ as it is in the working
-// tree, with the flags of `npm run build` but into a copy of the action in a
-// temporary folder (its action.yml files, dist/ and examples/, as a runner
-// keeps it), so the end-to-end tests never run a dist/ that predates the code
-// being edited, and run it from outside the workspace.
+// Jest globalSetup of the e2e project, and the benchmark's "after" build:
+// bundles src/ as it is in the working tree, with the flags of `npm run build`
+// but into a copy of the action in a temporary folder (its action.yml files,
+// dist/ and examples/, as a runner keeps it), so the end-to-end tests never
+// run a dist/ that predates the code being edited, and run it from outside
+// the workspace.
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'

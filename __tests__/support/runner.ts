@@ -11,7 +11,7 @@ import { parse } from 'yaml'
 import { DEFAULT_KEYS, DEFAULT_TOKEN } from '../../emulator/server.ts'
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
-/** What users run: the demo and the benchmark measure this one. */
+/** What users run: the demo runs this one (the benchmark builds src/ and takes the last release from git). */
 export const COMMITTED_BUNDLE = join(ROOT, 'dist', 'index.js')
 /** Set by the e2e project's globalSetup (build-bundle.js) to a bundle built from the current src/. */
 export const BUNDLE_VARIABLE = 'ABORT_ACTION_TEST_BUNDLE'

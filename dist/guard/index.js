@@ -33820,6 +33820,10 @@ async function decodeBody(bytes, headers, limits) {
         return { kind: 'unread', text: `(a body in ${name} encoding that does not decode, not shown)` };
     return { kind: 'bytes', bytes: out.subarray(0, limits.max), overCap: out.length > limits.max };
 }
+/** Whether the body carries a content coding to undo. */
+function isEncoded(headers) {
+    return codingsOf(headers).length > 0;
+}
 /** The content codings in the order they were applied, `identity` left out. */
 function codingsOf(headers) {
     const value = headers['content-encoding'];
@@ -34111,7 +34115,10 @@ class ExchangeHandler {
 }
 async function replyOf(answer, maxBodyBytes, incomplete) {
     const cut = answer.size >= maxBodyBytes;
-    const decoded = await decodeBody(Buffer.concat(answer.chunks), answer.headers, {
+    const shown = Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES);
+    // Of a plain body cut at the cap, only what becomes text is copied: a batch of ten thousand such answers adds up.
+    const copied = cut && !isEncoded(answer.headers) ? shown : answer.size;
+    const decoded = await decodeBody(Buffer.concat(answer.chunks, copied), answer.headers, {
         max: maxBodyBytes,
         partial: cut || incomplete
     });
@@ -34119,7 +34126,7 @@ async function replyOf(answer, maxBodyBytes, incomplete) {
     if (decoded.kind === 'unread')
         return { ...reply, body: decoded.text, truncated: cut };
     const truncated = cut || decoded.overCap;
-    const bytes = decoded.bytes.subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : maxBodyBytes);
+    const bytes = decoded.bytes.subarray(0, truncated ? shown : maxBodyBytes);
     return { ...reply, body: bytes.toString('utf8'), truncated };
 }
 

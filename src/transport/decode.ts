@@ -46,6 +46,11 @@ export async function decodeBody(
   return { kind: 'bytes', bytes: out.subarray(0, limits.max), overCap: out.length > limits.max }
 }
 
+/** Whether the body carries a content coding to undo. */
+export function isEncoded(headers: Headers): boolean {
+  return codingsOf(headers).length > 0
+}
+
 /** The content codings in the order they were applied, `identity` left out. */
 function codingsOf(headers: Headers): string[] {
   const value = headers['content-encoding']

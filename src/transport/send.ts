@@ -1,5 +1,5 @@
 import { Agent, util, type Dispatcher } from 'undici'
-import { decodeBody } from './decode.js'
+import { decodeBody, isEncoded } from './decode.js'
 import { failureOf, fromSignal, type Phase } from './failures.js'
 import { routeTo, tunnelClient } from './proxy.js'
 import type { Headers, Outgoing, Reply, SendFailure, SendOptions, Sent, Transport } from './sent.js'
@@ -151,13 +151,16 @@ class ExchangeHandler implements Dispatcher.DispatchHandlers {
 
 async function replyOf(answer: Answer, maxBodyBytes: number, incomplete: boolean): Promise<Reply> {
   const cut = answer.size >= maxBodyBytes
-  const decoded = await decodeBody(Buffer.concat(answer.chunks), answer.headers, {
+  const shown = Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES)
+  // Of a plain body cut at the cap, only what becomes text is copied: a batch of ten thousand such answers adds up.
+  const copied = cut && !isEncoded(answer.headers) ? shown : answer.size
+  const decoded = await decodeBody(Buffer.concat(answer.chunks, copied), answer.headers, {
     max: maxBodyBytes,
     partial: cut || incomplete
   })
   const reply = { kind: 'reply', status: answer.status, headers: answer.headers, incomplete } as const
   if (decoded.kind === 'unread') return { ...reply, body: decoded.text, truncated: cut }
   const truncated = cut || decoded.overCap
-  const bytes = decoded.bytes.subarray(0, truncated ? Math.min(maxBodyBytes, CUT_BODY_TEXT_BYTES) : maxBodyBytes)
+  const bytes = decoded.bytes.subarray(0, truncated ? shown : maxBodyBytes)
   return { ...reply, body: bytes.toString('utf8'), truncated }
 }
