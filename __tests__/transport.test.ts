@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { NOT_TLS } from '../src/transport/failures.js'
@@ -285,4 +285,76 @@ describe('an answer nobody asked for is never taken for the next request', () =>
   ])('first answer %s, stray %s', async (first, _, strayAfterMs, pauseMs) => {
     expect(await secondAnswer(first, strayAfterMs, pauseMs)).toMatchObject({ kind: 'reply', status: 404 })
   })
+})
+
+describe('no socket outlives the transport or its attempt', () => {
+  /** A TCP server that reads and never answers; resolves `closed` once the connection it took is closed by the client. */
+  async function silentServer(onData: (text: string, socket: Socket) => void = () => undefined) {
+    let seen: (socket: Socket) => void = () => undefined
+    const accepted = new Promise<Socket>(resolve => (seen = resolve))
+    const server = createNetServer(socket => {
+      socket.on('error', () => undefined)
+      socket.on('data', data => onData(data.toString('latin1'), socket))
+      seen(socket)
+    })
+    await new Promise<void>(done => server.listen(0, '127.0.0.1', done))
+    const closed = accepted.then(socket => new Promise<void>(done => socket.on('close', () => done())))
+    return { port: (server.address() as AddressInfo).port, closed, stop: () => server.close() }
+  }
+
+  const attempt = (signal: AbortSignal) => ({ signal, idleTimeoutMs: 300, maxBodyBytes: 100 })
+
+  test('a TLS handshake that never completes is ended by close(), not left to the connect timeout', async () => {
+    const server = await silentServer()
+    const transport = createTransport({})
+    try {
+      const sent = await transport.send(
+        { ...request(), url: `https://127.0.0.1:${server.port}/` },
+        attempt(AbortSignal.timeout(200))
+      )
+      expect(sent).toMatchObject({ kind: 'timeout', requestSent: false })
+      transport.close()
+      await server.closed
+    } finally {
+      server.stop()
+    }
+  }, 5000)
+
+  test('a proxy that opens the tunnel and then stays silent: close() ends the tunnel', async () => {
+    const proxy = await silentServer((text, socket) => {
+      if (text.startsWith('CONNECT ')) socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+    })
+    const transport = createTransport({ https_proxy: `http://127.0.0.1:${proxy.port}` })
+    try {
+      const sent = await transport.send(
+        { ...request(), url: 'https://api.datadoghq.com/' },
+        attempt(AbortSignal.timeout(200))
+      )
+      expect(sent).toMatchObject({ requestSent: false })
+      transport.close()
+      await proxy.closed
+    } finally {
+      proxy.stop()
+    }
+  }, 5000)
+
+  test('a proxy that never answers CONNECT is given up at the idle limit, its connection closed, the target as Host', async () => {
+    let connect = ''
+    const proxy = await silentServer(text => (connect += text))
+    const transport = createTransport({ https_proxy: `http://127.0.0.1:${proxy.port}` })
+    try {
+      const sent = await transport.send(
+        { ...request(), url: 'https://api.datadoghq.com/' },
+        attempt(new AbortController().signal)
+      )
+      expect(sent).toMatchObject({ kind: 'timeout', code: 'proxy-idle', requestSent: false })
+      // Without close(): the attempt itself let go of the connection.
+      await proxy.closed
+      expect(connect).toMatch(/^CONNECT api\.datadoghq\.com:443 HTTP\/1\.1\r\n/)
+      expect(connect).toMatch(/\r\nhost: api\.datadoghq\.com:443\r\n/i)
+    } finally {
+      transport.close()
+      proxy.stop()
+    }
+  }, 5000)
 })

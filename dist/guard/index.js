@@ -32088,8 +32088,12 @@ function failureOf(error, phase, idleMs) {
         const message = `no data for ${Math.round(idleMs / 1000)} s`;
         return phase === 'server' ? { kind: 'timeout', code: 'idle', message } : proxySilent(phase.proxy);
     }
-    if (phase !== 'server' && !isTlsError(code)) {
-        return { kind: 'network', code, message: `${proxyProblem(phase.proxy, code, error.message)} (${code})` };
+    if (phase !== 'server') {
+        // An https:// proxy's own certificate: named as the proxy's, still a TLS failure that is not retried.
+        const message = isTlsError(code)
+            ? `the proxy ${phase.proxy}: ${networkMessage(code, error.message)}`
+            : `${proxyProblem(phase.proxy, code, error.message)} (${code})`;
+        return { kind: 'network', code, message };
     }
     return { kind: 'network', code, message: networkMessage(code, error.message) };
 }
@@ -33909,16 +33913,20 @@ function invalidProxy(variable) {
     };
 }
 /** A client of one connection, tunnelled to `target` through the proxy, or why there is none. */
-async function tunnelClient(agent, route, target, options) {
+async function tunnelClient({ agent, sockets }, route, target, options) {
     const phase = { proxy: route.label };
+    const authority = `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`;
+    // Its own signal: a proxy that never answers is given up at the idle limit, not left open.
+    const connecting = new AbortController();
     const tunnel = agent.connect({
         origin: route.url.origin,
-        path: `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`,
-        headers: proxyAuthorization(route.url),
-        signal: options.signal
+        path: authority,
+        headers: { host: authority, ...proxyAuthorization(route.url) },
+        signal: connecting.signal
     });
     const opened = await race(options.signal, options.idleTimeoutMs, tunnel);
     if (typeof opened === 'string') {
+        connecting.abort();
         // The tunnel may still open: nothing is sent through it then.
         tunnel.then(({ socket }) => socket.destroy(), () => undefined);
         const failure = opened === 'idle' ? proxySilent(route.label) : fromSignal(options.signal.reason, phase);
@@ -33931,13 +33939,13 @@ async function tunnelClient(agent, route, target, options) {
         socket.destroy();
         return { ...proxyRefused(route.label, statusCode), requestSent: false };
     }
+    sockets.track(socket);
     // undici hands over the connection it opened, a net.Socket typed as a Duplex.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
-    return overSocket(target, socket);
+    return { client: overSocket(target, socket, sockets.connector), socket };
 }
 /** A client whose one connection is `socket`, with TLS over it for an https:// target. */
-function overSocket(target, socket) {
-    const tls = (0,undici/* buildConnector */.gU)({});
+function overSocket(target, socket, tls) {
     let used = false;
     return new undici/* Client */.Kj(target.origin, {
         connect: (options, callback) => {
@@ -33974,7 +33982,34 @@ function race(signal, idleMs, work) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/transport/sockets.ts
+
+function createSockets(connectTimeoutMs) {
+    const open = new Set();
+    const track = (socket) => {
+        if (socket.destroyed)
+            return;
+        open.add(socket);
+        socket.once('close', () => open.delete(socket));
+    };
+    const connect = (0,undici/* buildConnector */.gU)({ timeout: connectTimeoutMs });
+    return {
+        connector: (options, callback) => {
+            const socket = connect(options, callback);
+            if (socket)
+                track(socket);
+        },
+        track,
+        destroyAll: () => {
+            for (const socket of open)
+                socket.destroy();
+            open.clear();
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/transport/send.ts
+
 
 
 
@@ -33986,6 +34021,8 @@ const CUT_BODY_TEXT_BYTES = 16 * 1024;
 // Past the cap, up to this much more is read and dropped so the connection
 // stays usable; a longer body ends the connection.
 const MAX_DROPPED_BYTES = 1024 * 1024;
+// Opening a connection, TLS included; each attempt's own limits come first.
+const CONNECT_TIMEOUT_MS = 30_000;
 /**
  * Sends requests with undici: directly over kept-alive connections, or
  * through a CONNECT tunnel to the runner's proxy (`https_proxy`, `no_proxy`).
@@ -33993,7 +34030,8 @@ const MAX_DROPPED_BYTES = 1024 * 1024;
  * settles the request at any point, a connection or tunnel being opened included.
  */
 function createTransport(env = process.env) {
-    const agent = new undici/* Agent */.g6({ connect: { timeout: 30_000 } });
+    const sockets = createSockets(CONNECT_TIMEOUT_MS);
+    const agent = new undici/* Agent */.g6({ connect: sockets.connector });
     return {
         send: async (request, options) => {
             const target = new URL(request.url);
@@ -34002,12 +34040,18 @@ function createTransport(env = process.env) {
                 return route.failure;
             if (route.kind === 'direct')
                 return exchange(agent, request, options, 'server');
-            const tunnel = await tunnelClient(agent, route, target, options);
+            const tunnel = await tunnelClient({ agent, sockets }, route, target, options);
             if ('kind' in tunnel)
                 return tunnel;
-            return exchange(tunnel, request, options, 'server').finally(() => void tunnel.destroy().catch(() => { }));
+            return exchange(tunnel.client, request, options, 'server').finally(() => {
+                void tunnel.client.destroy().catch(() => { });
+                tunnel.socket.destroy();
+            });
         },
-        close: () => void agent.destroy().catch(() => { })
+        close: () => {
+            void agent.destroy().catch(() => { });
+            sockets.destroyAll();
+        }
     };
 }
 /**

@@ -30,8 +30,12 @@ export function failureOf(error: Error, phase: Phase, idleMs: number): Failure {
     const message = `no data for ${Math.round(idleMs / 1000)} s`
     return phase === 'server' ? { kind: 'timeout', code: 'idle', message } : proxySilent(phase.proxy)
   }
-  if (phase !== 'server' && !isTlsError(code)) {
-    return { kind: 'network', code, message: `${proxyProblem(phase.proxy, code, error.message)} (${code})` }
+  if (phase !== 'server') {
+    // An https:// proxy's own certificate: named as the proxy's, still a TLS failure that is not retried.
+    const message = isTlsError(code)
+      ? `the proxy ${phase.proxy}: ${networkMessage(code, error.message)}`
+      : `${proxyProblem(phase.proxy, code, error.message)} (${code})`
+    return { kind: 'network', code, message }
   }
   return { kind: 'network', code, message: networkMessage(code, error.message) }
 }

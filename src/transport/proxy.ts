@@ -1,8 +1,10 @@
 import { checkBypass } from '@actions/http-client/lib/proxy'
 import type { Socket } from 'node:net'
-import { buildConnector, Client, type Dispatcher } from 'undici'
+import type { Duplex } from 'node:stream'
+import { Client, type buildConnector, type Dispatcher } from 'undici'
 import { failureOf, fromSignal, proxyRefused, proxySilent } from './failures.js'
 import type { SendFailure, SendOptions } from './sent.js'
+import type { Sockets } from './sockets.js'
 
 // The runner's proxy is reached by a CONNECT tunnel opened with undici's
 // connect() under the attempt's signal. undici's ProxyAgent opens its tunnel
@@ -52,22 +54,32 @@ function invalidProxy(variable: string): SendFailure {
 
 type ProxyRoute = Extract<Route, { kind: 'proxy' }>
 
+/** A tunnel: a client of its one connection, and the connection itself, which the client's destroy() may leave open. */
+export interface Tunnel {
+  readonly client: Client
+  readonly socket: Duplex
+}
+
 /** A client of one connection, tunnelled to `target` through the proxy, or why there is none. */
 export async function tunnelClient(
-  agent: Dispatcher,
+  { agent, sockets }: { readonly agent: Dispatcher; readonly sockets: Sockets },
   route: ProxyRoute,
   target: URL,
   options: SendOptions
-): Promise<Client | SendFailure> {
+): Promise<Tunnel | SendFailure> {
   const phase = { proxy: route.label }
+  const authority = `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`
+  // Its own signal: a proxy that never answers is given up at the idle limit, not left open.
+  const connecting = new AbortController()
   const tunnel = agent.connect({
     origin: route.url.origin,
-    path: `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`,
-    headers: proxyAuthorization(route.url),
-    signal: options.signal
+    path: authority,
+    headers: { host: authority, ...proxyAuthorization(route.url) },
+    signal: connecting.signal
   })
   const opened = await race(options.signal, options.idleTimeoutMs, tunnel)
   if (typeof opened === 'string') {
+    connecting.abort()
     // The tunnel may still open: nothing is sent through it then.
     tunnel.then(
       ({ socket }) => socket.destroy(),
@@ -82,14 +94,14 @@ export async function tunnelClient(
     socket.destroy()
     return { ...proxyRefused(route.label, statusCode), requestSent: false }
   }
+  sockets.track(socket)
   // undici hands over the connection it opened, a net.Socket typed as a Duplex.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
-  return overSocket(target, socket as Socket)
+  return { client: overSocket(target, socket as Socket, sockets.connector), socket }
 }
 
 /** A client whose one connection is `socket`, with TLS over it for an https:// target. */
-function overSocket(target: URL, socket: Socket): Client {
-  const tls = buildConnector({})
+function overSocket(target: URL, socket: Socket, tls: buildConnector.connector): Client {
   let used = false
   return new Client(target.origin, {
     connect: (options, callback) => {

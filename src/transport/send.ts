@@ -2,6 +2,7 @@ import { Agent, util, type Dispatcher } from 'undici'
 import { decodeBody, isEncoded } from './decode.js'
 import { failureOf, fromSignal, type Phase } from './failures.js'
 import { routeTo, tunnelClient } from './proxy.js'
+import { createSockets } from './sockets.js'
 import type { Headers, Outgoing, Reply, SendFailure, SendOptions, Sent, Transport } from './sent.js'
 
 export const MAX_BODY_BYTES = 64 * 1024
@@ -12,6 +13,8 @@ const CUT_BODY_TEXT_BYTES = 16 * 1024
 // Past the cap, up to this much more is read and dropped so the connection
 // stays usable; a longer body ends the connection.
 const MAX_DROPPED_BYTES = 1024 * 1024
+// Opening a connection, TLS included; each attempt's own limits come first.
+const CONNECT_TIMEOUT_MS = 30_000
 
 /**
  * Sends requests with undici: directly over kept-alive connections, or
@@ -20,18 +23,25 @@ const MAX_DROPPED_BYTES = 1024 * 1024
  * settles the request at any point, a connection or tunnel being opened included.
  */
 export function createTransport(env: Readonly<Record<string, string | undefined>> = process.env): Transport {
-  const agent = new Agent({ connect: { timeout: 30_000 } })
+  const sockets = createSockets(CONNECT_TIMEOUT_MS)
+  const agent = new Agent({ connect: sockets.connector })
   return {
     send: async (request, options) => {
       const target = new URL(request.url)
       const route = routeTo(target, env)
       if (route.kind === 'invalid') return route.failure
       if (route.kind === 'direct') return exchange(agent, request, options, 'server')
-      const tunnel = await tunnelClient(agent, route, target, options)
+      const tunnel = await tunnelClient({ agent, sockets }, route, target, options)
       if ('kind' in tunnel) return tunnel
-      return exchange(tunnel, request, options, 'server').finally(() => void tunnel.destroy().catch(() => {}))
+      return exchange(tunnel.client, request, options, 'server').finally(() => {
+        void tunnel.client.destroy().catch(() => {})
+        tunnel.socket.destroy()
+      })
     },
-    close: () => void agent.destroy().catch(() => {})
+    close: () => {
+      void agent.destroy().catch(() => {})
+      sockets.destroyAll()
+    }
   }
 }
 
