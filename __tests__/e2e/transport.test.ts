@@ -279,3 +279,24 @@ test('an https:// api-url on a plain-HTTP server: one attempt, the mistake named
     await stop(plain, sockets)
   }
 })
+
+test('a TLS handshake that never completes: the process ends within 1.5 s of the timeout, not at the connect timeout', async () => {
+  const sockets = new Set<Duplex>()
+  const silent = createNetServer(socket => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+  })
+  const port = await listen(silent)
+  try {
+    const result = await runAction({
+      inputs: { ...httpsInputs(port), 'test-id': 'abc-def-123', timeout: '3', 'max-retries': '0' },
+      killAfterMs: 20_000
+    })
+    expect(result.killed).toBe(false)
+    expect(result.code).toBe(1)
+    expect(result.runMs).toBeLessThan(4500)
+    expect(annotations(result, 'error').at(-1)).toMatch(/No answer in time from 127\.0\.0\.1/)
+  } finally {
+    await stop(silent, sockets)
+  }
+})
