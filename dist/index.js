@@ -34805,12 +34805,8 @@ async function execute(settings, execution) {
         return await runAll(settings, { send: transport.send, log: execution.log, redact: execution.redact, now: Date.now, random: Math.random, sleep }, stop.signal, deadline);
     }
     finally {
-        try {
-            transport.close();
-        }
-        catch {
-            // Closing idle connections is housekeeping; the process exits anyway.
-        }
+        // Ends every connection, those still opening included, so the process exits with its report.
+        transport.close();
         clearTimeout(deadlineTimer);
         fallback.disarm();
     }

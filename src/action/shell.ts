@@ -128,11 +128,8 @@ export async function execute(settings: Settings, execution: Execution): Promise
       deadline
     )
   } finally {
-    try {
-      transport.close()
-    } catch {
-      // Closing idle connections is housekeeping; the process exits anyway.
-    }
+    // Ends every connection, those still opening included, so the process exits with its report.
+    transport.close()
     clearTimeout(deadlineTimer)
     fallback.disarm()
   }
